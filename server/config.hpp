@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "geo/log.hpp"
+
+/// Configuration of fleetd and fleetctl: command-line options, a config file with the same keys
+/// (`key = value` lines, `#` comments), and the FLEET_DATABASE_URL environment variable.
+/// Precedence: command line, then environment, then config file, then the documented default.
+namespace fleet::server {
+
+struct Config {
+    std::string database_url;                          ///< libpq connection string or URI
+    std::chrono::seconds database_wait{0};             ///< give up connecting after; 0 = never
+    log::Level log_level = log::Level::info;
+    int partition_months_ahead = 3;                    ///< position partitions prepared ahead
+    std::chrono::seconds shutdown_timeout{10};         ///< bound on a clean stop
+};
+
+/// What the command line asked for besides the configuration itself.
+struct Invocation {
+    Config config;
+    bool help = false;          ///< --help: print `help_text` and exit 0
+    bool check_only = false;    ///< --check-config: validate and exit
+    std::string help_text;
+    std::vector<std::string> positional;  ///< fleetctl's command and its arguments
+};
+
+/// Which program is parsing (their options differ slightly).
+enum class Program { fleetd, fleetctl };
+
+/// Parses argv (without the program name) with `environment` standing for getenv. Throws
+/// ConfigError naming the offending key and the problem.
+Invocation parse_invocation(Program program, const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& environment);
+
+/// The process environment variables that configuration reads.
+std::map<std::string, std::string> process_environment();
+
+}  // namespace fleet::server

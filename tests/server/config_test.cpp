@@ -1,0 +1,105 @@
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include "geo/error.hpp"
+#include "server/config.hpp"
+
+using namespace fleet;
+using namespace fleet::server;
+
+namespace {
+
+const std::map<std::string, std::string> no_env;
+
+std::string config_key_error(const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env = no_env) {
+    try {
+        parse_invocation(Program::fleetd, args, env);
+    } catch (const ConfigError& e) {
+        return e.key() + " | " + e.what();
+    }
+    return "accepted";
+}
+
+struct TempFile {
+    std::string path;
+    explicit TempFile(const std::string& text) {
+        char name[] = "/tmp/fleet-config-XXXXXX";
+        const int fd = mkstemp(name);
+        REQUIRE(fd >= 0);
+        close(fd);
+        path = name;
+        std::ofstream(path) << text;
+    }
+    ~TempFile() { std::remove(path.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("help documents every option and the environment") {
+    const auto inv = parse_invocation(Program::fleetd, {"--help"}, no_env);
+    CHECK(inv.help);
+    for (const char* key : {"--config", "--check-config", "--database-url", "--database-wait",
+                            "--log-level", "--partition-months-ahead", "--shutdown-timeout",
+                            "FLEET_DATABASE_URL"}) {
+        CAPTURE(key);
+        CHECK(inv.help_text.find(key) != std::string::npos);
+    }
+}
+
+TEST_CASE("bad values name the key and the problem") {
+    CHECK(config_key_error({"--database-url", "x=1", "--database-wait", "soon"})
+              .starts_with("database-wait | "));
+    CHECK(config_key_error({"--database-url", "x=1", "--log-level", "loud"}) ==
+          "log-level | configuration: 'log-level': unknown level 'loud' (debug, info, warn, error)");
+    CHECK(config_key_error({"--database-url", "x=1", "--partition-months-ahead", "500"}) ==
+          "partition-months-ahead | configuration: 'partition-months-ahead': must be between 0 "
+          "and 120, got 500");
+    CHECK(config_key_error({"--database-url", "host=/tmp port"})
+              .find("database-url | configuration: 'database-url': not a valid connection string") ==
+          0);
+    CHECK(config_key_error({"--no-such-option"}).starts_with("no-such-option | "));
+    CHECK(config_key_error({}).starts_with("database-url | configuration: 'database-url': no "
+                                           "database given"));
+}
+
+TEST_CASE("the config file takes the same keys; bad keys in it are named with the file") {
+    TempFile good("# fleetd\ndatabase-url = host=/tmp dbname=a\nlog-level = warn\n");
+    const auto inv = parse_invocation(Program::fleetd, {"--config", good.path}, no_env);
+    CHECK(inv.config.database_url == "host=/tmp dbname=a");
+    CHECK(inv.config.log_level == log::Level::warn);
+
+    TempFile bad("database-url = host=/tmp\nshutdown-timeout = 0\n");
+    CHECK(config_key_error({"--config", bad.path}) ==
+          "shutdown-timeout | configuration: 'shutdown-timeout': must be between 1 and 3600, got 0");
+
+    TempFile unknown("database-url = host=/tmp\nlisten = 1\n");
+    const auto err = config_key_error({"--config", unknown.path});
+    CHECK(err.starts_with("listen | "));
+    CHECK(err.find(unknown.path) != std::string::npos);
+
+    CHECK(config_key_error({"--config", "/nonexistent/fleet.conf"}) ==
+          "config | configuration: 'config': cannot read file '/nonexistent/fleet.conf'");
+}
+
+TEST_CASE("the command line beats FLEET_DATABASE_URL, which beats the config file") {
+    TempFile file("database-url = dbname=from_file\n");
+    const std::map<std::string, std::string> env = {{"FLEET_DATABASE_URL", "dbname=from_env"}};
+    CHECK(parse_invocation(Program::fleetd, {"--config", file.path}, no_env).config.database_url ==
+          "dbname=from_file");
+    CHECK(parse_invocation(Program::fleetd, {"--config", file.path}, env).config.database_url ==
+          "dbname=from_env");
+    CHECK(parse_invocation(Program::fleetd, {"--config", file.path, "--database-url", "dbname=cli"},
+                           env)
+              .config.database_url == "dbname=cli");
+}
+
+TEST_CASE("fleetctl takes a command after its options") {
+    const auto inv = parse_invocation(Program::fleetctl, {"--database-url", "dbname=x", "migrate"},
+                                      no_env);
+    REQUIRE(inv.positional.size() == 1);
+    CHECK(inv.positional[0] == "migrate");
+}
