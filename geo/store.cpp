@@ -60,6 +60,14 @@ std::string build(const std::vector<Param>& params) {
     return out;
 }
 
+std::string seconds(std::chrono::milliseconds d) {
+    std::string s = std::to_string(d.count() / 1000);
+    if (d.count() % 1000 != 0) {
+        s += "." + std::to_string(d.count() % 1000 / 100);
+    }
+    return s;
+}
+
 }  // namespace
 
 void check_connection_string(const std::string& url, const std::string& key) {
@@ -104,7 +112,7 @@ std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& url,
             reason.pop_back();
         }
         for (auto& c : reason) {
-            if (c == '\n') {
+            if (c == '\n' || c == '\t') {
                 c = ' ';
             }
         }
@@ -115,7 +123,7 @@ std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& url,
         }
         log::warn("database", "unreachable at " + shown + " (attempt " + std::to_string(attempt) +
                                   "): " + reason + "; retrying in " +
-                                  std::to_string(delay.count() / 1000.0).substr(0, 4) + " s");
+                                  seconds(delay) + " s");
         if (!sleep(delay)) {
             throw DatabaseError("stopped while waiting for the database at " + shown);
         }

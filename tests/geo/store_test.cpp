@@ -20,11 +20,11 @@ TEST_CASE("connection strings are checked, re-targeted and redacted") {
         CHECK(std::string(e.what()).find("not a valid connection string") != std::string::npos);
     }
     CHECK(geo::with_database("host=/tmp port=5 dbname=fleet", "other") ==
-          "host='/tmp' port='5' dbname='other'");
+          "dbname='other' host='/tmp' port='5'");
     CHECK(geo::with_database("postgresql://u@h:7/fleet", "t") ==
-          "user='u' host='h' port='7' dbname='t'");
+          "user='u' dbname='t' host='h' port='7'");
     CHECK(geo::redacted("host=h user=u password=secret dbname=d") ==
-          "host='h' user='u' dbname='d'");
+          "user='u' dbname='d' host='h'");
 }
 
 TEST_CASE("an unreachable database is retried with growing delays, then given up with a reason") {
@@ -44,8 +44,9 @@ TEST_CASE("an unreachable database is retried with growing delays, then given up
         FAIL("connected to a closed port");
     } catch (const DatabaseError& e) {
         const std::string what = e.what();
-        CHECK(what.find("database unreachable at host='127.0.0.1' port='1'") != std::string::npos);
-        CHECK(what.find("attempts") != std::string::npos);
+        CHECK(what.find("host='127.0.0.1' port='1'") != std::string::npos);
+        CHECK(what.find("database unreachable at ") == 0);
+        CHECK(what.find("after 5 attempts") != std::string::npos);
         CHECK(what.find("refused") != std::string::npos);
     }
     CHECK(delays == std::vector<long>{1000, 2000, 4000, 4000});

@@ -51,11 +51,11 @@ TEST_CASE("help documents every option and the environment") {
 }
 
 TEST_CASE("bad values name the key and the problem") {
-    CHECK(config_key_error({"--database-url", "x=1", "--database-wait", "soon"})
+    CHECK(config_key_error({"--database-url", "dbname=x", "--database-wait", "soon"})
               .starts_with("database-wait | "));
-    CHECK(config_key_error({"--database-url", "x=1", "--log-level", "loud"}) ==
+    CHECK(config_key_error({"--database-url", "dbname=x", "--log-level", "loud"}) ==
           "log-level | configuration: 'log-level': unknown level 'loud' (debug, info, warn, error)");
-    CHECK(config_key_error({"--database-url", "x=1", "--partition-months-ahead", "500"}) ==
+    CHECK(config_key_error({"--database-url", "dbname=x", "--partition-months-ahead", "500"}) ==
           "partition-months-ahead | configuration: 'partition-months-ahead': must be between 0 "
           "and 120, got 500");
     CHECK(config_key_error({"--database-url", "host=/tmp port"})

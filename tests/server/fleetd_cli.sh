@@ -20,14 +20,14 @@ unset FLEET_DATABASE_URL
 expect help 0 'database-url' -- "$fleetd" --help
 expect check-ok 0 '^configuration OK$' -- "$fleetd" --database-url 'host=/tmp dbname=x' --check-config
 expect no-database 2 "'database-url': no database given" -- "$fleetd" --check-config
-expect bad-number 2 "'database-wait'.*invalid" -- "$fleetd" --database-url x=1 --database-wait soon --check-config
+expect bad-number 2 "'database-wait'.*invalid" -- "$fleetd" --database-url dbname=x --database-wait soon --check-config
 printf 'database-url = dbname=x\nlog-level = chatty\n' >"$tmp/bad.conf"
 expect bad-file-value 2 "'log-level': unknown level 'chatty'" -- "$fleetd" --config "$tmp/bad.conf" --check-config
 printf 'database-url = dbname=x\nbogus = 1\n' >"$tmp/unknown.conf"
 expect unknown-file-key 2 "'bogus'.*unknown.conf" -- "$fleetd" --config "$tmp/unknown.conf" --check-config
 expect missing-file 2 "cannot read file" -- "$fleetd" --config "$tmp/none.conf"
 # Nothing listens on port 1: retried with back-off and logged, then given up with a reason.
-expect unreachable 1 "warn  database: unreachable at host='127.0.0.1' port='1'.*retrying in 1.0 s" -- \
+expect unreachable 1 "warn  database: unreachable at .*host='127.0.0.1' port='1' \\(attempt 1\\): .*refused.*; retrying in 1 s" -- \
   "$fleetd" --database-url 'host=127.0.0.1 port=1 dbname=x' --database-wait 2
 expect unreachable-gives-up 1 "error fleetd: database unreachable .* after 3 attempts" -- \
   "$fleetd" --database-url 'host=127.0.0.1 port=1 dbname=x' --database-wait 2
