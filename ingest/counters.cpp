@@ -1,0 +1,120 @@
+#include "ingest/counters.hpp"
+
+#include <sstream>
+
+namespace fleet::ingest {
+
+const char* to_string(Rejection r) {
+    switch (r) {
+        case Rejection::bad_coordinates:
+            return "bad_coordinates";
+        case Rejection::future_time:
+            return "future_time";
+        case Rejection::unknown_device:
+            return "unknown_device";
+        case Rejection::count_:
+            break;
+    }
+    return "other";
+}
+
+void LatencyHistogram::observe(std::chrono::nanoseconds d) {
+    const double ms = static_cast<double>(d.count()) / 1e6;
+    std::size_t i = 0;
+    while (i < bounds_ms.size() && ms > bounds_ms[i]) {
+        ++i;
+    }
+    ++buckets_[i];
+    ++count_;
+    sum_us_ += static_cast<std::uint64_t>(d.count() / 1000);
+}
+
+std::array<std::uint64_t, LatencyHistogram::bounds_ms.size() + 1> LatencyHistogram::buckets()
+    const {
+    std::array<std::uint64_t, bounds_ms.size() + 1> out{};
+    std::uint64_t running = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        running += buckets_[i].load();
+        out[i] = running;
+    }
+    return out;
+}
+
+ProtocolCounters& Counters::protocol(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto& slot = by_protocol_[name];
+    if (!slot) {
+        slot = std::make_unique<ProtocolCounters>();
+    }
+    return *slot;
+}
+
+std::string Counters::prometheus_text() const {
+    std::ostringstream out;
+    std::lock_guard lock(mutex_);
+    auto family = [&](const char* name, const char* type, const char* help, auto value) {
+        out << "# HELP fleet_ingest_" << name << " " << help << "\n# TYPE fleet_ingest_" << name
+            << " " << type << "\n";
+        for (const auto& [protocol, c] : by_protocol_) {
+            out << "fleet_ingest_" << name << "{protocol=\"" << protocol << "\"} " << value(*c)
+                << "\n";
+        }
+    };
+    family("connections_total", "counter", "Connections accepted.",
+           [](const ProtocolCounters& c) { return c.connections_opened.load(); });
+    family("connections_active", "gauge", "Connections open now.",
+           [](const ProtocolCounters& c) { return c.connections_active.load(); });
+    family("connections_refused_total", "counter", "Connections refused (caps, unknown devices).",
+           [](const ProtocolCounters& c) { return c.connections_refused.load(); });
+    family("frames_total", "counter", "Frames decoded.",
+           [](const ProtocolCounters& c) { return c.frames.load(); });
+    family("malformed_frames_total", "counter", "Frames that failed to decode (connection closed).",
+           [](const ProtocolCounters& c) { return c.malformed_frames.load(); });
+    family("idle_timeouts_total", "counter", "Connections closed after the read deadline.",
+           [](const ProtocolCounters& c) { return c.idle_timeouts.load(); });
+    family("positions_received_total", "counter", "Positions decoded.",
+           [](const ProtocolCounters& c) { return c.positions_received.load(); });
+    family("positions_stored_total", "counter", "Positions committed to PostGIS.",
+           [](const ProtocolCounters& c) { return c.positions_stored.load(); });
+    family("duplicates_total", "counter", "Positions already stored (same vehicle and time).",
+           [](const ProtocolCounters& c) { return c.duplicates.load(); });
+    family("flagged_invalid_total", "counter", "Positions stored with valid = false.",
+           [](const ProtocolCounters& c) { return c.flagged_invalid.load(); });
+
+    out << "# HELP fleet_ingest_rejected_total Positions not stored, by reason.\n"
+           "# TYPE fleet_ingest_rejected_total counter\n";
+    for (const auto& [protocol, c] : by_protocol_) {
+        for (std::size_t r = 0; r < c->rejected.size(); ++r) {
+            out << "fleet_ingest_rejected_total{protocol=\"" << protocol << "\",reason=\""
+                << to_string(static_cast<Rejection>(r)) << "\"} " << c->rejected[r].load() << "\n";
+        }
+    }
+    out << "# HELP fleet_ingest_ack_latency_ms From a packet's arrival to its acknowledgement.\n"
+           "# TYPE fleet_ingest_ack_latency_ms histogram\n";
+    for (const auto& [protocol, c] : by_protocol_) {
+        const auto b = c->ack_latency.buckets();
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            out << "fleet_ingest_ack_latency_ms_bucket{protocol=\"" << protocol << "\",le=\"";
+            if (i < LatencyHistogram::bounds_ms.size()) {
+                out << LatencyHistogram::bounds_ms[i];
+            } else {
+                out << "+Inf";
+            }
+            out << "\"} " << b[i] << "\n";
+        }
+        out << "fleet_ingest_ack_latency_ms_sum{protocol=\"" << protocol << "\"} "
+            << c->ack_latency.sum_ms() << "\n";
+        out << "fleet_ingest_ack_latency_ms_count{protocol=\"" << protocol << "\"} "
+            << c->ack_latency.count() << "\n";
+    }
+    out << "# TYPE fleet_ingest_batches_committed_total counter\nfleet_ingest_batches_committed_total "
+        << batches_committed.load() << "\n";
+    out << "# TYPE fleet_ingest_batch_failures_total counter\nfleet_ingest_batch_failures_total "
+        << batch_failures.load() << "\n";
+    out << "# TYPE fleet_ingest_database_reconnects_total counter\n"
+           "fleet_ingest_database_reconnects_total "
+        << database_reconnects.load() << "\n";
+    return out.str();
+}
+
+}  // namespace fleet::ingest

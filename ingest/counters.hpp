@@ -1,0 +1,77 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+/// Ingest counters, kept in one place per protocol; the HTTP API exposes them (Prometheus text).
+namespace fleet::ingest {
+
+/// Why a record was not stored.
+enum class Rejection : std::size_t {
+    bad_coordinates,  ///< latitude/longitude out of range or not a number
+    future_time,      ///< device time further ahead of the server clock than allowed
+    unknown_device,   ///< device not registered and unknown devices are refused
+    count_
+};
+const char* to_string(Rejection r);
+
+/// Cumulative histogram of durations with fixed millisecond buckets (Prometheus-style).
+class LatencyHistogram {
+public:
+    static constexpr std::array<double, 12> bounds_ms = {1,   2,   5,    10,   25,   50,
+                                                         100, 250, 500, 1000, 2500, 10000};
+    void observe(std::chrono::nanoseconds d);
+    std::array<std::uint64_t, bounds_ms.size() + 1> buckets() const;  ///< last = +Inf
+    std::uint64_t count() const { return count_.load(); }
+    double sum_ms() const { return static_cast<double>(sum_us_.load()) / 1000.0; }
+
+private:
+    std::array<std::atomic<std::uint64_t>, bounds_ms.size() + 1> buckets_{};
+    std::atomic<std::uint64_t> count_{0};
+    std::atomic<std::uint64_t> sum_us_{0};
+};
+
+struct ProtocolCounters {
+    std::atomic<std::uint64_t> connections_opened{0};
+    std::atomic<std::int64_t> connections_active{0};
+    std::atomic<std::uint64_t> connections_refused{0};  ///< per-IP cap or unknown device
+    std::atomic<std::uint64_t> frames{0};
+    std::atomic<std::uint64_t> malformed_frames{0};
+    std::atomic<std::uint64_t> idle_timeouts{0};
+    std::atomic<std::uint64_t> positions_received{0};
+    std::atomic<std::uint64_t> positions_stored{0};
+    std::atomic<std::uint64_t> duplicates{0};
+    std::atomic<std::uint64_t> flagged_invalid{0};  ///< stored with valid = false
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Rejection::count_)> rejected{};
+    LatencyHistogram ack_latency;  ///< from a packet's arrival to its acknowledgement
+
+    void reject(Rejection r, std::uint64_t n = 1) {
+        rejected[static_cast<std::size_t>(r)] += n;
+    }
+};
+
+/// Counters by protocol name. Protocol entries are created on first use and never removed, so
+/// references stay valid for the life of the registry.
+class Counters {
+public:
+    ProtocolCounters& protocol(const std::string& name);
+    /// The writer's own figures.
+    std::atomic<std::uint64_t> batches_committed{0};
+    std::atomic<std::uint64_t> batch_failures{0};
+    std::atomic<std::uint64_t> database_reconnects{0};
+
+    /// All counters in the Prometheus text exposition format.
+    std::string prometheus_text() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::unique_ptr<ProtocolCounters>> by_protocol_;
+};
+
+}  // namespace fleet::ingest
