@@ -1,0 +1,99 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "ingest/bytes.hpp"
+#include "ingest/position.hpp"
+
+/// GT06 (Concox) decoding: one complete frame (as cut by frame_length) into a Message.
+namespace fleet::ingest::gt06 {
+
+/// Protocol numbers of the messages a terminal sends that this decoder handles.
+inline constexpr std::uint8_t msg_login = 0x01;           ///< login, GT06 §5.1
+inline constexpr std::uint8_t msg_location = 0x12;        ///< GPS + LBS location, GT06 §5.2
+inline constexpr std::uint8_t msg_heartbeat = 0x13;       ///< status information, GT06 §5.4
+inline constexpr std::uint8_t msg_alarm = 0x16;           ///< GPS + LBS + status alarm, GT06 §5.3
+inline constexpr std::uint8_t msg_location_utc = 0x22;    ///< 2G location, JM-VL03 §3
+inline constexpr std::uint8_t msg_alarm_utc = 0x26;       ///< 2G alarm, JM-VL03 §5
+inline constexpr std::uint8_t msg_online_command = 0x80;  ///< server command, GT06 §6.1
+
+/// The parts of a frame that every message has, after its start, length, stop bytes and CRC
+/// were checked. `content` views into the frame it was opened from.
+struct Envelope {
+    bool extended = false;  ///< 0x79 0x79 start, 2-byte packet length
+    std::uint8_t protocol_number = 0;
+    std::uint16_t serial = 0;        ///< information serial number, echoed in replies
+    ByteView content;                ///< information content, between protocol number and serial
+    std::size_t content_offset = 0;  ///< where `content` starts in the frame
+};
+
+/// Login message (0x01): the terminal's identity.
+struct Login {
+    std::string imei;                        ///< 15 digits (16 if the BCD's first digit is not 0)
+    std::optional<std::uint16_t> type_code;  ///< type identity code, newer terminals only
+    std::optional<int> utc_offset_min;       ///< terminal time zone, newer terminals only
+    std::optional<std::uint8_t> language;    ///< language select bits of the time zone word
+};
+
+/// Status information as carried by heartbeats (0x13) and alarms (0x16, 0x26).
+struct Status {
+    bool fuel_cut = false;                      ///< oil and electricity disconnected
+    bool gps_tracking = false;                  ///< GPS tracking is on
+    std::optional<std::string> terminal_alarm;  ///< bits 3-5: "sos", "low_battery", ...
+    bool charging = false;                      ///< charge on (external power connected)
+    bool ignition = false;                      ///< ACC high
+    bool armed = false;                         ///< defence activated
+    std::uint8_t voltage_level = 0;             ///< 0 (no power) to 6 (very high)
+    std::uint8_t gsm_signal = 0;                ///< 0 (no signal) to 4 (strong)
+    std::optional<std::uint8_t> alarm_code;     ///< former byte of Alarm/Language when sent
+    std::optional<std::uint8_t> language;       ///< latter byte: 1 Chinese, 2 English
+};
+
+/// Alarm message (0x16, 0x26): a position with attributes["alarm"], and the status it came with.
+struct Alarm {
+    Position position;
+    Status status;
+};
+
+/// What a message carries: Login, Position (0x12, 0x22), Status (0x13) or Alarm (0x16, 0x26).
+using Payload = std::variant<Login, Position, Status, Alarm>;
+
+/// One decoded frame.
+struct Message {
+    std::uint8_t protocol_number = 0;
+    std::uint16_t serial = 0;
+    Payload payload;
+};
+
+/// Checks a complete frame (start bytes, length field against the frame's size, stop bytes, CRC
+/// over length..serial) and returns its envelope. Throws DecodeError: bad_value (start or stop
+/// bytes), truncated (shorter than the length field says), bad_length (longer), bad_checksum.
+Envelope open_frame(ByteView frame);
+
+/// Decodes a complete frame. Throws what open_frame throws; truncated or bad_length when the
+/// content is shorter or longer than its message type allows; bad_value for a field the protocol
+/// does not allow (a non-BCD IMEI digit, an impossible date); unsupported for a protocol number
+/// not handled here, thrown only after the CRC matched, so a session may still reply using
+/// open_frame's serial number.
+Message decode(ByteView frame);
+
+/// The login message content (GT06 §5.1.1; type code and time zone per JM-VL03 §1).
+Login decode_login(ByteView frame, const Envelope& envelope);
+/// The location content of 0x12 (GT06 §5.2.1) and 0x22 (JM-VL03 §3, with ACC, upload mode,
+/// re-upload and optional mileage).
+Position decode_location(ByteView frame, const Envelope& envelope);
+/// The heartbeat content, 0x13 (GT06 §5.4.1).
+Status decode_heartbeat(ByteView frame, const Envelope& envelope);
+/// The alarm content of 0x16 (GT06 §5.3.1) and 0x26 (JM-VL03 §5).
+Alarm decode_alarm(ByteView frame, const Envelope& envelope);
+
+/// The name of an alarm code (former byte of Alarm/Language): "sos", "power_cut", "vibration",
+/// "geofence_enter", "geofence_exit", "overspeed", ...; std::nullopt for 0x00 (normal);
+/// "unknown" for codes no document lists.
+std::optional<std::string> alarm_name(std::uint8_t code);
+
+}  // namespace fleet::ingest::gt06
