@@ -9,41 +9,41 @@ namespace fleet {
 
 /// Root of the project's exceptions.
 class Error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 /// A configuration value that is missing, malformed or out of range; names the key.
 class ConfigError : public Error {
-public:
+  public:
     ConfigError(std::string key, const std::string& problem)
         : Error("configuration: '" + key + "': " + problem), key_(std::move(key)) {}
     const std::string& key() const noexcept { return key_; }
 
-private:
+  private:
     std::string key_;
 };
 
 /// The database refused, failed or holds something this program cannot work with.
 class DatabaseError : public Error {
-public:
+  public:
     using Error::Error;
 };
 
 /// Input that cannot be used as it is (a file, a request, a command argument).
 class InputError : public Error {
-public:
+  public:
     using Error::Error;
 };
 
 /// A geometry that is invalid or of the wrong kind; names the feature it belongs to.
 class GeometryError : public Error {
-public:
+  public:
     GeometryError(std::string feature, const std::string& problem)
         : Error("geometry of '" + feature + "': " + problem), feature_(std::move(feature)) {}
     const std::string& feature() const noexcept { return feature_; }
 
-private:
+  private:
     std::string feature_;
 };
 

@@ -30,7 +30,9 @@ const char* level_name(Level level) {
 }
 }  // namespace
 
-void set_level(Level level) { g_level = level; }
+void set_level(Level level) {
+    g_level = level;
+}
 
 Level parse_level(std::string_view text, std::string_view key) {
     for (Level l : {Level::debug, Level::info, Level::warn, Level::error}) {

@@ -57,7 +57,8 @@ MigrationReport migrate(pqxx::connection& conn, const std::vector<Migration>& mi
     std::map<int, std::pair<std::string, std::string>> recorded;  // version -> (name, checksum)
     {
         pqxx::read_transaction tx(conn);
-        for (const auto& row : tx.exec("SELECT version, name, checksum FROM fleet.schema_migrations")) {
+        for (const auto& row :
+             tx.exec("SELECT version, name, checksum FROM fleet.schema_migrations")) {
             recorded[row[0].as<int>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
         }
     }
@@ -80,7 +81,8 @@ MigrationReport migrate(pqxx::connection& conn, const std::vector<Migration>& mi
             if (it->second.second != checksum) {
                 throw DatabaseError("migration " + label(m) +
                                     " was changed after it was applied to this database "
-                                    "(checksum " + it->second.second + " recorded, " + checksum +
+                                    "(checksum " +
+                                    it->second.second + " recorded, " + checksum +
                                     " now); applied migrations must never be edited: undo the "
                                     "edit and add a new migration instead");
             }
@@ -90,12 +92,13 @@ MigrationReport migrate(pqxx::connection& conn, const std::vector<Migration>& mi
         try {
             tx.exec(m.sql);
         } catch (const pqxx::sql_error& e) {
-            throw DatabaseError("migration " + label(m) + " failed and was rolled back: " +
-                                e.what());
+            throw DatabaseError("migration " + label(m) +
+                                " failed and was rolled back: " + e.what());
         }
-        tx.exec_params("INSERT INTO fleet.schema_migrations (version, name, checksum) "
-                       "VALUES ($1, $2, $3)",
-                       m.version, m.name, checksum);
+        tx.exec_params(
+            "INSERT INTO fleet.schema_migrations (version, name, checksum) "
+            "VALUES ($1, $2, $3)",
+            m.version, m.name, checksum);
         tx.commit();
         report.applied.push_back(m.version);
         recorded[m.version] = {m.name, checksum};
@@ -110,10 +113,11 @@ int ensure_position_partitions(pqxx::connection& conn, int months_ahead) {
     }
     pqxx::work tx(conn);
     const int created =
-        tx.exec_params1("SELECT fleet.ensure_position_partitions("
-                        "(date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month')::date,"
-                        " $1)",
-                        months_ahead + 2)[0]
+        tx.exec_params1(
+              "SELECT fleet.ensure_position_partitions("
+              "(date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month')::date,"
+              " $1)",
+              months_ahead + 2)[0]
             .as<int>();
     tx.commit();
     return created;

@@ -122,8 +122,7 @@ std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& url,
                                 std::to_string(waited.count() / 1000) + " s: " + reason);
         }
         log::warn("database", "unreachable at " + shown + " (attempt " + std::to_string(attempt) +
-                                  "): " + reason + "; retrying in " +
-                                  seconds(delay) + " s");
+                                  "): " + reason + "; retrying in " + seconds(delay) + " s");
         if (!sleep(delay)) {
             throw DatabaseError("stopped while waiting for the database at " + shown);
         }

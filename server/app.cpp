@@ -1,5 +1,6 @@
 #include "server/app.hpp"
 
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -7,7 +8,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <thread>
-#include <unistd.h>
 
 #include "geo/error.hpp"
 #include "geo/log.hpp"
@@ -22,14 +22,14 @@ namespace {
 
 // Keeps the position partitions ahead of time, once an hour.
 class PartitionKeeper {
-public:
+  public:
     PartitionKeeper(asio::io_context& ioc, pqxx::connection& conn, int months_ahead)
         : timer_(ioc), conn_(conn), months_ahead_(months_ahead) {}
 
     void start() { schedule(); }
     void stop() { timer_.cancel(); }
 
-private:
+  private:
     void schedule() {
         timer_.expires_after(std::chrono::hours(1));
         timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -39,8 +39,8 @@ private:
             try {
                 const int created = geo::ensure_position_partitions(conn_, months_ahead_);
                 if (created > 0) {
-                    log::info("database", "created " + std::to_string(created) +
-                                              " position partitions");
+                    log::info("database",
+                              "created " + std::to_string(created) + " position partitions");
                 }
             } catch (const std::exception& e) {
                 // Positions still land in the default partition; try again next hour.
@@ -74,8 +74,8 @@ int run_fleetd(const Config& config) {
         // A clean stop is bounded: past the timeout the process leaves regardless.
         std::thread([timeout = config.shutdown_timeout] {
             std::this_thread::sleep_for(timeout);
-            log::error("fleetd", "clean stop took longer than " +
-                                     std::to_string(timeout.count()) + " s; exiting now");
+            log::error("fleetd", "clean stop took longer than " + std::to_string(timeout.count()) +
+                                     " s; exiting now");
             std::_Exit(1);
         }).detach();
         if (on_stop) {

@@ -65,7 +65,8 @@ std::string usage(Program program) {
         key.erase(0, 1);
     }
     std::string what = e.what();
-    throw ConfigError(key.empty() ? where : key, what + (where.empty() ? "" : " (in " + where + ")"));
+    throw ConfigError(key.empty() ? where : key,
+                      what + (where.empty() ? "" : " (in " + where + ")"));
 }
 
 template <typename T>
@@ -115,8 +116,8 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
 
     if (vm.count("help")) {
         std::ostringstream out;
-        out << usage(program) << "\n" << visible << "\nEnvironment:\n  "
-            << geo::database_url_env
+        out << usage(program) << "\n"
+            << visible << "\nEnvironment:\n  " << geo::database_url_env
             << "   connection string of an existing server (overrides the config file)\n";
         inv.help = true;
         inv.help_text = out.str();

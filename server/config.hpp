@@ -14,18 +14,18 @@
 namespace fleet::server {
 
 struct Config {
-    std::string database_url;                          ///< libpq connection string or URI
-    std::chrono::seconds database_wait{0};             ///< give up connecting after; 0 = never
+    std::string database_url;               ///< libpq connection string or URI
+    std::chrono::seconds database_wait{0};  ///< give up connecting after; 0 = never
     log::Level log_level = log::Level::info;
-    int partition_months_ahead = 3;                    ///< position partitions prepared ahead
-    std::chrono::seconds shutdown_timeout{10};         ///< bound on a clean stop
+    int partition_months_ahead = 3;             ///< position partitions prepared ahead
+    std::chrono::seconds shutdown_timeout{10};  ///< bound on a clean stop
 };
 
 /// What the command line asked for besides the configuration itself.
 struct Invocation {
     Config config;
-    bool help = false;          ///< --help: print `help_text` and exit 0
-    bool check_only = false;    ///< --check-config: validate and exit
+    bool help = false;        ///< --help: print `help_text` and exit 0
+    bool check_only = false;  ///< --check-config: validate and exit
     std::string help_text;
     std::vector<std::string> positional;  ///< fleetctl's command and its arguments
 };

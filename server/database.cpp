@@ -10,8 +10,8 @@ std::unique_ptr<pqxx::connection> open_database(const Config& config,
                                                 const std::atomic<bool>& stop) {
     geo::RetryPolicy policy;
     policy.give_up_after = config.database_wait;
-    auto conn = geo::connect_with_retry(config.database_url, policy,
-                                        geo::interruptible_sleeper(stop));
+    auto conn =
+        geo::connect_with_retry(config.database_url, policy, geo::interruptible_sleeper(stop));
     std::string versions;
     {
         pqxx::read_transaction tx(*conn);
@@ -21,14 +21,15 @@ std::unique_ptr<pqxx::connection> open_database(const Config& config,
                          "'postgis'), 'not yet installed')")[0]
                        .as<std::string>();
     }
-    log::info("database", "connected to " + geo::redacted(config.database_url) +
-                              " (PostgreSQL " + versions + ")");
+    log::info("database", "connected to " + geo::redacted(config.database_url) + " (PostgreSQL " +
+                              versions + ")");
     const auto report = geo::migrate(*conn, geo::bundled_migrations());
     log::info("database", "schema at migration " + std::to_string(report.schema_version) + " (" +
                               std::to_string(report.applied.size()) + " applied now)");
     const int created = geo::ensure_position_partitions(*conn, config.partition_months_ahead);
-    log::info("database", "position partitions ready " + std::to_string(config.partition_months_ahead) +
-                              " months ahead (" + std::to_string(created) + " created now)");
+    log::info("database", "position partitions ready " +
+                              std::to_string(config.partition_months_ahead) + " months ahead (" +
+                              std::to_string(created) + " created now)");
     return conn;
 }
 

@@ -7,8 +7,9 @@
 int main(int argc, char** argv) {
     using namespace fleet::server;
     try {
-        const auto inv = parse_invocation(Program::fleetd, std::vector<std::string>(argv + 1, argv + argc),
-                                          process_environment());
+        const auto inv =
+            parse_invocation(Program::fleetd, std::vector<std::string>(argv + 1, argv + argc),
+                             process_environment());
         if (inv.help) {
             std::cout << inv.help_text;
             return 0;

@@ -39,8 +39,7 @@ TEST_CASE("an unreachable database is retried with growing delays, then given up
     };
     // Port 1 on the loopback refuses at once.
     try {
-        geo::connect_with_retry("host=127.0.0.1 port=1 connect_timeout=2 dbname=x", policy,
-                                record);
+        geo::connect_with_retry("host=127.0.0.1 port=1 connect_timeout=2 dbname=x", policy, record);
         FAIL("connected to a closed port");
     } catch (const DatabaseError& e) {
         const std::string what = e.what();

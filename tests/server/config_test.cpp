@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <fstream>
-#include <unistd.h>
 
 #include "geo/error.hpp"
 #include "server/config.hpp"
@@ -42,9 +42,9 @@ struct TempFile {
 TEST_CASE("help documents every option and the environment") {
     const auto inv = parse_invocation(Program::fleetd, {"--help"}, no_env);
     CHECK(inv.help);
-    for (const char* key : {"--config", "--check-config", "--database-url", "--database-wait",
-                            "--log-level", "--partition-months-ahead", "--shutdown-timeout",
-                            "FLEET_DATABASE_URL"}) {
+    for (const char* key :
+         {"--config", "--check-config", "--database-url", "--database-wait", "--log-level",
+          "--partition-months-ahead", "--shutdown-timeout", "FLEET_DATABASE_URL"}) {
         CAPTURE(key);
         CHECK(inv.help_text.find(key) != std::string::npos);
     }
@@ -53,17 +53,20 @@ TEST_CASE("help documents every option and the environment") {
 TEST_CASE("bad values name the key and the problem") {
     CHECK(config_key_error({"--database-url", "dbname=x", "--database-wait", "soon"})
               .starts_with("database-wait | "));
-    CHECK(config_key_error({"--database-url", "dbname=x", "--log-level", "loud"}) ==
-          "log-level | configuration: 'log-level': unknown level 'loud' (debug, info, warn, error)");
+    CHECK(
+        config_key_error({"--database-url", "dbname=x", "--log-level", "loud"}) ==
+        "log-level | configuration: 'log-level': unknown level 'loud' (debug, info, warn, error)");
     CHECK(config_key_error({"--database-url", "dbname=x", "--partition-months-ahead", "500"}) ==
           "partition-months-ahead | configuration: 'partition-months-ahead': must be between 0 "
           "and 120, got 500");
-    CHECK(config_key_error({"--database-url", "host=/tmp port"})
-              .find("database-url | configuration: 'database-url': not a valid connection string") ==
-          0);
+    CHECK(
+        config_key_error({"--database-url", "host=/tmp port"})
+            .find("database-url | configuration: 'database-url': not a valid connection string") ==
+        0);
     CHECK(config_key_error({"--no-such-option"}).starts_with("no-such-option | "));
-    CHECK(config_key_error({}).starts_with("database-url | configuration: 'database-url': no "
-                                           "database given"));
+    CHECK(
+        config_key_error({}).starts_with("database-url | configuration: 'database-url': no "
+                                         "database given"));
 }
 
 TEST_CASE("the config file takes the same keys; bad keys in it are named with the file") {
@@ -73,8 +76,9 @@ TEST_CASE("the config file takes the same keys; bad keys in it are named with th
     CHECK(inv.config.log_level == log::Level::warn);
 
     TempFile bad("database-url = host=/tmp\nshutdown-timeout = 0\n");
-    CHECK(config_key_error({"--config", bad.path}) ==
-          "shutdown-timeout | configuration: 'shutdown-timeout': must be between 1 and 3600, got 0");
+    CHECK(
+        config_key_error({"--config", bad.path}) ==
+        "shutdown-timeout | configuration: 'shutdown-timeout': must be between 1 and 3600, got 0");
 
     TempFile unknown("database-url = host=/tmp\nlisten = 1\n");
     const auto err = config_key_error({"--config", unknown.path});
@@ -98,8 +102,8 @@ TEST_CASE("the command line beats FLEET_DATABASE_URL, which beats the config fil
 }
 
 TEST_CASE("fleetctl takes a command after its options") {
-    const auto inv = parse_invocation(Program::fleetctl, {"--database-url", "dbname=x", "migrate"},
-                                      no_env);
+    const auto inv =
+        parse_invocation(Program::fleetctl, {"--database-url", "dbname=x", "migrate"}, no_env);
     REQUIRE(inv.positional.size() == 1);
     CHECK(inv.positional[0] == "migrate");
 }

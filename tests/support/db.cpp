@@ -21,8 +21,9 @@ std::string server_url() {
     if (const char* env = std::getenv(geo::database_url_env); env != nullptr && *env != '\0') {
         return env;
     }
-    FAIL("no test database: run the tests through ctest (its 'postgis' fixture starts one) or "
-         "set FLEET_DATABASE_URL");
+    FAIL(
+        "no test database: run the tests through ctest (its 'postgis' fixture starts one) or "
+        "set FLEET_DATABASE_URL");
     return {};
 }
 

@@ -13,7 +13,7 @@ std::string server_url();
 
 /// A new, empty database with PostGIS, dropped again when the object goes away.
 class ScratchDatabase {
-public:
+  public:
     ScratchDatabase();
     ~ScratchDatabase();
     ScratchDatabase(const ScratchDatabase&) = delete;
@@ -22,19 +22,19 @@ public:
     const std::string& url() const { return url_; }
     const std::string& name() const { return name_; }
 
-private:
+  private:
     std::string name_;
     std::string url_;
 };
 
 /// A scratch database with every bundled migration applied, and a connection to it.
 class MigratedDatabase {
-public:
+  public:
     MigratedDatabase();
     const std::string& url() const { return db_.url(); }
     pqxx::connection& conn() { return conn_; }
 
-private:
+  private:
     ScratchDatabase db_;
     pqxx::connection conn_;
 };

@@ -31,8 +31,9 @@ int status(pqxx::connection& db) {
 int main(int argc, char** argv) {
     using namespace fleet::server;
     try {
-        const auto inv = parse_invocation(
-            Program::fleetctl, std::vector<std::string>(argv + 1, argv + argc), process_environment());
+        const auto inv =
+            parse_invocation(Program::fleetctl, std::vector<std::string>(argv + 1, argv + argc),
+                             process_environment());
         if (inv.help) {
             std::cout << inv.help_text;
             return 0;

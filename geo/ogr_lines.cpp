@@ -1,0 +1,121 @@
+#include "geo/ogr_lines.hpp"
+
+#include <memory>
+
+#include <gdal_priv.h>
+#include <ogr_geometry.h>
+#include <ogr_spatialref.h>
+#include <ogrsf_frmts.h>
+
+#include "geo/error.hpp"
+
+namespace fleet::geo {
+
+namespace {
+
+struct DatasetCloser {
+    void operator()(GDALDataset* ds) const { GDALClose(ds); }
+};
+
+struct TransformDeleter {
+    void operator()(OGRCoordinateTransformation* t) const {
+        OGRCoordinateTransformation::DestroyCT(t);
+    }
+};
+using Transform = std::unique_ptr<OGRCoordinateTransformation, TransformDeleter>;
+
+[[noreturn]] void fail(const std::string& path, const std::string& reason) {
+    throw InputError("route file '" + path + "': " + reason);
+}
+
+// A transformation to WGS 84 lon/lat, or null when the layer is already in it or declares none.
+Transform to_wgs84(OGRLayer& layer) {
+    const OGRSpatialReference* source = layer.GetSpatialRef();
+    if (source == nullptr) {
+        return nullptr;
+    }
+    OGRSpatialReference wgs84;
+    wgs84.SetWellKnownGeogCS("WGS84");
+    wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    if (source->IsSame(&wgs84)) {
+        return nullptr;
+    }
+    OGRSpatialReference source_xy(*source);
+    source_xy.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    return Transform(OGRCreateCoordinateTransformation(&source_xy, &wgs84));
+}
+
+void add_line(const OGRLineString& line, OGRCoordinateTransformation* transform,
+              std::vector<std::vector<LonLat>>& out) {
+    if (line.getNumPoints() < 2) {
+        return;
+    }
+    std::vector<LonLat> points;
+    points.reserve(static_cast<std::size_t>(line.getNumPoints()));
+    for (int i = 0; i < line.getNumPoints(); ++i) {
+        double x = line.getX(i);
+        double y = line.getY(i);
+        if (transform != nullptr && !transform->Transform(1, &x, &y)) {
+            continue;
+        }
+        points.push_back({x, y});
+    }
+    if (points.size() >= 2) {
+        out.push_back(std::move(points));
+    }
+}
+
+void read_layer(OGRLayer& layer, std::vector<std::vector<LonLat>>& out) {
+    const Transform transform = to_wgs84(layer);
+    layer.ResetReading();
+    for (auto& feature : layer) {
+        const OGRGeometry* geometry = feature->GetGeometryRef();
+        if (geometry == nullptr) {
+            continue;
+        }
+        switch (wkbFlatten(geometry->getGeometryType())) {
+            case wkbLineString:
+                add_line(*geometry->toLineString(), transform.get(), out);
+                break;
+            case wkbMultiLineString:
+                for (const OGRLineString* part : *geometry->toMultiLineString()) {
+                    add_line(*part, transform.get(), out);
+                }
+                break;
+            default:
+                break;
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<std::vector<LonLat>> read_lines(const std::string& path, const std::string& layer) {
+    GDALAllRegister();
+    std::unique_ptr<GDALDataset, DatasetCloser> dataset(
+        GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
+    if (!dataset) {
+        const char* reason = CPLGetLastErrorMsg();
+        fail(path, std::string("cannot be opened as a vector file") +
+                       (reason != nullptr && *reason != '\0' ? std::string(": ") + reason : ""));
+    }
+    std::vector<std::vector<LonLat>> lines;
+    if (!layer.empty()) {
+        OGRLayer* selected = dataset->GetLayerByName(layer.c_str());
+        if (selected == nullptr) {
+            fail(path, "has no layer '" + layer + "'");
+        }
+        read_layer(*selected, lines);
+    } else {
+        for (OGRLayer* each : dataset->GetLayers()) {
+            read_layer(*each, lines);
+        }
+    }
+    if (lines.empty()) {
+        fail(path, layer.empty() ? "holds no line (LineString, MultiLineString, GPX track or route)"
+                                 : "layer '" + layer + "' holds no line");
+    }
+    return lines;
+}
+
+}  // namespace fleet::geo
