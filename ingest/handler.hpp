@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ingest/bytes.hpp"
+#include "ingest/position.hpp"
+
+/// The protocol side of a TCP connection, without the socket: one object per connection, fed
+/// complete frames. Each device protocol folder provides one (`<protocol>/handler.hpp`).
+namespace fleet::ingest {
+
+/// A driver's receipt for a notice, from an in-cab terminal.
+struct NoticeReceipt {
+    std::uint64_t notice_id = 0;
+    Millis read_at{};
+    bool accepted = false;  ///< confirmed by the driver, not only displayed
+};
+
+/// What the connection must do after a frame.
+struct Step {
+    /// The device identified itself: resolve it, then send login_reply(accepted).
+    std::optional<std::string> login;
+    /// Positions to store; `reply` is sent only after they are committed.
+    std::vector<Position> positions;
+    /// Receipts for notices, handed to the notices module.
+    std::vector<NoticeReceipt> receipts;
+    /// Bytes for the device (an acknowledgement), possibly empty.
+    Bytes reply;
+    /// Close the connection after sending the reply.
+    bool close = false;
+};
+
+class FrameHandler {
+  public:
+    virtual ~FrameHandler() = default;
+
+    virtual const char* protocol() const = 0;
+
+    /// The length of the next complete frame at the start of `buffered`, or nullopt when more
+    /// bytes are needed. Throws DecodeError when the bytes cannot start a valid frame or the
+    /// frame would exceed `max_frame` bytes.
+    virtual std::optional<std::size_t> frame_length(ByteView buffered, std::size_t max_frame) = 0;
+
+    /// Decodes one complete frame. Throws DecodeError.
+    virtual Step on_frame(ByteView frame) = 0;
+
+    /// The answer to a login, once the device is accepted or refused.
+    virtual Bytes login_reply(bool accepted) = 0;
+
+    /// Whether the device has logged in and been accepted (positions before that are refused).
+    bool logged_in() const { return logged_in_; }
+    void set_logged_in(bool v) { logged_in_ = v; }
+
+  private:
+    bool logged_in_ = false;
+};
+
+}  // namespace fleet::ingest
