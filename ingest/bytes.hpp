@@ -17,7 +17,7 @@ using ByteView = std::span<const std::uint8_t>;
 /// Reads big-endian integers from a frame; every read past the end throws DecodeError
 /// (truncated) with the offset, so decoders never index out of bounds.
 class Reader {
-public:
+  public:
     Reader(ByteView data, const char* protocol) : data_(data), protocol_(protocol) {}
 
     std::uint8_t u8() { return static_cast<std::uint8_t>(take(1)[0]); }
@@ -37,7 +37,7 @@ public:
         throw DecodeError(protocol_, fault, pos_, detail);
     }
 
-private:
+  private:
     ByteView take(std::size_t n) {
         if (n > remaining()) {
             fail(DecodeFault::truncated, "needs " + std::to_string(n) + " more bytes, " +
@@ -60,7 +60,9 @@ private:
     std::size_t pos_ = 0;
 };
 
-inline void put_u8(Bytes& out, std::uint8_t v) { out.push_back(v); }
+inline void put_u8(Bytes& out, std::uint8_t v) {
+    out.push_back(v);
+}
 inline void put_u16(Bytes& out, std::uint16_t v) {
     out.push_back(static_cast<std::uint8_t>(v >> 8));
     out.push_back(static_cast<std::uint8_t>(v));

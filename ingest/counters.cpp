@@ -107,7 +107,8 @@ std::string Counters::prometheus_text() const {
         out << "fleet_ingest_ack_latency_ms_count{protocol=\"" << protocol << "\"} "
             << c->ack_latency.count() << "\n";
     }
-    out << "# TYPE fleet_ingest_batches_committed_total counter\nfleet_ingest_batches_committed_total "
+    out << "# TYPE fleet_ingest_batches_committed_total "
+           "counter\nfleet_ingest_batches_committed_total "
         << batches_committed.load() << "\n";
     out << "# TYPE fleet_ingest_batch_failures_total counter\nfleet_ingest_batch_failures_total "
         << batch_failures.load() << "\n";

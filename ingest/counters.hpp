@@ -23,15 +23,15 @@ const char* to_string(Rejection r);
 
 /// Cumulative histogram of durations with fixed millisecond buckets (Prometheus-style).
 class LatencyHistogram {
-public:
-    static constexpr std::array<double, 12> bounds_ms = {1,   2,   5,    10,   25,   50,
+  public:
+    static constexpr std::array<double, 12> bounds_ms = {1,   2,   5,   10,   25,   50,
                                                          100, 250, 500, 1000, 2500, 10000};
     void observe(std::chrono::nanoseconds d);
     std::array<std::uint64_t, bounds_ms.size() + 1> buckets() const;  ///< last = +Inf
     std::uint64_t count() const { return count_.load(); }
     double sum_ms() const { return static_cast<double>(sum_us_.load()) / 1000.0; }
 
-private:
+  private:
     std::array<std::atomic<std::uint64_t>, bounds_ms.size() + 1> buckets_{};
     std::atomic<std::uint64_t> count_{0};
     std::atomic<std::uint64_t> sum_us_{0};
@@ -51,15 +51,13 @@ struct ProtocolCounters {
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Rejection::count_)> rejected{};
     LatencyHistogram ack_latency;  ///< from a packet's arrival to its acknowledgement
 
-    void reject(Rejection r, std::uint64_t n = 1) {
-        rejected[static_cast<std::size_t>(r)] += n;
-    }
+    void reject(Rejection r, std::uint64_t n = 1) { rejected[static_cast<std::size_t>(r)] += n; }
 };
 
 /// Counters by protocol name. Protocol entries are created on first use and never removed, so
 /// references stay valid for the life of the registry.
 class Counters {
-public:
+  public:
     ProtocolCounters& protocol(const std::string& name);
     /// The writer's own figures.
     std::atomic<std::uint64_t> batches_committed{0};
@@ -69,7 +67,7 @@ public:
     /// All counters in the Prometheus text exposition format.
     std::string prometheus_text() const;
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::map<std::string, std::unique_ptr<ProtocolCounters>> by_protocol_;
 };

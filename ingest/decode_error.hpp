@@ -9,12 +9,12 @@ namespace fleet::ingest {
 
 /// What was wrong with a frame, for counters and logs.
 enum class DecodeFault {
-    truncated,      ///< fewer bytes than the frame says it has
-    oversized,      ///< longer than the protocol or the configured cap allows
-    bad_checksum,   ///< CRC or checksum mismatch
-    bad_length,     ///< a length or count field contradicts the data
-    bad_value,      ///< a field holds a value the protocol does not allow
-    unsupported,    ///< a well-formed message type or codec that is not handled
+    truncated,     ///< fewer bytes than the frame says it has
+    oversized,     ///< longer than the protocol or the configured cap allows
+    bad_checksum,  ///< CRC or checksum mismatch
+    bad_length,    ///< a length or count field contradicts the data
+    bad_value,     ///< a field holds a value the protocol does not allow
+    unsupported,   ///< a well-formed message type or codec that is not handled
 };
 
 const char* to_string(DecodeFault fault);
@@ -22,7 +22,7 @@ const char* to_string(DecodeFault fault);
 /// A frame that cannot be decoded. Carries the protocol, the byte offset in the frame where the
 /// problem was found, and the kind of fault.
 class DecodeError : public Error {
-public:
+  public:
     DecodeError(std::string protocol, DecodeFault fault, std::size_t offset,
                 const std::string& detail)
         : Error(protocol + ": " + to_string(fault) + " at byte " + std::to_string(offset) + ": " +
@@ -35,7 +35,7 @@ public:
     DecodeFault fault() const noexcept { return fault_; }
     std::size_t offset() const noexcept { return offset_; }
 
-private:
+  private:
     std::string protocol_;
     DecodeFault fault_;
     std::size_t offset_;

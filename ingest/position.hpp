@@ -15,15 +15,15 @@ using Millis = std::chrono::sys_time<std::chrono::milliseconds>;
 /// One fix as the device reported it. Units are in the names; optional fields are absent when
 /// the protocol or the device did not send them.
 struct Position {
-    Millis device_time{};                ///< UTC, millisecond precision
-    double latitude_deg = 0;             ///< WGS 84
+    Millis device_time{};     ///< UTC, millisecond precision
+    double latitude_deg = 0;  ///< WGS 84
     double longitude_deg = 0;
     std::optional<double> speed_kmh;
-    std::optional<double> course_deg;    ///< 0-360, clockwise from north
+    std::optional<double> course_deg;  ///< 0-360, clockwise from north
     std::optional<double> altitude_m;
     std::optional<int> satellites;
-    bool valid = true;                   ///< the device's own fix-validity flag
-    std::optional<double> odometer_m;    ///< total odometer
+    bool valid = true;                 ///< the device's own fix-validity flag
+    std::optional<double> odometer_m;  ///< total odometer
     std::optional<double> fuel_l;
     std::optional<bool> ignition;
     nlohmann::json attributes = nlohmann::json::object();  ///< everything else, by name

@@ -29,14 +29,14 @@ struct Verdict {
 /// Checks fixes; keeps the last accepted valid fix per vehicle for the speed plausibility test.
 /// Not thread-safe: one instance per writer (or per partition of vehicles).
 class Validator {
-public:
+  public:
     explicit Validator(ValidationConfig config) : config_(config) {}
 
     /// Checks `p` of `vehicle_id` against `server_now`; may set p.valid = false and add
     /// attributes["invalid"] (no_satellites, null_island, implausible_speed).
     Verdict check(std::int64_t vehicle_id, Position& p, Millis server_now);
 
-private:
+  private:
     struct Last {
         Millis time;
         double lat;

@@ -87,9 +87,9 @@ void append_timestamp(std::string& out, Millis t) {
     std::tm utc{};
     gmtime_r(&secs, &utc);
     char buf[48];
-    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03ld+00",
-                                utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
-                                utc.tm_min, utc.tm_sec, frac);
+    const int n =
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03ld+00", utc.tm_year + 1900,
+                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, frac);
     out.append(buf, static_cast<std::size_t>(n));
 }
 
@@ -164,14 +164,15 @@ void append_copy_line(std::string& out, std::size_t seq, const StoredPosition& s
     out += '\t';
     append_optional(out, p.ignition);
     out += '\t';
-    append_copy_text(out, p.attributes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    append_copy_text(out,
+                     p.attributes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     out += '\n';
 }
 
 // The writer's own libpq connection: COPY needs libpq's copy calls, which libpqxx 6.4 does not
 // expose with raw lines.
 class PositionWriter::Connection {
-public:
+  public:
     explicit Connection(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
         if (PQstatus(conn_) != CONNECTION_OK) {
             const std::string reason = trimmed(PQerrorMessage(conn_));
@@ -219,7 +220,7 @@ public:
 
     bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
 
-private:
+  private:
     PGresult* exec(const char* sql, ExecStatusType expected, bool keep = false) {
         PGresult* r = PQexec(conn_, sql);
         if (PQresultStatus(r) != expected) {
@@ -253,7 +254,9 @@ private:
 PositionWriter::PositionWriter(std::string database_url, WriterConfig config, Counters& counters)
     : url_(std::move(database_url)), config_(config), counters_(counters) {}
 
-PositionWriter::~PositionWriter() { stop(std::chrono::milliseconds(0)); }
+PositionWriter::~PositionWriter() {
+    stop(std::chrono::milliseconds(0));
+}
 
 void PositionWriter::start() {
     thread_ = std::thread([this] { run(); });

@@ -29,7 +29,7 @@ struct StoredPosition {
 /// Receives positions after they are committed (the dispatch engine subscribes here). Called on
 /// the writer's thread, in commit order; must be quick (hand the work to its own queue).
 class PositionSink {
-public:
+  public:
     virtual ~PositionSink() = default;
     virtual void on_committed(std::span<const StoredPosition> positions) = 0;
 };
@@ -41,15 +41,15 @@ struct WriteResult {
 };
 
 struct WriterConfig {
-    std::size_t max_batch = 5000;          ///< positions per transaction at most
+    std::size_t max_batch = 5000;            ///< positions per transaction at most
     std::chrono::milliseconds max_wait{50};  ///< how long the first queued position may wait
-    geo::RetryPolicy reconnect{};          ///< back-off while the database is down
+    geo::RetryPolicy reconnect{};            ///< back-off while the database is down
 };
 
 /// One thread, one connection. Holds a failed batch and retries it after reconnecting, so a
 /// position is either committed and then acknowledged, or never acknowledged.
 class PositionWriter {
-public:
+  public:
     using Completion = std::function<void(const WriteResult&)>;
 
     PositionWriter(std::string database_url, WriterConfig config, Counters& counters);
@@ -73,7 +73,7 @@ public:
 
     std::size_t queued_positions() const;
 
-private:
+  private:
     struct Submission {
         ProtocolCounters* counters;
         std::vector<StoredPosition> positions;

@@ -12,6 +12,11 @@
 #include "geo/error.hpp"
 #include "geo/log.hpp"
 #include "geo/migrations.hpp"
+#include "ingest/counters.hpp"
+#include "ingest/devices.hpp"
+#include "ingest/listeners.hpp"
+#include "ingest/pipeline.hpp"
+#include "ingest/writer.hpp"
 #include "server/database.hpp"
 
 namespace fleet::server {
@@ -102,21 +107,70 @@ int run_fleetd(const Config& config) {
         return 1;
     }
 
+    ingest::Counters counters;
+    ingest::DeviceRegistry devices(config.database_url, config.unknown_devices);
+    ingest::Pipeline pipeline(config.validation);
+    ingest::PositionWriter writer(config.database_url, config.writer, counters);
+    writer.start();
+    log::info("writer", "batches of up to " + std::to_string(config.writer.max_batch) +
+                            " positions, committed at most " +
+                            std::to_string(config.writer.max_wait.count()) + " ms after arrival");
+    ingest::Listeners listeners(
+        ioc, config.listeners,
+        ingest::IngestServices{devices,
+                               pipeline,
+                               writer,
+                               counters,
+                               [] {
+                                   return std::chrono::time_point_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now());
+                               },
+                               {}});
     PartitionKeeper partitions(ioc, *db, config.partition_months_ahead);
+    std::thread drain;  // commits what was received, then lets the acknowledgements go out
+    asio::steady_timer grace(ioc);
+    int exit_code = 0;
+
     asio::post(ioc, [&] {
+        try {
+            listeners.start();
+        } catch (const Error& e) {
+            log::error("fleetd", e.what());
+            exit_code = 1;
+            ioc.stop();
+            return;
+        }
         partitions.start();
         on_stop = [&] {
+            listeners.stop_accepting();
             partitions.stop();
-            ioc.stop();
+            drain = std::thread([&] {
+                // Sessions waiting for a commit get it (or, without a database past the
+                // deadline, a refusal: nothing unacknowledged is lost, devices resend).
+                writer.stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    config.shutdown_timeout * 3 / 4));
+                asio::post(ioc, [&] {
+                    grace.expires_after(std::chrono::milliseconds(200));
+                    grace.async_wait([&](const boost::system::error_code&) {
+                        listeners.close_connections();
+                        ioc.stop();
+                    });
+                });
+            });
         };
         if (stopping) {
             on_stop();
+            return;
         }
         log::info("fleetd", "ready");
     });
     io_thread.join();
-    log::info("fleetd", "stopped");
-    return 0;
+    if (drain.joinable()) {
+        drain.join();
+    }
+    writer.stop(std::chrono::milliseconds(0));
+    log::info("fleetd", exit_code == 0 ? "stopped" : "stopped after an error");
+    return exit_code;
 }
 
 }  // namespace fleet::server

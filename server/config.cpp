@@ -1,5 +1,6 @@
 #include "server/config.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -28,7 +29,33 @@ po::options_description config_options() {
         ("partition-months-ahead", po::value<int>()->default_value(3)->value_name("N"),
          "monthly partitions of fleet.positions kept ready ahead of the current month (0-120)")
         ("shutdown-timeout", po::value<long>()->default_value(10)->value_name("SECONDS"),
-         "bound on a clean stop after SIGINT/SIGTERM (1-3600)");
+         "bound on a clean stop after SIGINT/SIGTERM (1-3600)")
+        ("bind", po::value<std::string>()->default_value("0.0.0.0")->value_name("ADDRESS"),
+         "address the device listeners bind to (IPv4 or IPv6)")
+        ("teltonika-port", po::value<long>()->default_value(5027)->value_name("PORT"),
+         "Teltonika Codec 8/8E over TCP (0 disables)")
+        ("gt06-port", po::value<long>()->default_value(5023)->value_name("PORT"),
+         "GT06 / Concox over TCP (0 disables)")
+        ("osmand-port", po::value<long>()->default_value(5055)->value_name("PORT"),
+         "OsmAnd / Traccar Client over HTTP (0 disables)")
+        ("native-port", po::value<long>()->default_value(5100)->value_name("PORT"),
+         "the fleet in-cab terminal protocol over TCP (0 disables)")
+        ("unknown-devices", po::value<std::string>()->default_value("register")->value_name("POLICY"),
+         "a device not in fleet.devices: 'register' (new vehicle, journalled) or 'refuse'")
+        ("idle-timeout", po::value<long>()->default_value(600)->value_name("SECONDS"),
+         "a device connection silent this long is closed (5-86400)")
+        ("max-frame-bytes", po::value<long>()->default_value(65536)->value_name("BYTES"),
+         "largest device frame or HTTP body; a larger one closes the connection (256-16777216)")
+        ("max-connections-per-ip", po::value<long>()->default_value(256)->value_name("N"),
+         "open device connections allowed from one address (1-100000)")
+        ("max-future", po::value<long>()->default_value(300)->value_name("SECONDS"),
+         "fixes dated further ahead of the server clock are rejected and counted (0-86400)")
+        ("max-plausible-speed", po::value<double>()->default_value(250)->value_name("KMH"),
+         "a jump implying a higher speed since the previous fix is stored flagged invalid")
+        ("batch-size", po::value<long>()->default_value(5000)->value_name("N"),
+         "positions per database transaction at most (1-100000)")
+        ("batch-wait", po::value<long>()->default_value(50)->value_name("MS"),
+         "how long the first position of a batch may wait for others (0-10000)");
     // clang-format on
     return d;
 }
@@ -70,11 +97,18 @@ std::string usage(Program program) {
 }
 
 template <typename T>
+std::string show(T v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
+template <typename T>
 T in_range(const po::variables_map& vm, const std::string& key, T lo, T hi) {
     const T v = vm[key].as<T>();
-    if (v < lo || v > hi) {
-        throw ConfigError(key, "must be between " + std::to_string(lo) + " and " +
-                                   std::to_string(hi) + ", got " + std::to_string(v));
+    if (!(v >= lo && v <= hi)) {
+        throw ConfigError(key,
+                          "must be between " + show(lo) + " and " + show(hi) + ", got " + show(v));
     }
     return v;
 }
@@ -160,6 +194,31 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.log_level = log::parse_level(vm["log-level"].as<std::string>(), "log-level");
     c.partition_months_ahead = in_range<int>(vm, "partition-months-ahead", 0, 120);
     c.shutdown_timeout = std::chrono::seconds(in_range<long>(vm, "shutdown-timeout", 1, 3600));
+
+    c.listeners.bind_address = vm["bind"].as<std::string>();
+    {
+        boost::system::error_code ec;
+        boost::asio::ip::make_address(c.listeners.bind_address, ec);
+        if (ec) {
+            throw ConfigError("bind", "not an IP address: '" + c.listeners.bind_address + "'");
+        }
+    }
+    for (const char* protocol : {"teltonika", "gt06", "osmand", "native"}) {
+        const std::string key = std::string(protocol) + "-port";
+        const auto port = static_cast<std::uint16_t>(in_range<long>(vm, key, 0, 65535));
+        c.listeners.endpoints[protocol] = {port != 0, port};
+    }
+    c.unknown_devices =
+        ingest::parse_unknown_devices(vm["unknown-devices"].as<std::string>(), "unknown-devices");
+    c.listeners.idle_timeout = std::chrono::seconds(in_range<long>(vm, "idle-timeout", 5, 86400));
+    c.listeners.max_frame_bytes =
+        static_cast<std::size_t>(in_range<long>(vm, "max-frame-bytes", 256, 16 << 20));
+    c.listeners.max_connections_per_ip =
+        static_cast<std::size_t>(in_range<long>(vm, "max-connections-per-ip", 1, 100000));
+    c.validation.max_future = std::chrono::seconds(in_range<long>(vm, "max-future", 0, 86400));
+    c.validation.max_plausible_speed_kmh = in_range<double>(vm, "max-plausible-speed", 10, 2000);
+    c.writer.max_batch = static_cast<std::size_t>(in_range<long>(vm, "batch-size", 1, 100000));
+    c.writer.max_wait = std::chrono::milliseconds(in_range<long>(vm, "batch-wait", 0, 10000));
 
     inv.check_only = vm.count("check-config") > 0;
     if (vm.count("command")) {

@@ -7,6 +7,10 @@
 #include <vector>
 
 #include "geo/log.hpp"
+#include "ingest/devices.hpp"
+#include "ingest/listeners.hpp"
+#include "ingest/validate.hpp"
+#include "ingest/writer.hpp"
 
 /// Configuration of fleetd and fleetctl: command-line options, a config file with the same keys
 /// (`key = value` lines, `#` comments), and the FLEET_DATABASE_URL environment variable.
@@ -19,6 +23,11 @@ struct Config {
     log::Level log_level = log::Level::info;
     int partition_months_ahead = 3;             ///< position partitions prepared ahead
     std::chrono::seconds shutdown_timeout{10};  ///< bound on a clean stop
+
+    ingest::ListenerConfig listeners;
+    ingest::UnknownDevices unknown_devices = ingest::UnknownDevices::register_vehicle;
+    ingest::ValidationConfig validation;
+    ingest::WriterConfig writer;
 };
 
 /// What the command line asked for besides the configuration itself.

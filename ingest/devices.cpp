@@ -1,0 +1,81 @@
+#include "ingest/devices.hpp"
+
+#include "geo/error.hpp"
+#include "geo/log.hpp"
+
+namespace fleet::ingest {
+
+UnknownDevices parse_unknown_devices(const std::string& text, const std::string& key) {
+    if (text == "refuse") {
+        return UnknownDevices::refuse;
+    }
+    if (text == "register") {
+        return UnknownDevices::register_vehicle;
+    }
+    throw ConfigError(key, "must be 'register' or 'refuse', got '" + text + "'");
+}
+
+DeviceRegistry::DeviceRegistry(std::string database_url, UnknownDevices policy)
+    : url_(std::move(database_url)), policy_(policy) {}
+
+pqxx::connection& DeviceRegistry::connection() {
+    if (!conn_ || !conn_->is_open()) {
+        conn_.reset();
+        try {
+            conn_ = std::make_unique<pqxx::connection>(url_);
+        } catch (const pqxx::broken_connection& e) {
+            throw DatabaseError(std::string("device registry: database unreachable: ") + e.what());
+        }
+    }
+    return *conn_;
+}
+
+std::optional<std::int64_t> DeviceRegistry::resolve(const std::string& identifier,
+                                                    const std::string& protocol) {
+    std::lock_guard lock(mutex_);
+    if (auto it = cache_.find(identifier); it != cache_.end()) {
+        return it->second;
+    }
+    try {
+        pqxx::work tx(connection());
+        auto found = tx.exec_params("SELECT vehicle_id FROM fleet.devices WHERE identifier = $1",
+                                    identifier);
+        if (found.empty()) {
+            if (policy_ == UnknownDevices::refuse) {
+                return std::nullopt;
+            }
+            // A placeholder vehicle named after the device, for the operator to complete. Two
+            // processes registering the same device at once end with one row (ON CONFLICT).
+            tx.exec_params(
+                "INSERT INTO fleet.vehicles (registration, attributes) VALUES ($1, "
+                "jsonb_build_object('auto_registered', true, 'protocol', $2::text)) "
+                "ON CONFLICT (registration) DO NOTHING",
+                "unregistered " + identifier, protocol);
+            tx.exec_params(
+                "INSERT INTO fleet.devices (identifier, protocol, vehicle_id, auto_registered) "
+                "SELECT $1, $2, vehicle_id, true FROM fleet.vehicles WHERE registration = $3 "
+                "ON CONFLICT (identifier) DO NOTHING",
+                identifier, protocol, "unregistered " + identifier);
+            tx.exec_params(
+                "INSERT INTO fleet.journal (actor, action, subject, details) VALUES "
+                "('ingest', 'device auto-registered', $1, jsonb_build_object('protocol', "
+                "$2::text))",
+                identifier, protocol);
+            found = tx.exec_params("SELECT vehicle_id FROM fleet.devices WHERE identifier = $1",
+                                   identifier);
+            log::info("ingest", "registered unknown " + protocol + " device " + identifier +
+                                    " as a new vehicle");
+        }
+        const auto vehicle = found[0][0].as<std::int64_t>();
+        tx.commit();
+        cache_[identifier] = vehicle;
+        return vehicle;
+    } catch (const pqxx::broken_connection& e) {
+        conn_.reset();
+        throw DatabaseError(std::string("device registry: ") + e.what());
+    } catch (const pqxx::sql_error& e) {
+        throw DatabaseError(std::string("device registry: ") + e.what());
+    }
+}
+
+}  // namespace fleet::ingest

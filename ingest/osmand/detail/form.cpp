@@ -1,0 +1,131 @@
+#include "ingest/osmand/detail/form.hpp"
+
+#include "ingest/decode_error.hpp"
+
+namespace fleet::ingest::osmand::detail {
+
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/// Decodes one name or value; on a bad escape the error offset is `offset` plus the position of the
+/// '%' in the body, or 0 for the query string.
+std::string decode_component(std::string_view text, bool in_body, std::size_t offset) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '+') {
+            out.push_back(' ');
+        } else if (c == '%') {
+            const int high = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
+            const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+            if (high < 0 || low < 0) {
+                // Echo at most the two characters after '%', printable ones only, so the message
+                // stays safe to send back as an HTTP reason phrase.
+                std::string shown = "%";
+                for (std::size_t j = i + 1; j < text.size() && j < i + 3; ++j) {
+                    const auto byte = static_cast<unsigned char>(text[j]);
+                    shown.push_back(byte >= 0x20 && byte < 0x7f ? text[j] : '?');
+                }
+                throw DecodeError("osmand", DecodeFault::bad_value, in_body ? offset + i : 0,
+                                  "malformed percent-encoding '" + shown +
+                                      "': '%' must be followed by two hex digits");
+            }
+            out.push_back(static_cast<char>(high * 16 + low));
+            i += 2;
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view text, std::size_t offset) {
+    return decode_component(text, true, offset);
+}
+
+std::vector<Param> parse_form(std::string_view text, bool in_body, std::size_t base_offset) {
+    std::vector<Param> params;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        std::size_t end = text.find('&', start);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        const std::string_view pair = text.substr(start, end - start);
+        if (!pair.empty()) {
+            const std::size_t at = in_body ? base_offset + start : 0;
+            const std::size_t eq = pair.find('=');
+            Param param;
+            param.offset = at;
+            if (eq == std::string_view::npos) {
+                param.name = decode_component(pair, in_body, at);
+            } else {
+                param.name = decode_component(pair.substr(0, eq), in_body, at);
+                param.value = decode_component(pair.substr(eq + 1), in_body, at + eq + 1);
+            }
+            params.push_back(std::move(param));
+        }
+        start = end + 1;
+    }
+    return params;
+}
+
+bool is_valid_utf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        std::size_t length = 0;
+        char32_t code = 0;
+        char32_t minimum = 0;
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        } else if ((lead & 0xE0) == 0xC0) {
+            length = 2;
+            code = lead & 0x1F;
+            minimum = 0x80;
+        } else if ((lead & 0xF0) == 0xE0) {
+            length = 3;
+            code = lead & 0x0F;
+            minimum = 0x800;
+        } else if ((lead & 0xF8) == 0xF0) {
+            length = 4;
+            code = lead & 0x07;
+            minimum = 0x10000;
+        } else {
+            return false;
+        }
+        if (i + length > text.size()) {
+            return false;
+        }
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            if ((next & 0xC0) != 0x80) {
+                return false;
+            }
+            code = (code << 6) | (next & 0x3F);
+        }
+        if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+            return false;
+        }
+        i += length;
+    }
+    return true;
+}
+
+}  // namespace fleet::ingest::osmand::detail
