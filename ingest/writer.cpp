@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <set>
 
 #include "geo/error.hpp"
 #include "geo/log.hpp"
@@ -15,34 +16,42 @@ namespace fleet::ingest {
 
 namespace {
 
+#define FLEET_POSITION_COLUMNS                                                             \
+    "vehicle_id, device_time, geom, speed_kmh, course_deg, altitude_m, satellites, valid," \
+    " odometer_m, fuel_l, ignition, attributes"
+
+// Staging tables of the connection: rows of a batch that met a duplicate, and the newest valid
+// fix per vehicle of every batch.
 constexpr const char* staging_ddl =
-    "CREATE TEMP TABLE incoming ("
-    " seq integer, vehicle_id bigint, device_time timestamptz, geom geometry(Point, 4326),"
-    " speed_kmh real, course_deg real, altitude_m real, satellites smallint, valid boolean,"
-    " odometer_m double precision, fuel_l real, ignition boolean, attributes jsonb)"
-    " ON COMMIT DELETE ROWS";
+    "CREATE TEMP TABLE incoming (vehicle_id bigint, device_time timestamptz,"
+    " geom geometry(Point, 4326), speed_kmh real, course_deg real, altitude_m real,"
+    " satellites smallint, valid boolean, odometer_m double precision, fuel_l real,"
+    " ignition boolean, attributes jsonb) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE latest_incoming (LIKE pg_temp.incoming) ON COMMIT DELETE ROWS";
 
-constexpr const char* copy_sql =
-    "COPY pg_temp.incoming (seq, vehicle_id, device_time, geom, speed_kmh, course_deg,"
-    " altitude_m, satellites, valid, odometer_m, fuel_l, ignition, attributes) FROM STDIN";
+// The fast path: straight into the track store. Fails whole on a duplicate key.
+constexpr const char* copy_direct_sql =
+    "COPY fleet.positions (" FLEET_POSITION_COLUMNS ") FROM STDIN";
+constexpr const char* copy_staging_sql =
+    "COPY pg_temp.incoming (" FLEET_POSITION_COLUMNS ") FROM STDIN";
+constexpr const char* copy_latest_sql =
+    "COPY pg_temp.latest_incoming (" FLEET_POSITION_COLUMNS ") FROM STDIN";
 
-// New rows only; the sequence numbers of those that were inserted come back.
-constexpr const char* insert_sql =
-    "WITH ins AS ("
-    " INSERT INTO fleet.positions (vehicle_id, device_time, geom, speed_kmh, course_deg,"
-    "  altitude_m, satellites, valid, odometer_m, fuel_l, ignition, attributes)"
-    " SELECT vehicle_id, device_time, geom, speed_kmh, course_deg, altitude_m, satellites, valid,"
-    "  odometer_m, fuel_l, ignition, attributes FROM pg_temp.incoming"
-    " ON CONFLICT DO NOTHING RETURNING vehicle_id, device_time)"
-    " SELECT i.seq FROM pg_temp.incoming i JOIN ins USING (vehicle_id, device_time)";
+// The slow path after a duplicate: new rows only; which ones were new comes back.
+constexpr const char* insert_new_sql =
+    "INSERT INTO fleet.positions (" FLEET_POSITION_COLUMNS
+    ")"
+    " SELECT " FLEET_POSITION_COLUMNS
+    " FROM pg_temp.incoming"
+    " ON CONFLICT DO NOTHING"
+    " RETURNING vehicle_id, (extract(epoch FROM device_time) * 1000)::bigint";
 
 // The latest valid fix per vehicle, moving only forward in device time.
 constexpr const char* latest_sql =
-    "INSERT INTO fleet.latest_positions (vehicle_id, device_time, server_time, geom, speed_kmh,"
-    " course_deg, altitude_m, satellites, valid, odometer_m, fuel_l, ignition, attributes)"
-    " SELECT DISTINCT ON (vehicle_id) vehicle_id, device_time, now(), geom, speed_kmh,"
-    "  course_deg, altitude_m, satellites, valid, odometer_m, fuel_l, ignition, attributes"
-    " FROM pg_temp.incoming WHERE valid ORDER BY vehicle_id, device_time DESC"
+    "INSERT INTO fleet.latest_positions (server_time, " FLEET_POSITION_COLUMNS
+    ")"
+    " SELECT now(), " FLEET_POSITION_COLUMNS
+    " FROM pg_temp.latest_incoming"
     " ON CONFLICT (vehicle_id) DO UPDATE SET device_time = EXCLUDED.device_time,"
     "  server_time = EXCLUDED.server_time, geom = EXCLUDED.geom,"
     "  speed_kmh = EXCLUDED.speed_kmh, course_deg = EXCLUDED.course_deg,"
@@ -50,6 +59,8 @@ constexpr const char* latest_sql =
     "  valid = EXCLUDED.valid, odometer_m = EXCLUDED.odometer_m, fuel_l = EXCLUDED.fuel_l,"
     "  ignition = EXCLUDED.ignition, attributes = EXCLUDED.attributes"
     " WHERE fleet.latest_positions.device_time < EXCLUDED.device_time";
+
+constexpr const char* unique_violation = "23505";
 
 void append_number(std::string& out, double v) {
     char buf[32];
@@ -138,10 +149,8 @@ std::string trimmed(const char* message) {
 
 }  // namespace
 
-void append_copy_line(std::string& out, std::size_t seq, const StoredPosition& sp) {
+void append_copy_line(std::string& out, const StoredPosition& sp) {
     const Position& p = sp.position;
-    append_integer(out, static_cast<long long>(seq));
-    out += '\t';
     append_integer(out, sp.vehicle_id);
     out += '\t';
     append_timestamp(out, p.device_time);
@@ -190,24 +199,31 @@ class PositionWriter::Connection {
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
-    /// Writes the rows and returns the positions (by index) that were new.
-    std::vector<std::size_t> write(const std::string& copy_data) {
+    /// Commits `rows` (COPY text lines) and `latest` (the newest valid fix per vehicle). Returns
+    /// nullopt when every row was new, else the keys (vehicle, device time in ms) of the rows
+    /// that were: a batch with a duplicate is redone through the staging table.
+    std::optional<std::vector<std::pair<std::int64_t, std::int64_t>>> write(
+        const std::string& rows, const std::string& latest) {
         exec("BEGIN", PGRES_COMMAND_OK);
         try {
-            exec(copy_sql, PGRES_COPY_IN);
-            if (PQputCopyData(conn_, copy_data.data(), static_cast<int>(copy_data.size())) != 1 ||
-                PQputCopyEnd(conn_, nullptr) != 1) {
-                throw DatabaseError("COPY failed: " + trimmed(PQerrorMessage(conn_)));
+            std::optional<std::vector<std::pair<std::int64_t, std::int64_t>>> fresh;
+            if (!copy(copy_direct_sql, rows, /*duplicate_ok=*/true)) {
+                exec("ROLLBACK", PGRES_COMMAND_OK);
+                exec("BEGIN", PGRES_COMMAND_OK);
+                copy(copy_staging_sql, rows, false);
+                PGresult* inserted = exec(insert_new_sql, PGRES_TUPLES_OK, /*keep=*/true);
+                fresh.emplace();
+                fresh->reserve(static_cast<std::size_t>(PQntuples(inserted)));
+                for (int i = 0; i < PQntuples(inserted); ++i) {
+                    fresh->emplace_back(std::strtoll(PQgetvalue(inserted, i, 0), nullptr, 10),
+                                        std::strtoll(PQgetvalue(inserted, i, 1), nullptr, 10));
+                }
+                PQclear(inserted);
             }
-            finish_copy();
-            PGresult* inserted = exec(insert_sql, PGRES_TUPLES_OK, /*keep=*/true);
-            std::vector<std::size_t> fresh;
-            fresh.reserve(static_cast<std::size_t>(PQntuples(inserted)));
-            for (int i = 0; i < PQntuples(inserted); ++i) {
-                fresh.push_back(std::strtoul(PQgetvalue(inserted, i, 0), nullptr, 10));
+            if (!latest.empty()) {
+                copy(copy_latest_sql, latest, false);
+                exec(latest_sql, PGRES_COMMAND_OK);
             }
-            PQclear(inserted);
-            exec(latest_sql, PGRES_COMMAND_OK);
             exec("COMMIT", PGRES_COMMAND_OK);
             return fresh;
         } catch (const DatabaseError&) {
@@ -235,17 +251,31 @@ class PositionWriter::Connection {
         return nullptr;
     }
 
-    void finish_copy() {
+    // Runs one COPY FROM STDIN. Returns false, leaving the transaction aborted, when
+    // `duplicate_ok` and the only problem was a duplicate key; throws DatabaseError otherwise.
+    bool copy(const char* sql, const std::string& data, bool duplicate_ok) {
+        exec(sql, PGRES_COPY_IN);
+        if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1 ||
+            PQputCopyEnd(conn_, nullptr) != 1) {
+            throw DatabaseError("COPY failed: " + trimmed(PQerrorMessage(conn_)));
+        }
         std::string error;
+        bool duplicate = false;
         while (PGresult* r = PQgetResult(conn_)) {
             if (PQresultStatus(r) != PGRES_COMMAND_OK && error.empty()) {
                 error = trimmed(PQresultErrorMessage(r));
+                const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+                duplicate = state != nullptr && std::strcmp(state, unique_violation) == 0;
             }
             PQclear(r);
         }
-        if (!error.empty()) {
-            throw DatabaseError("COPY failed: " + error);
+        if (error.empty()) {
+            return true;
         }
+        if (duplicate && duplicate_ok) {
+            return false;
+        }
+        throw DatabaseError("COPY failed: " + error);
     }
 
     PGconn* conn_;
@@ -327,8 +357,8 @@ void PositionWriter::run() {
 }
 
 void PositionWriter::commit_with_retry(std::vector<Submission>& batch) {
-    // Flatten, dropping repeats of the same (vehicle, time) inside the batch: the first wins,
-    // as the database would keep the first stored.
+    // Flatten in (vehicle, time) order, dropping repeats of the same key inside the batch (the
+    // first wins, as the database keeps the first stored).
     std::vector<const StoredPosition*> rows;
     std::vector<std::size_t> owner;  // submission index of each row
     for (std::size_t s = 0; s < batch.size(); ++s) {
@@ -341,45 +371,66 @@ void PositionWriter::commit_with_retry(std::vector<Submission>& batch) {
     for (std::size_t i = 0; i < order.size(); ++i) {
         order[i] = i;
     }
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return std::tie(rows[a]->vehicle_id, rows[a]->position.device_time) <
-               std::tie(rows[b]->vehicle_id, rows[b]->position.device_time);
-    });
+    auto key = [&](std::size_t i) {
+        return std::pair(rows[i]->vehicle_id, rows[i]->position.device_time);
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+    std::vector<bool> sent(rows.size(), false);
     std::string copy_data;
+    std::string latest_data;
     copy_data.reserve(rows.size() * 200);
     for (std::size_t k = 0; k < order.size(); ++k) {
         const auto i = order[k];
-        if (k > 0) {
-            const auto j = order[k - 1];
-            if (rows[i]->vehicle_id == rows[j]->vehicle_id &&
-                rows[i]->position.device_time == rows[j]->position.device_time) {
+        if (k > 0 && key(order[k - 1]) == key(i)) {
+            continue;
+        }
+        sent[i] = true;
+        append_copy_line(copy_data, *rows[i]);
+    }
+    // The newest valid fix of each vehicle: the last valid one in the sorted order.
+    {
+        std::int64_t last_vehicle = 0;
+        bool have_vehicle = false;
+        for (std::size_t k = order.size(); k-- > 0;) {
+            const auto i = order[k];
+            if (!sent[i] || !rows[i]->position.valid) {
                 continue;
             }
+            if (have_vehicle && rows[i]->vehicle_id == last_vehicle) {
+                continue;
+            }
+            append_copy_line(latest_data, *rows[i]);
+            last_vehicle = rows[i]->vehicle_id;
+            have_vehicle = true;
         }
-        append_copy_line(copy_data, i, *rows[i]);
     }
 
-    auto& conn = conn_;
     auto delay = config_.reconnect.first_delay;
     for (;;) {
         try {
-            if (!conn || !conn->healthy()) {
-                conn.reset();
-                conn = std::make_unique<Connection>(url_);
+            if (!conn_ || !conn_->healthy()) {
+                conn_.reset();
+                conn_ = std::make_unique<Connection>(url_);
             }
-            const auto fresh = conn->write(copy_data);
+            const auto fresh = conn_->write(copy_data, latest_data);
             ++counters_.batches_committed;
 
-            std::vector<WriteResult> results(batch.size(), WriteResult{true, 0, 0});
-            std::vector<bool> is_new(rows.size(), false);
-            for (auto i : fresh) {
-                if (i < rows.size()) {
-                    is_new[i] = true;
+            std::vector<bool> is_new = sent;
+            if (fresh) {
+                std::set<std::pair<std::int64_t, std::int64_t>> inserted(fresh->begin(),
+                                                                         fresh->end());
+                for (std::size_t i = 0; i < rows.size(); ++i) {
+                    is_new[i] =
+                        sent[i] && inserted.contains(
+                                       {rows[i]->vehicle_id,
+                                        rows[i]->position.device_time.time_since_epoch().count()});
                 }
             }
+            std::vector<WriteResult> results(batch.size(), WriteResult{true, 0, 0});
             std::vector<StoredPosition> committed;
-            committed.reserve(fresh.size());
-            for (std::size_t i = 0; i < rows.size(); ++i) {
+            committed.reserve(rows.size());
+            for (const auto i : order) {
                 auto& r = results[owner[i]];
                 if (is_new[i]) {
                     ++r.stored;
@@ -393,18 +444,14 @@ void PositionWriter::commit_with_retry(std::vector<Submission>& batch) {
                 batch[s].counters->duplicates += results[s].duplicates;
                 batch[s].done(results[s]);
             }
-            std::sort(committed.begin(), committed.end(), [](const auto& a, const auto& b) {
-                return std::tie(a.vehicle_id, a.position.device_time) <
-                       std::tie(b.vehicle_id, b.position.device_time);
-            });
             for (auto* sink : sinks_) {
                 sink->on_committed(committed);
             }
             return;
         } catch (const Error& e) {
             ++counters_.batch_failures;
-            const bool lost_connection = !conn || !conn->healthy();
-            conn.reset();
+            const bool lost_connection = !conn_ || !conn_->healthy();
+            conn_.reset();
             log::warn("writer", "batch of " + std::to_string(rows.size()) +
                                     " positions not committed (" + e.what() +
                                     "); retrying, nothing acknowledged meanwhile");

@@ -101,9 +101,9 @@ class PositionWriter {
     std::thread thread_;
 };
 
-/// Formats one position as a line of PostgreSQL's text COPY format for the writer's staging
-/// table (columns: seq, vehicle_id, device_time, geom, speed_kmh, course_deg, altitude_m,
-/// satellites, valid, odometer_m, fuel_l, ignition, attributes). Exposed for tests.
-void append_copy_line(std::string& out, std::size_t seq, const StoredPosition& p);
+/// Formats one position as a line of PostgreSQL's text COPY format (columns: vehicle_id,
+/// device_time, geom, speed_kmh, course_deg, altitude_m, satellites, valid, odometer_m, fuel_l,
+/// ignition, attributes). Exposed for tests.
+void append_copy_line(std::string& out, const StoredPosition& p);
 
 }  // namespace fleet::ingest

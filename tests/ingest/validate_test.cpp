@@ -79,9 +79,9 @@ TEST_CASE("a COPY line escapes text and writes nulls, EWKB and UTC time") {
     sp.position.ignition = true;
     sp.position.attributes["note"] = "tab\there\\";
     std::string line;
-    append_copy_line(line, 7, sp);
+    append_copy_line(line, sp);
     CHECK(line ==
-          "7\t42\t2023-11-14 22:13:20.123+00\t0101000020E6100000"
+          "42\t2023-11-14 22:13:20.123+00\t0101000020E6100000"
           "8FC2F5285CCF42400000000000E04B40\t12.5\t\\N\t\\N\t8\tt\t\\N\t\\N\tt\t"
           "{\"note\":\"tab\\\\there\\\\\\\\\"}\n");
 }
