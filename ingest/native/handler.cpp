@@ -1,6 +1,9 @@
 #include "ingest/native/handler.hpp"
 
 #include <cmath>
+#include <mutex>
+
+#include <google/protobuf/stubs/logging.h>
 
 #include "ingest/decode_error.hpp"
 #include "proto/terminal.pb.h"
@@ -47,6 +50,13 @@ Position to_position(const pb::Position& m, std::size_t index) {
     return p;
 }
 
+// protobuf logs every malformed string it parses; a bad frame is already reported as a
+// DecodeError (counted, one log line per closed connection), so its own logging is silenced.
+void silence_protobuf_logging() {
+    static std::once_flag once;
+    std::call_once(once, [] { google::protobuf::SetLogHandler(nullptr); });
+}
+
 Bytes frame_of(const pb::Frame& f) {
     return frame(f.SerializeAsString());
 }
@@ -55,6 +65,10 @@ Bytes frame_of(const pb::Frame& f) {
 
 std::optional<std::size_t> Handler::frame_length(ByteView buffered, std::size_t max_frame) {
     return native::frame_length(buffered, max_frame);
+}
+
+Handler::Handler() {
+    silence_protobuf_logging();
 }
 
 Step Handler::on_frame(ByteView bytes) {

@@ -11,6 +11,7 @@ namespace fleet::ingest::native {
 /// Ack, Notice) are refused when they come from a terminal.
 class Handler : public FrameHandler {
   public:
+    Handler();
     const char* protocol() const override { return protocol_name; }
     std::optional<std::size_t> frame_length(ByteView buffered, std::size_t max_frame) override;
     Step on_frame(ByteView frame) override;

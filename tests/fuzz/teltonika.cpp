@@ -1,10 +1,9 @@
-// libFuzzer target for the Teltonika framing and decoders: the input is treated as the byte
-// stream of one connection (IMEI login, then packets), cut into frames and decoded the way a
-// session does. Only DecodeError is an expected outcome; anything else is a finding.
+// libFuzzer target: teltonika. Built and run by tools/fuzz (seeds in
+// tests/fuzz/seeds/teltonika.hex). libFuzzer target for the Teltonika framing and decoders: the
+// input is treated as the byte stream of one connection (IMEI login, then packets), cut into frames
+// and decoded the way a session does. Only DecodeError is an expected outcome; anything else is a
+// finding.
 //
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//       ingest/teltonika/fuzz/fuzz_decoder.cpp ingest/teltonika/*.cpp \
-//       ingest/teltonika/detail/*.cpp ingest/bytes.cpp ingest/decode_error.cpp
 
 #include <cstddef>
 #include <cstdint>

@@ -1,8 +1,4 @@
-// libFuzzer target for the OsmAnd decoder. Build by hand from the repository root, e.g.
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. -o fuzz_osmand
-//     ingest/osmand/fuzz/fuzz_decoder.cpp ingest/osmand/decoder.cpp
-//     ingest/osmand/detail/*.cpp ingest/decode_error.cpp
-// (one command line).
+// libFuzzer target: osmand. Built and run by tools/fuzz (seeds in tests/fuzz/seeds/osmand.hex).
 // The first input byte picks the method and content type; the rest is "target\nbody".
 #include <cmath>
 #include <cstddef>

@@ -1,7 +1,5 @@
-// libFuzzer target for the GT06 framer and decoder. Built outside the normal build (paths with
+// libFuzzer target: gt06. Built and run by tools/fuzz (seeds in tests/fuzz/seeds/gt06.hex).
 // /fuzz/ are excluded), e.g.:
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     ingest/gt06/fuzz/fuzz_decoder.cpp ingest/gt06/*.cpp ingest/bytes.cpp ingest/decode_error.cpp
 #include <cstddef>
 #include <cstdint>
 
