@@ -25,6 +25,9 @@ printf 'database-url = dbname=x\nlog-level = chatty\n' >"$tmp/bad.conf"
 expect bad-file-value 2 "'log-level': unknown level 'chatty'" -- "$fleetd" --config "$tmp/bad.conf" --check-config
 printf 'database-url = dbname=x\nbogus = 1\n' >"$tmp/unknown.conf"
 expect unknown-file-key 2 "'bogus'.*unknown.conf" -- "$fleetd" --config "$tmp/unknown.conf" --check-config
+expect bad-port 2 "'gt06-port': must be between 0 and 65535, got 70000" -- "$fleetd" --database-url dbname=x --gt06-port 70000 --check-config
+expect bad-policy 2 "'unknown-devices': must be 'register' or 'refuse', got 'maybe'" -- "$fleetd" --database-url dbname=x --unknown-devices maybe --check-config
+expect bad-bind 2 "'bind': not an IP address" -- "$fleetd" --database-url dbname=x --bind example.org --check-config
 expect missing-file 2 "cannot read file" -- "$fleetd" --config "$tmp/none.conf"
 # Nothing listens on port 1: retried with back-off and logged, then given up with a reason.
 expect unreachable 1 "warn  database: unreachable at .*host='127.0.0.1' port='1' \\(attempt 1\\): .*refused.*; retrying in 1 s" -- \
