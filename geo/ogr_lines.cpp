@@ -1,5 +1,6 @@
 #include "geo/ogr_lines.hpp"
 
+#include <filesystem>
 #include <memory>
 
 #include <gdal_priv.h>
@@ -92,12 +93,19 @@ void read_layer(OGRLayer& layer, std::vector<std::vector<LonLat>>& out) {
 
 std::vector<std::vector<LonLat>> read_lines(const std::string& path, const std::string& layer) {
     GDALAllRegister();
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        fail(path, "does not exist");
+    }
+    // GDAL's own message goes into the exception instead of GDAL's default stderr handler.
+    CPLErrorReset();
+    CPLPushErrorHandler(CPLQuietErrorHandler);
     std::unique_ptr<GDALDataset, DatasetCloser> dataset(
         GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
+    const std::string reason = CPLGetLastErrorMsg();
+    CPLPopErrorHandler();
     if (!dataset) {
-        const char* reason = CPLGetLastErrorMsg();
-        fail(path, std::string("cannot be opened as a vector file") +
-                       (reason != nullptr && *reason != '\0' ? std::string(": ") + reason : ""));
+        fail(path, "cannot be opened as a vector file" + (reason.empty() ? "" : ": " + reason));
     }
     std::vector<std::vector<LonLat>> lines;
     if (!layer.empty()) {

@@ -1,0 +1,143 @@
+#include "tools/fleetsim/devices/gt06.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "geo/error.hpp"
+#include "tools/fleetsim/devices/reply_error.hpp"
+
+namespace fleet::tools::fleetsim::devices::gt06 {
+
+namespace {
+
+// Start bytes, length (protocol number .. CRC), protocol number, content, serial, CRC over
+// length..serial, stop bytes (GT06 §4, "Data Packet Format").
+Bytes frame(std::uint8_t protocol_number, const Bytes& content, std::uint16_t serial) {
+    Bytes out;
+    out.reserve(content.size() + 10);
+    out.push_back(0x78);
+    out.push_back(0x78);
+    ingest::put_u8(out, static_cast<std::uint8_t>(1 + content.size() + 2 + 2));
+    ingest::put_u8(out, protocol_number);
+    out.insert(out.end(), content.begin(), content.end());
+    ingest::put_u16(out, serial);
+    ingest::put_u16(out, crc_itu(ByteView(out).subspan(2)));
+    out.push_back(0x0D);
+    out.push_back(0x0A);
+    return out;
+}
+
+}  // namespace
+
+Bytes encode_login(std::string_view imei, std::uint16_t serial) {
+    if (imei.size() != 15 && imei.size() != 16) {
+        throw InputError("gt06: IMEI '" + std::string(imei) + "' must have 15 or 16 digits");
+    }
+    std::string digits = imei.size() == 15 ? "0" + std::string(imei) : std::string(imei);
+    Bytes content;
+    for (std::size_t i = 0; i < digits.size(); i += 2) {
+        const char hi = digits[i];
+        const char lo = digits[i + 1];
+        if (hi < '0' || hi > '9' || lo < '0' || lo > '9') {
+            throw InputError("gt06: IMEI '" + std::string(imei) + "' is not all decimal digits");
+        }
+        content.push_back(static_cast<std::uint8_t>(((hi - '0') << 4) | (lo - '0')));
+    }
+    return frame(msg_login, content, serial);
+}
+
+Bytes encode_location(const Fix& fix, const Cell& cell, std::uint16_t serial) {
+    using namespace std::chrono;
+    const auto day = floor<days>(fix.device_time);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{floor<seconds>(fix.device_time - day)};
+
+    Bytes content;
+    ingest::put_u8(content, static_cast<std::uint8_t>(static_cast<int>(ymd.year()) % 100));
+    ingest::put_u8(content, static_cast<std::uint8_t>(static_cast<unsigned>(ymd.month())));
+    ingest::put_u8(content, static_cast<std::uint8_t>(static_cast<unsigned>(ymd.day())));
+    ingest::put_u8(content, static_cast<std::uint8_t>(hms.hours().count()));
+    ingest::put_u8(content, static_cast<std::uint8_t>(hms.minutes().count()));
+    ingest::put_u8(content, static_cast<std::uint8_t>(hms.seconds().count()));
+    const int satellites = std::clamp(fix.satellites, 0, 15);
+    ingest::put_u8(content, static_cast<std::uint8_t>(0xC0 | satellites));
+    ingest::put_u32(content,
+                    static_cast<std::uint32_t>(std::llround(std::abs(fix.latitude_deg) * 1800000)));
+    ingest::put_u32(
+        content, static_cast<std::uint32_t>(std::llround(std::abs(fix.longitude_deg) * 1800000)));
+    ingest::put_u8(content,
+                   static_cast<std::uint8_t>(std::clamp(std::lround(fix.speed_kmh), 0L, 255L)));
+    std::uint16_t status = static_cast<std::uint16_t>(std::lround(fix.course_deg) % 360) & 0x03FF;
+    if (satellites > 0) {
+        status |= 0x1000;
+    }
+    if (fix.latitude_deg >= 0) {
+        status |= 0x0400;
+    }
+    if (fix.longitude_deg < 0) {
+        status |= 0x0800;
+    }
+    ingest::put_u16(content, status);
+    ingest::put_u16(content, cell.mcc);
+    ingest::put_u8(content, cell.mnc);
+    ingest::put_u16(content, cell.lac);
+    ingest::put_u8(content, static_cast<std::uint8_t>(cell.cell_id >> 16));
+    ingest::put_u16(content, static_cast<std::uint16_t>(cell.cell_id));
+    return frame(msg_location, content, serial);
+}
+
+Bytes encode_heartbeat(bool ignition, std::uint16_t serial) {
+    // Terminal information bits (GT06 §5.4.1.1): 0x40 GPS tracking on, 0x04 charge on,
+    // 0x02 ACC high.
+    const std::uint8_t info = static_cast<std::uint8_t>(0x40 | 0x04 | (ignition ? 0x02 : 0x00));
+    return frame(msg_heartbeat, Bytes{info, 0x04, 0x04, 0x00, 0x02}, serial);
+}
+
+std::optional<std::size_t> frame_length(ByteView buffered) {
+    if (buffered.size() >= 1 && buffered[0] != 0x78) {
+        throw ReplyError("gt06", "reply does not start with 0x78 0x78");
+    }
+    if (buffered.size() >= 2 && buffered[1] != 0x78) {
+        throw ReplyError("gt06", "reply does not start with 0x78 0x78");
+    }
+    if (buffered.size() < 3) {
+        return std::nullopt;
+    }
+    const std::size_t total = 3 + std::size_t{buffered[2]} + 2;
+    if (buffered.size() < total) {
+        return std::nullopt;
+    }
+    return total;
+}
+
+Reply decode_reply(ByteView frame) {
+    if (frame.size() < 10 || frame[0] != 0x78 || frame[1] != 0x78 ||
+        frame.size() != 3 + std::size_t{frame[2]} + 2) {
+        throw ReplyError("gt06", "malformed reply frame");
+    }
+    if (frame[frame.size() - 2] != 0x0D || frame[frame.size() - 1] != 0x0A) {
+        throw ReplyError("gt06", "reply lacks the stop bytes 0D 0A");
+    }
+    const std::size_t crc_at = frame.size() - 4;
+    const std::uint16_t crc = static_cast<std::uint16_t>((frame[crc_at] << 8) | frame[crc_at + 1]);
+    if (crc != crc_itu(frame.subspan(2, crc_at - 2))) {
+        throw ReplyError("gt06", "reply CRC mismatch");
+    }
+    return Reply{frame[3],
+                 static_cast<std::uint16_t>((frame[crc_at - 2] << 8) | frame[crc_at - 1])};
+}
+
+std::uint16_t crc_itu(ByteView data) {
+    std::uint16_t crc = 0xFFFF;
+    for (auto byte : data) {
+        crc ^= byte;
+        for (int bit = 0; bit < 8; ++bit) {
+            crc = (crc & 1U) != 0 ? static_cast<std::uint16_t>((crc >> 1) ^ 0x8408)
+                                  : static_cast<std::uint16_t>(crc >> 1);
+        }
+    }
+    return static_cast<std::uint16_t>(~crc);
+}
+
+}  // namespace fleet::tools::fleetsim::devices::gt06

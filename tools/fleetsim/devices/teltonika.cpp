@@ -1,0 +1,117 @@
+#include "tools/fleetsim/devices/teltonika.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace fleet::tools::fleetsim::devices::teltonika {
+
+namespace {
+
+void put_u64(Bytes& out, std::uint64_t v) {
+    ingest::put_u32(out, static_cast<std::uint32_t>(v >> 32));
+    ingest::put_u32(out, static_cast<std::uint32_t>(v));
+}
+
+void put_sized(Bytes& out, std::uint64_t v, std::uint8_t width_bytes) {
+    for (int shift = (width_bytes - 1) * 8; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<std::uint8_t>(v >> shift));
+    }
+}
+
+// Codec 8 Extended AVL data: GPS element, then IO element with 2-byte ids and counts, grouped
+// by value width (1, 2, 4, 8 bytes), then the variable-length group (always empty here).
+void put_record(Bytes& out, const AvlRecord& r) {
+    put_u64(out, r.timestamp_ms);
+    ingest::put_u8(out, r.priority);
+    ingest::put_u32(out, static_cast<std::uint32_t>(r.longitude_e7));
+    ingest::put_u32(out, static_cast<std::uint32_t>(r.latitude_e7));
+    ingest::put_u16(out, static_cast<std::uint16_t>(r.altitude_m));
+    ingest::put_u16(out, r.angle_deg);
+    ingest::put_u8(out, r.satellites);
+    ingest::put_u16(out, r.speed_kmh);
+    ingest::put_u16(out, r.event_io_id);
+    for (const auto& e : r.io) {
+        if (e.width_bytes != 1 && e.width_bytes != 2 && e.width_bytes != 4 && e.width_bytes != 8) {
+            throw std::length_error("teltonika: IO " + std::to_string(e.id) + " has width " +
+                                    std::to_string(e.width_bytes));
+        }
+    }
+    ingest::put_u16(out, static_cast<std::uint16_t>(r.io.size()));
+    for (std::uint8_t width : {1, 2, 4, 8}) {
+        std::uint16_t count = 0;
+        for (const auto& e : r.io) {
+            count += e.width_bytes == width ? 1 : 0;
+        }
+        ingest::put_u16(out, count);
+        for (const auto& e : r.io) {
+            if (e.width_bytes == width) {
+                ingest::put_u16(out, e.id);
+                put_sized(out, e.value, width);
+            }
+        }
+    }
+    ingest::put_u16(out, 0);  // NX: no variable-length elements
+}
+
+}  // namespace
+
+Bytes encode_imei(std::string_view imei) {
+    Bytes out;
+    ingest::put_u16(out, static_cast<std::uint16_t>(imei.size()));
+    out.insert(out.end(), imei.begin(), imei.end());
+    return out;
+}
+
+AvlRecord record_from_fix(const devices::Fix& fix) {
+    AvlRecord r;
+    r.timestamp_ms = static_cast<std::uint64_t>(fix.device_time.time_since_epoch().count());
+    r.longitude_e7 = static_cast<std::int32_t>(std::lround(fix.longitude_deg * 1e7));
+    r.latitude_e7 = static_cast<std::int32_t>(std::lround(fix.latitude_deg * 1e7));
+    r.altitude_m = static_cast<std::int16_t>(std::lround(fix.altitude_m));
+    r.angle_deg = static_cast<std::uint16_t>(std::lround(fix.course_deg) % 360);
+    r.satellites = static_cast<std::uint8_t>(fix.satellites);
+    r.speed_kmh = static_cast<std::uint16_t>(std::lround(fix.speed_kmh));
+    r.io = {
+        {io_ignition, 1, fix.ignition ? 1U : 0U},
+        {io_movement, 1, fix.moving ? 1U : 0U},
+        {io_external_voltage, 2, static_cast<std::uint64_t>(std::lround(fix.power_v * 1000))},
+        {io_total_odometer, 4, static_cast<std::uint64_t>(std::llround(fix.odometer_m))},
+    };
+    return r;
+}
+
+Bytes encode_packet(std::span<const AvlRecord> records) {
+    if (records.size() > max_records_per_packet) {
+        throw std::length_error("teltonika: " + std::to_string(records.size()) +
+                                " records do not fit one packet (at most 255)");
+    }
+    Bytes data;
+    ingest::put_u8(data, 0x8E);
+    ingest::put_u8(data, static_cast<std::uint8_t>(records.size()));
+    for (const auto& r : records) {
+        put_record(data, r);
+    }
+    ingest::put_u8(data, static_cast<std::uint8_t>(records.size()));
+
+    Bytes out;
+    out.reserve(data.size() + 12);
+    ingest::put_u32(out, 0);
+    ingest::put_u32(out, static_cast<std::uint32_t>(data.size()));
+    out.insert(out.end(), data.begin(), data.end());
+    ingest::put_u32(out, crc16_ibm(data));
+    return out;
+}
+
+std::uint16_t crc16_ibm(ByteView data) {
+    std::uint16_t crc = 0;
+    for (auto byte : data) {
+        crc ^= byte;
+        for (int bit = 0; bit < 8; ++bit) {
+            crc = (crc & 1U) != 0 ? static_cast<std::uint16_t>((crc >> 1) ^ 0xA001)
+                                  : static_cast<std::uint16_t>(crc >> 1);
+        }
+    }
+    return crc;
+}
+
+}  // namespace fleet::tools::fleetsim::devices::teltonika

@@ -1,0 +1,337 @@
+#include "tools/fleetsim/engine.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include "geo/error.hpp"
+
+namespace fleet::tools::fleetsim {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+
+void Report::merge(const Report& other) {
+    records_sent += other.records_sent;
+    records_acked += other.records_acked;
+    packets_sent += other.packets_sent;
+    packets_acked += other.packets_acked;
+    packets_failed += other.packets_failed;
+    connection_errors += other.connection_errors;
+    ack_timeouts += other.ack_timeouts;
+    ack_latencies_ms.insert(ack_latencies_ms.end(), other.ack_latencies_ms.begin(),
+                            other.ack_latencies_ms.end());
+    for (const auto& [message, count] : other.errors) {
+        errors[message] += count;
+    }
+}
+
+void Report::note_error(const std::string& message) {
+    // Bounded: a storm of distinct messages must not grow without limit.
+    if (errors.size() < 32 || errors.contains(message)) {
+        ++errors[message];
+    }
+}
+
+namespace {
+
+// One device's life: connect and log in, then packets paced by the plan, each waiting for its
+// answer (one packet in flight, as trackers do), reconnecting after errors until sending ends.
+class Device {
+  public:
+    Device(const Plan& plan, std::size_t index, asio::ip::tcp::endpoint server,
+           Clock::time_point start, Report& report, Clock::time_point& last_answer,
+           const std::atomic<bool>& stop)
+        : plan_(plan),
+          index_(index),
+          server_(server),
+          start_(start),
+          report_(report),
+          last_answer_(last_answer),
+          stop_(stop),
+          vehicle_(make_vehicle(plan, index % std::max<std::size_t>(1, plan.vehicles))) {}
+
+    awaitable<void> drive() {
+        auto executor = co_await asio::this_coro::executor;
+        auto link = make_link(
+            plan_.protocol, executor,
+            std::to_string(plan_.imei_base + index_ % std::max<std::size_t>(1, plan_.vehicles)));
+        asio::steady_timer timer(executor);
+        const Clock::time_point end_sending = start_ + plan_.duration;
+        const Clock::time_point end_draining = end_sending + plan_.drain_timeout;
+        Clock::time_point next_send =
+            start_ + plan_.packet_period * static_cast<long>(index_) /
+                         static_cast<long>(std::max<std::size_t>(1, plan_.connections));
+        devices::Millis device_time = plan_.device_time_start;
+        bool open = false;
+        std::size_t packets = 0;
+
+        while (!plan_.packets_per_connection || packets < *plan_.packets_per_connection) {
+            if (stop_ || next_send >= end_sending || Clock::now() >= end_sending) {
+                break;
+            }
+            if (next_send > Clock::now()) {
+                timer.expires_at(next_send);
+                co_await timer.async_wait(use_awaitable);
+                if (stop_) {
+                    break;
+                }
+            }
+            if (!open) {
+                open = co_await try_open(*link);
+                if (!open) {
+                    next_send = Clock::now() + plan_.reconnect_delay;
+                    continue;
+                }
+            }
+            std::vector<devices::Fix> fixes;
+            fixes.reserve(plan_.records_per_packet);
+            for (std::size_t i = 0; i < plan_.records_per_packet; ++i) {
+                fixes.push_back(vehicle_.fix(device_time));
+                vehicle_.advance(plan_.fix_interval);
+                device_time += plan_.fix_interval;
+            }
+            open = co_await exchange(*link, fixes, end_draining);
+            ++packets;
+            next_send =
+                plan_.packet_period > Clock::duration::zero()
+                    ? std::max(next_send + plan_.packet_period, Clock::now() - plan_.packet_period)
+                    : Clock::now();
+        }
+        link->close();
+    }
+
+  private:
+    static Vehicle make_vehicle(const Plan& plan, std::size_t vehicle) {
+        if (plan.route) {
+            const double spacing_m = plan.route->length_m() /
+                                     static_cast<double>(std::max<std::size_t>(1, plan.vehicles));
+            return Vehicle(plan.route, spacing_m * static_cast<double>(vehicle), plan.speed_kmh);
+        }
+        return Vehicle(plan.origin, plan.seed + static_cast<std::uint32_t>(vehicle),
+                       plan.speed_kmh);
+    }
+
+    awaitable<bool> try_open(Link& link) {
+        try {
+            co_await link.open(server_, Clock::now() + plan_.connect_timeout);
+            co_return true;
+        } catch (const boost::system::system_error& e) {
+            report_.note_error(std::string("connect/login: ") + e.what());
+        } catch (const fleet::Error& e) {
+            report_.note_error(std::string("connect/login: ") + e.what());
+        }
+        ++report_.connection_errors;
+        link.close();
+        co_return false;
+    }
+
+    // Writes one packet and waits for its answer. Returns whether the connection is still usable.
+    awaitable<bool> exchange(Link& link, std::span<const devices::Fix> fixes,
+                             Clock::time_point end_draining) {
+        bool written = false;
+        try {
+            co_await link.write_packet(fixes, Clock::now() + plan_.ack_timeout);
+            written = true;
+            const Clock::time_point written_at = Clock::now();
+            report_.records_sent += fixes.size();
+            ++report_.packets_sent;
+            const auto answer =
+                co_await link.read_answer(std::min(written_at + plan_.ack_timeout, end_draining));
+            const Clock::time_point answered_at = Clock::now();
+            last_answer_ = std::max(last_answer_, answered_at);
+            report_.ack_latencies_ms.push_back(
+                std::chrono::duration<double, std::milli>(answered_at - written_at).count());
+            report_.records_acked += answer.acked;
+            if (answer.failure) {
+                ++report_.packets_failed;
+                report_.note_error(*answer.failure);
+            } else {
+                ++report_.packets_acked;
+            }
+            co_return true;
+        } catch (const boost::system::system_error& e) {
+            if (written && e.code() == boost::beast::error::timeout) {
+                ++report_.ack_timeouts;
+                report_.note_error("no answer in time");
+            } else {
+                ++report_.connection_errors;
+                report_.note_error(e.what());
+            }
+        } catch (const fleet::Error& e) {
+            ++report_.connection_errors;
+            report_.note_error(e.what());
+        }
+        link.close();
+        co_return false;
+    }
+
+    const Plan& plan_;
+    std::size_t index_;
+    asio::ip::tcp::endpoint server_;
+    Clock::time_point start_;
+    Report& report_;
+    Clock::time_point& last_answer_;
+    const std::atomic<bool>& stop_;
+    Vehicle vehicle_;
+};
+
+asio::ip::tcp::endpoint resolve(const Plan& plan) {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    boost::system::error_code ec;
+    const auto results = resolver.resolve(plan.host, std::to_string(plan.port), ec);
+    if (ec || results.empty()) {
+        throw InputError("cannot resolve host '" + plan.host + "': " + ec.message());
+    }
+    return *results.begin();
+}
+
+}  // namespace
+
+Report run(const Plan& plan) {
+    if (plan.records_per_packet == 0 ||
+        plan.records_per_packet > max_records_per_packet(plan.protocol)) {
+        throw InputError(std::to_string(plan.records_per_packet) +
+                         " records per packet: " + protocol_name(plan.protocol) + " takes 1.." +
+                         std::to_string(max_records_per_packet(plan.protocol)));
+    }
+    if (plan.connections == 0 || plan.vehicles == 0) {
+        throw InputError("a run needs at least one connection and one vehicle");
+    }
+    const auto server = resolve(plan);
+    asio::io_context io(static_cast<int>(std::max(1U, plan.threads)));
+    const Clock::time_point start = Clock::now();
+
+    // Each device keeps its own counters (no sharing between threads); merged at the end.
+    std::vector<Report> reports(plan.connections);
+    std::vector<Clock::time_point> last_answers(plan.connections, start);
+    // SIGINT/SIGTERM end sending early; answers already awaited still get their deadline.
+    std::atomic<bool> stop{false};
+    asio::signal_set signals(io);
+    if (plan.handle_signals) {
+        signals.add(SIGINT);
+        signals.add(SIGTERM);
+        signals.async_wait([&stop](const boost::system::error_code& ec, int) {
+            if (!ec) {
+                stop = true;
+            }
+        });
+    }
+    std::atomic<std::size_t> active{plan.connections};
+    std::mutex failure_mutex;
+    std::exception_ptr failure;
+    std::vector<std::unique_ptr<Device>> devices;
+    devices.reserve(plan.connections);
+    for (std::size_t i = 0; i < plan.connections; ++i) {
+        devices.push_back(
+            std::make_unique<Device>(plan, i, server, start, reports[i], last_answers[i], stop));
+        // A strand per device: its stream's timer and socket handlers never run concurrently
+        // when --threads runs the context on several threads.
+        asio::co_spawn(asio::make_strand(io), devices.back()->drive(), [&](std::exception_ptr e) {
+            if (e) {
+                const std::lock_guard lock(failure_mutex);
+                failure = e;
+            }
+            // The last device to finish stops waiting for signals, so run ends.
+            if (--active == 0) {
+                asio::post(io, [&signals] { signals.cancel(); });
+            }
+        });
+    }
+    std::vector<std::thread> threads;
+    for (unsigned t = 1; t < plan.threads; ++t) {
+        threads.emplace_back([&io] { io.run(); });
+    }
+    io.run();
+    for (auto& t : threads) {
+        t.join();
+    }
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+
+    Report total;
+    Clock::time_point last_answer = start;
+    for (std::size_t i = 0; i < plan.connections; ++i) {
+        total.merge(reports[i]);
+        last_answer = std::max(last_answer, last_answers[i]);
+    }
+    total.elapsed_s = std::chrono::duration<double>(
+                          (total.records_acked > 0 ? last_answer : Clock::now()) - start)
+                          .count();
+    return total;
+}
+
+double percentile(std::vector<double> values, double p) {
+    if (values.empty()) {
+        return 0;
+    }
+    std::sort(values.begin(), values.end());
+    const double rank = std::ceil(p / 100 * static_cast<double>(values.size()));
+    const auto index = static_cast<std::size_t>(std::clamp(rank, 1.0, double(values.size()))) - 1;
+    return values[index];
+}
+
+std::string machine_line(const Report& r) {
+    const double rate = r.elapsed_s > 0 ? static_cast<double>(r.records_acked) / r.elapsed_s : 0;
+    // The fields the brief fixed come first, in its order; the others follow.
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "fleetsim: sent=%llu acked=%llu failed=%llu rate=%.1frec/s p50_ms=%.2f "
+                  "p99_ms=%.2f unacked=%llu conn_errors=%llu timeouts=%llu p90_ms=%.2f max_ms=%.2f",
+                  static_cast<unsigned long long>(r.records_sent),
+                  static_cast<unsigned long long>(r.records_acked),
+                  static_cast<unsigned long long>(r.packets_failed), rate,
+                  percentile(r.ack_latencies_ms, 50), percentile(r.ack_latencies_ms, 99),
+                  static_cast<unsigned long long>(r.records_unacked()),
+                  static_cast<unsigned long long>(r.connection_errors),
+                  static_cast<unsigned long long>(r.ack_timeouts),
+                  percentile(r.ack_latencies_ms, 90), percentile(r.ack_latencies_ms, 100));
+    return line;
+}
+
+std::string format_report(const Report& r) {
+    const double rate = r.elapsed_s > 0 ? static_cast<double>(r.records_acked) / r.elapsed_s : 0;
+    char text[1024];
+    std::snprintf(text, sizeof text,
+                  "records:   %llu sent, %llu acknowledged, %llu unacknowledged\n"
+                  "packets:   %llu sent, %llu acknowledged, %llu failed, %llu timed out\n"
+                  "errors:    %llu connection errors\n"
+                  "throughput: %.1f acknowledged records/s over %.2f s\n"
+                  "ACK latency (ms): p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (%zu answers)\n",
+                  static_cast<unsigned long long>(r.records_sent),
+                  static_cast<unsigned long long>(r.records_acked),
+                  static_cast<unsigned long long>(r.records_unacked()),
+                  static_cast<unsigned long long>(r.packets_sent),
+                  static_cast<unsigned long long>(r.packets_acked),
+                  static_cast<unsigned long long>(r.packets_failed),
+                  static_cast<unsigned long long>(r.ack_timeouts),
+                  static_cast<unsigned long long>(r.connection_errors), rate, r.elapsed_s,
+                  percentile(r.ack_latencies_ms, 50), percentile(r.ack_latencies_ms, 90),
+                  percentile(r.ack_latencies_ms, 99), percentile(r.ack_latencies_ms, 100),
+                  r.ack_latencies_ms.size());
+    std::string out = text;
+    for (const auto& [message, count] : r.errors) {
+        out += "  " + std::to_string(count) + " x " + message + "\n";
+    }
+    return out + machine_line(r) + "\n";
+}
+
+}  // namespace fleet::tools::fleetsim
