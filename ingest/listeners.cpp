@@ -158,6 +158,19 @@ struct Listeners::Impl {
         std::vector<std::uint8_t> buffer;
         std::array<std::uint8_t, 4096> chunk;
         bool done = false;
+        std::vector<Position> pending;
+        // Commits the pending positions; false when the writer stopped without a database.
+        auto store = [&](std::vector<Position>& positions) -> awaitable<bool> {
+            if (positions.empty()) {
+                co_return true;
+            }
+            auto prepared = services.pipeline.prepare(counters, *vehicle, std::move(positions),
+                                                      services.clock());
+            positions.clear();
+            const WriteResult result =
+                co_await async_store(services.writer, counters, std::move(prepared), use_awaitable);
+            co_return result.committed;
+        };
         try {
             while (!done) {
                 while (auto length = handler->frame_length(buffer, config.max_frame_bytes)) {
@@ -190,14 +203,13 @@ struct Listeners::Impl {
                                               "data before a successful login");
                         }
                     }
-                    if (!step.positions.empty()) {
-                        auto prepared = services.pipeline.prepare(
-                            counters, *vehicle, std::move(step.positions), services.clock());
-                        const WriteResult result = co_await async_store(
-                            services.writer, counters, std::move(prepared), use_awaitable);
-                        if (!result.committed) {
-                            co_return;  // stopping without a database: no acknowledgement
-                        }
+                    // Positions of frames that need no answer (GT06 locations) wait in
+                    // `pending` and are committed together, before the next answer or read.
+                    pending.insert(pending.end(), std::make_move_iterator(step.positions.begin()),
+                                   std::make_move_iterator(step.positions.end()));
+                    if ((!step.reply.empty() || step.close) && !co_await store(pending)) {
+                        done = true;  // stopping without a database: no acknowledgement
+                        break;
                     }
                     for (const auto& receipt : step.receipts) {
                         if (services.on_receipt) {
@@ -214,7 +226,7 @@ struct Listeners::Impl {
                         break;
                     }
                 }
-                if (done || !shared->socket.is_open()) {
+                if (done || !shared->socket.is_open() || !co_await store(pending)) {
                     break;
                 }
                 if (buffer.size() >= config.max_frame_bytes) {

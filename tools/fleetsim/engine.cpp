@@ -37,6 +37,8 @@ void Report::merge(const Report& other) {
     ack_timeouts += other.ack_timeouts;
     ack_latencies_ms.insert(ack_latencies_ms.end(), other.ack_latencies_ms.begin(),
                             other.ack_latencies_ms.end());
+    acked_records.insert(acked_records.end(), other.acked_records.begin(),
+                         other.acked_records.end());
     for (const auto& [message, count] : other.errors) {
         errors[message] += count;
     }
@@ -65,13 +67,13 @@ class Device {
           report_(report),
           last_answer_(last_answer),
           stop_(stop),
-          vehicle_(make_vehicle(plan, index % std::max<std::size_t>(1, plan.vehicles))) {}
+          vehicle_(make_vehicle(plan, index % std::max<std::size_t>(1, plan.vehicles))),
+          device_id_(
+              std::to_string(plan.imei_base + index % std::max<std::size_t>(1, plan.vehicles))) {}
 
     awaitable<void> drive() {
         auto executor = co_await asio::this_coro::executor;
-        auto link = make_link(
-            plan_.protocol, executor,
-            std::to_string(plan_.imei_base + index_ % std::max<std::size_t>(1, plan_.vehicles)));
+        auto link = make_link(plan_.protocol, executor, device_id_);
         asio::steady_timer timer(executor);
         const Clock::time_point end_sending = start_ + plan_.duration;
         const Clock::time_point end_draining = end_sending + plan_.drain_timeout;
@@ -159,6 +161,12 @@ class Device {
             report_.ack_latencies_ms.push_back(
                 std::chrono::duration<double, std::milli>(answered_at - written_at).count());
             report_.records_acked += answer.acked;
+            if (plan_.keep_acked && answer.acked == fixes.size()) {
+                for (const auto& f : fixes) {
+                    report_.acked_records.emplace_back(device_id_,
+                                                       f.device_time.time_since_epoch().count());
+                }
+            }
             if (answer.failure) {
                 ++report_.packets_failed;
                 report_.note_error(*answer.failure);
@@ -190,6 +198,7 @@ class Device {
     Clock::time_point& last_answer_;
     const std::atomic<bool>& stop_;
     Vehicle vehicle_;
+    std::string device_id_;
 };
 
 asio::ip::tcp::endpoint resolve(const Plan& plan) {

@@ -44,6 +44,8 @@ struct Plan {
     unsigned threads = 1;
     /// SIGINT/SIGTERM stop sending; the run then drains and reports as usual.
     bool handle_signals = false;
+    /// Keep (device id, device time) of every acknowledged record in the report.
+    bool keep_acked = false;
 };
 
 /// What happened, counted per record and per packet.
@@ -58,6 +60,8 @@ struct Report {
     std::vector<double> ack_latencies_ms;  ///< last byte written → answer, per answered packet
     double elapsed_s = 0;                  ///< start → last answer (or end of run)
     std::map<std::string, std::uint64_t> errors;  ///< distinct error messages and counts
+    /// With Plan::keep_acked: every record of every completely acknowledged packet.
+    std::vector<std::pair<std::string, std::int64_t>> acked_records;
 
     std::uint64_t records_unacked() const { return records_sent - records_acked; }
     /// True when something was sent and every record sent was acknowledged.

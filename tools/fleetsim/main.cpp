@@ -1,5 +1,6 @@
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -82,6 +83,10 @@ po::options_description describe() {
          "run: device time simulated; load: wall time spent sending")
         ("time-scale", po::value<double>()->default_value(1), "run: speed-up over real time")
         ("connections", po::value<std::size_t>()->default_value(1), "load: concurrent connections")
+        ("packets-per-connection", po::value<std::size_t>(),
+         "load: stop each connection after this many packets (default: until --duration-s)")
+        ("acked-log", po::value<std::string>(),
+         "write 'device_id,device_time_ms' of every acknowledged record to this file")
         ("records-per-packet", po::value<std::size_t>()->default_value(1),
          "load: records in one packet")
         ("rate", po::value<double>()->default_value(0),
@@ -183,6 +188,9 @@ Plan make_plan(const std::string& mode, const po::variables_map& vm) {
                 static_cast<double>(plan.connections * plan.records_per_packet) / rate, "rate");
         }
         plan.duration = seconds(duration_s, "duration-s");
+        if (vm.count("packets-per-connection")) {
+            plan.packets_per_connection = vm["packets-per-connection"].as<std::size_t>();
+        }
         plan.device_time_start =
             std::chrono::time_point_cast<std::chrono::milliseconds>(now - std::chrono::hours(24));
     }
@@ -225,11 +233,23 @@ int main(int argc, char** argv) {
         }
         Plan plan = make_plan(mode, vm);
         plan.handle_signals = true;
+        plan.keep_acked = vm.count("acked-log") > 0;
         std::cerr << "fleetsim " << mode << ": " << protocol_name(plan.protocol) << " to "
                   << plan.host << ":" << plan.port << ", " << plan.connections << " connection(s), "
                   << plan.records_per_packet << " record(s) per packet\n";
         const Report report = run(plan);
         std::cout << format_report(report);
+        if (plan.keep_acked) {
+            const std::string path = vm["acked-log"].as<std::string>();
+            std::ofstream log(path);
+            for (const auto& [device, time_ms] : report.acked_records) {
+                log << device << ',' << time_ms << '\n';
+            }
+            if (!log) {
+                std::cerr << "fleetsim: cannot write acked-log '" << path << "'\n";
+                return 1;
+            }
+        }
         return report.all_acked() ? 0 : 1;
     } catch (const po::error& e) {
         std::cerr << "fleetsim: " << e.what() << " (see fleetsim --help)\n";
