@@ -79,10 +79,7 @@ std::string usage(Program program) {
                "runs dispatch. Migrates the database schema at start-up.\n";
     }
     return "Usage: fleetctl [OPTIONS] COMMAND [ARGS]\n"
-           "Administration of the fleet dispatch service.\n\n"
-           "Commands:\n"
-           "  migrate              apply pending schema migrations and print the schema version\n"
-           "  status               print the schema version and what the database holds\n";
+           "Administration of the fleet dispatch service (commands below the options).\n";
 }
 
 // Re-throws program_options' errors as ConfigError naming the key.
@@ -141,7 +138,16 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     Invocation inv;
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(args).options(cli).positional(positional).run(), vm);
+        auto parser = po::command_line_parser(args).options(cli).positional(positional);
+        if (program == Program::fleetctl) {
+            // A command's own options (e.g. `import gtfs PATH --feed NAME`) are its to parse.
+            parser.allow_unregistered();
+        }
+        const auto parsed = parser.run();
+        po::store(parsed, vm);
+        if (program == Program::fleetctl) {
+            inv.positional = po::collect_unrecognized(parsed.options, po::include_positional);
+        }
     } catch (const po::error_with_option_name& e) {
         rethrow(e, "");
     } catch (const po::error& e) {
@@ -221,9 +227,6 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.writer.max_wait = std::chrono::milliseconds(in_range<long>(vm, "batch-wait", 0, 10000));
 
     inv.check_only = vm.count("check-config") > 0;
-    if (vm.count("command")) {
-        inv.positional = vm["command"].as<std::vector<std::string>>();
-    }
     return inv;
 }
 

@@ -107,3 +107,12 @@ TEST_CASE("fleetctl takes a command after its options") {
     REQUIRE(inv.positional.size() == 1);
     CHECK(inv.positional[0] == "migrate");
 }
+
+TEST_CASE("fleetctl leaves a command's own options to the command, in order") {
+    const auto inv = parse_invocation(
+        Program::fleetctl,
+        {"--database-url", "dbname=x", "import", "gtfs", "feed.zip", "--feed", "city"}, no_env);
+    CHECK(inv.positional ==
+          std::vector<std::string>{"import", "gtfs", "feed.zip", "--feed", "city"});
+    CHECK(inv.config.database_url == "dbname=x");
+}

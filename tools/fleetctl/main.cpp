@@ -1,41 +1,40 @@
-#include <atomic>
 #include <iostream>
 
 #include "geo/error.hpp"
 #include "geo/log.hpp"
-#include "geo/migrations.hpp"
 #include "server/config.hpp"
-#include "server/database.hpp"
+#include "tools/fleetctl/command.hpp"
+
+namespace fleet::tools::fleetctl {
+
+std::map<std::string, Command>& commands() {
+    static std::map<std::string, Command> all;
+    return all;
+}
 
 namespace {
 
-using namespace fleet;
-
-int status(pqxx::connection& db) {
-    pqxx::read_transaction tx(db);
-    const auto row = tx.exec1(
-        "SELECT (SELECT max(version) FROM fleet.schema_migrations),"
-        " (SELECT count(*) FROM fleet.vehicles), (SELECT count(*) FROM fleet.devices),"
-        " (SELECT count(*) FROM fleet.positions),"
-        " (SELECT count(*) FROM pg_inherits WHERE inhparent = 'fleet.positions'::regclass)");
-    std::cout << "schema migration:    " << row[0].as<int>() << "\n"
-              << "vehicles:            " << row[1].as<long>() << "\n"
-              << "devices:             " << row[2].as<long>() << "\n"
-              << "positions:           " << row[3].as<long>() << "\n"
-              << "position partitions: " << row[4].as<long>() << "\n";
-    return 0;
+std::string command_help() {
+    std::string out = "\nCommands:\n";
+    for (const auto& [name, command] : commands()) {
+        out += "  " + command.usage + "\n      " + command.summary + "\n";
+    }
+    return out;
 }
 
 }  // namespace
 
+}  // namespace fleet::tools::fleetctl
+
 int main(int argc, char** argv) {
     using namespace fleet::server;
+    namespace ctl = fleet::tools::fleetctl;
     try {
         const auto inv =
             parse_invocation(Program::fleetctl, std::vector<std::string>(argv + 1, argv + argc),
                              process_environment());
         if (inv.help) {
-            std::cout << inv.help_text;
+            std::cout << inv.help_text << ctl::command_help();
             return 0;
         }
         if (inv.check_only) {
@@ -47,18 +46,27 @@ int main(int argc, char** argv) {
             return 2;
         }
         fleet::log::set_level(inv.config.log_level);
-        const std::string& command = inv.positional.front();
-        if (command != "migrate" && command != "status") {
-            std::cerr << "fleetctl: unknown command '" << command << "' (see fleetctl --help)\n";
+        // The longest command name the words start with: "import gtfs" before "import".
+        const ctl::Command* chosen = nullptr;
+        std::size_t words = 0;
+        for (const auto& [name, command] : ctl::commands()) {
+            std::string joined;
+            for (std::size_t i = 0; i < inv.positional.size(); ++i) {
+                joined += (i ? " " : "") + inv.positional[i];
+                if (joined == name && i + 1 > words) {
+                    chosen = &command;
+                    words = i + 1;
+                }
+            }
+        }
+        if (chosen == nullptr) {
+            std::cerr << "fleetctl: unknown command '" << inv.positional.front()
+                      << "' (see fleetctl --help)\n";
             return 2;
         }
-        std::atomic<bool> never{false};
-        // open_database migrates: for `migrate` that is the whole job.
-        auto db = open_database(inv.config, never);
-        if (command == "status") {
-            return status(*db);
-        }
-        return 0;
+        return chosen->run(
+            inv.config, std::vector<std::string>(inv.positional.begin() + static_cast<long>(words),
+                                                 inv.positional.end()));
     } catch (const fleet::ConfigError& e) {
         std::cerr << "fleetctl: " << e.what() << "\n";
         return 2;

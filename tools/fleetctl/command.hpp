@@ -1,0 +1,32 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "server/config.hpp"
+
+/// fleetctl's commands. Each lives in its own file and registers itself with a static
+/// `Registration`, so adding a command touches no other file.
+namespace fleet::tools::fleetctl {
+
+struct Command {
+    std::string summary;  ///< one line for --help
+    std::string usage;    ///< "import gtfs PATH [--feed NAME]"
+    /// Runs with the configuration and the words after the command's name; returns the exit
+    /// code. Throws fleet::Error (reported as "fleetctl: <what>", exit 1; ConfigError exit 2).
+    std::function<int(const server::Config&, const std::vector<std::string>&)> run;
+};
+
+/// All commands by name ("migrate", "import gtfs", ...): the longest registered name that the
+/// command line starts with is chosen.
+std::map<std::string, Command>& commands();
+
+struct Registration {
+    Registration(const std::string& name, Command command) {
+        commands().emplace(name, std::move(command));
+    }
+};
+
+}  // namespace fleet::tools::fleetctl
