@@ -2,8 +2,7 @@
 
 namespace fleet::ingest {
 
-namespace {
-int nibble(char c) {
+int hex_digit_value(char c) {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
@@ -15,7 +14,6 @@ int nibble(char c) {
     }
     return -1;
 }
-}  // namespace
 
 Bytes from_hex(std::string_view hex) {
     Bytes out;
@@ -24,7 +22,7 @@ Bytes from_hex(std::string_view hex) {
         if (c == ' ' || c == '\n' || c == '\t') {
             continue;
         }
-        const int n = nibble(c);
+        const int n = hex_digit_value(c);
         if (n < 0) {
             throw InputError(std::string("not a hex digit: '") + c + "'");
         }

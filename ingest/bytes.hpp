@@ -72,6 +72,9 @@ inline void put_u32(Bytes& out, std::uint32_t v) {
     put_u16(out, static_cast<std::uint16_t>(v));
 }
 
+/// The value of one hex digit (either case), or -1.
+int hex_digit_value(char c);
+
 /// "0a1B.." → bytes; spaces ignored. For tests and tools; throws InputError on bad hex.
 Bytes from_hex(std::string_view hex);
 /// bytes → lowercase hex without separators.

@@ -129,4 +129,16 @@ TEST_SUITE("db") {
         CHECK(h.counters.protocol("native").malformed_frames == 3);
         CHECK(h.counters.protocol("teltonika").connections_active == 1);
     }
+
+    TEST_CASE("connections beyond the per-address cap are closed at once; the others are served") {
+        Harness h(UnknownDevices::register_vehicle, 30s, 2);
+        GoodTeltonika first(h.port("teltonika"));
+        Device second(h.port("teltonika"));
+        Device third(h.port("teltonika"));
+        CHECK(third.closed_by_peer());
+        CHECK(h.counters.protocol("teltonika").connections_refused == 1);
+        second.send_hex(teltonika_login);
+        CHECK(second.receive(1) == Bytes{0x01});
+        first.still_served();
+    }
 }

@@ -55,10 +55,10 @@ struct Harness {
     std::thread io;
 
     explicit Harness(UnknownDevices policy = UnknownDevices::register_vehicle,
-                     std::chrono::seconds idle = 30s)
+                     std::chrono::seconds idle = 30s, std::size_t max_per_ip = 256)
         : devices(db.url(), policy),
           writer(db.url(), WriterConfig{1000, 20ms, {100ms, 200ms, 0ms}}, counters),
-          listeners(ioc, config(idle),
+          listeners(ioc, config(idle, max_per_ip),
                     IngestServices{devices, pipeline, writer, counters, clock_now, {}}) {
         writer.start();
         listeners.start();
@@ -73,7 +73,7 @@ struct Harness {
         });
         io.join();
     }
-    static ListenerConfig config(std::chrono::seconds idle) {
+    static ListenerConfig config(std::chrono::seconds idle, std::size_t max_per_ip) {
         ListenerConfig c;
         c.bind_address = "127.0.0.1";
         for (auto& [name, ep] : c.endpoints) {
@@ -81,6 +81,7 @@ struct Harness {
         }
         c.idle_timeout = idle;
         c.max_frame_bytes = 4096;
+        c.max_connections_per_ip = max_per_ip;
         return c;
     }
     std::uint16_t port(const std::string& protocol) { return listeners.bound_ports().at(protocol); }

@@ -1,23 +1,11 @@
 #include "ingest/osmand/detail/form.hpp"
 
+#include "ingest/bytes.hpp"
 #include "ingest/decode_error.hpp"
 
 namespace fleet::ingest::osmand::detail {
 
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /// Decodes one name or value; on a bad escape the error offset is `offset` plus the position of the
 /// '%' in the body, or 0 for the query string.
@@ -29,8 +17,8 @@ std::string decode_component(std::string_view text, bool in_body, std::size_t of
         if (c == '+') {
             out.push_back(' ');
         } else if (c == '%') {
-            const int high = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-            const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+            const int high = i + 1 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+            const int low = i + 2 < text.size() ? hex_digit_value(text[i + 2]) : -1;
             if (high < 0 || low < 0) {
                 // Echo at most the two characters after '%', printable ones only, so the message
                 // stays safe to send back as an HTTP reason phrase.
