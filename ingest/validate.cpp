@@ -2,22 +2,13 @@
 
 #include <cmath>
 
-namespace fleet::ingest {
+#include "geo/geodesy.hpp"
 
-double haversine_m(double lat1_deg, double lon1_deg, double lat2_deg, double lon2_deg) {
-    constexpr double earth_radius_m = 6371008.8;
-    constexpr double rad = M_PI / 180.0;
-    const double dlat = (lat2_deg - lat1_deg) * rad;
-    const double dlon = (lon2_deg - lon1_deg) * rad;
-    const double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
-                     std::cos(lat1_deg * rad) * std::cos(lat2_deg * rad) * std::sin(dlon / 2) *
-                         std::sin(dlon / 2);
-    return 2 * earth_radius_m * std::asin(std::min(1.0, std::sqrt(a)));
-}
+namespace fleet::ingest {
 
 bool Validator::plausible(const Last& from, const Position& p) const {
     const double dt_s = std::abs(std::chrono::duration<double>(p.device_time - from.time).count());
-    const double d_m = haversine_m(from.lat, from.lon, p.latitude_deg, p.longitude_deg);
+    const double d_m = geo::haversine_m({from.lon, from.lat}, {p.longitude_deg, p.latitude_deg});
     // Below one second apart, jitter dominates; only a jump of over a kilometre counts.
     return dt_s >= 1 ? d_m / dt_s * 3.6 <= config_.max_plausible_speed_kmh : d_m <= 1000;
 }

@@ -52,7 +52,4 @@ class Validator {
     std::unordered_map<std::int64_t, Track> tracks_;
 };
 
-/// Great-circle distance in metres on a sphere of the mean Earth radius (haversine).
-double haversine_m(double lat1_deg, double lon1_deg, double lat2_deg, double lon2_deg);
-
 }  // namespace fleet::ingest

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "geo/geodesy.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -454,10 +456,10 @@ TEST_CASE("run: vehicles spaced along a route report positions on it") {
     REQUIRE(first.size() == 3);
     REQUIRE(second.size() == 3);
     CHECK(first[0].latitude_deg == doctest::Approx(60.0));
-    CHECK(second[0].latitude_deg == doctest::Approx(60.01));  // half of the 2223.9 m line
+    CHECK(second[0].latitude_deg == doctest::Approx(60.01));  // half of the 2228.25 m line
     // 10 m per 1 s fix interval, northwards along the meridian.
-    CHECK(sim::haversine_m({first[0].longitude_deg, first[0].latitude_deg},
-                           {first[2].longitude_deg, first[2].latitude_deg}) ==
+    CHECK(fleet::geo::geodesic_m({first[0].longitude_deg, first[0].latitude_deg},
+                                 {first[2].longitude_deg, first[2].latitude_deg}) ==
           doctest::Approx(20).epsilon(1e-4));
     for (const auto& f : first) {
         CHECK(f.longitude_deg == doctest::Approx(30.0));

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "geo/geodesy.hpp"
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -34,11 +36,11 @@ std::string input_error(const std::string& path) {
 
 TEST_CASE("haversine: 0.01 degree of latitude") {
     // R × 0.01° in radians, R = 6 371 008.8 m.
-    CHECK(sim::haversine_m({30, 60}, {30, 60.01}) == doctest::Approx(1111.95).epsilon(1e-5));
-    CHECK(sim::bearing_deg({30, 60}, {30, 60.01}) == doctest::Approx(0));
-    CHECK(sim::bearing_deg({30, 60.01}, {30, 60}) == doctest::Approx(180));
-    const LonLat east = sim::destination({30, 60}, 90, 1000);
-    CHECK(sim::haversine_m({30, 60}, east) == doctest::Approx(1000).epsilon(1e-6));
+    CHECK(fleet::geo::haversine_m({30, 60}, {30, 60.01}) == doctest::Approx(1111.95).epsilon(1e-5));
+    CHECK(fleet::geo::initial_bearing_deg({30, 60}, {30, 60.01}) == doctest::Approx(0));
+    CHECK(fleet::geo::initial_bearing_deg({30, 60.01}, {30, 60}) == doctest::Approx(180));
+    const LonLat east = fleet::geo::destination({30, 60}, 90, 1000);
+    CHECK(fleet::geo::geodesic_m({30, 60}, east) == doctest::Approx(1000).epsilon(1e-6));
 }
 
 TEST_CASE("routes: a GeoJSON LineString") {
@@ -47,14 +49,14 @@ TEST_CASE("routes: a GeoJSON LineString") {
     REQUIRE(lines[0].size() == 3);
     CHECK(lines[0][0].lon_deg == 30.0);
     CHECK(lines[0][0].lat_deg == 60.0);
-    CHECK(length_m(lines[0]) == doctest::Approx(2223.90).epsilon(1e-5));
+    CHECK(length_m(lines[0]) == doctest::Approx(2228.25).epsilon(1e-5));  // on WGS 84
 }
 
 TEST_CASE("routes: a GPX track, waypoints and track points skipped") {
     const auto lines = read_lines(routes + "track.gpx");
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].size() == 3);
-    CHECK(length_m(lines[0]) == doctest::Approx(1111.95).epsilon(1e-5));
+    CHECK(length_m(lines[0]) == doctest::Approx(1112.29).epsilon(1e-5));  // on WGS 84
     CHECK(read_lines(routes + "track.gpx", "tracks").size() == 1);
 }
 
@@ -89,21 +91,21 @@ TEST_CASE("paths: positions by distance") {
 
 TEST_CASE("vehicles: drive along the route and turn round at its end") {
     auto path = std::make_shared<const sim::Path>(read_lines(routes + "meridian.geojson").front());
-    // 36 km/h = 10 m/s; start 1000 m along a 2223.9 m line.
+    // 36 km/h = 10 m/s; start 1000 m along a 2228.25 m line (WGS 84).
     sim::Vehicle v(path, 1000, 36);
     const auto t0 = std::chrono::sys_days(std::chrono::year(2026) / 1 / 1) + 0ms;
     CHECK(v.fix(t0).course_deg == doctest::Approx(0));
     v.advance(100s);  // 1000 m → at 2000 m, heading north
     auto f = v.fix(t0 + 100s);
-    CHECK(sim::haversine_m({30, 60}, {f.longitude_deg, f.latitude_deg}) ==
+    CHECK(fleet::geo::geodesic_m({30, 60}, {f.longitude_deg, f.latitude_deg}) ==
           doctest::Approx(2000).epsilon(1e-4));
     CHECK(f.odometer_m == doctest::Approx(1000));
     CHECK(f.speed_kmh == 36);
     CHECK(f.moving);
-    v.advance(50s);  // 500 m more: 223.9 m to the end, then 276.1 m back
+    v.advance(50s);  // 500 m more: 228.25 m to the end, then 271.75 m back
     f = v.fix(t0 + 150s);
-    CHECK(sim::haversine_m({30, 60}, {f.longitude_deg, f.latitude_deg}) ==
-          doctest::Approx(2223.9 - 276.1).epsilon(1e-4));
+    CHECK(fleet::geo::geodesic_m({30, 60}, {f.longitude_deg, f.latitude_deg}) ==
+          doctest::Approx(2228.25 - 271.75).epsilon(1e-4));
     CHECK(f.course_deg == doctest::Approx(180));
     CHECK(f.odometer_m == doctest::Approx(1500));
 }
@@ -116,8 +118,8 @@ TEST_CASE("vehicles: a random walk moves the distance driven, reproducibly") {
     a.advance(10s);
     b.advance(10s);
     auto after = a.fix(t0 + 10s);
-    CHECK(sim::haversine_m({before.longitude_deg, before.latitude_deg},
-                           {after.longitude_deg, after.latitude_deg}) ==
+    CHECK(fleet::geo::geodesic_m({before.longitude_deg, before.latitude_deg},
+                                 {after.longitude_deg, after.latitude_deg}) ==
           doctest::Approx(100).epsilon(1e-6));
     CHECK(after.latitude_deg == b.fix(t0).latitude_deg);
     CHECK(after.longitude_deg == b.fix(t0).longitude_deg);

@@ -67,10 +67,6 @@ TEST_CASE("two agreeing outliers re-anchor the track instead of flagging for eve
     CHECK_FALSE(v.check(4, real3, now + 30s).flagged);
 }
 
-TEST_CASE("haversine distance of one degree of latitude") {
-    CHECK(haversine_m(0, 0, 1, 0) == doctest::Approx(111195.0).epsilon(0.001));
-}
-
 TEST_CASE("a COPY line escapes text and writes nulls, EWKB and UTC time") {
     StoredPosition sp;
     sp.vehicle_id = 42;

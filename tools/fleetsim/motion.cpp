@@ -5,53 +5,16 @@
 #include <numbers>
 
 #include "geo/error.hpp"
+#include "geo/geodesy.hpp"
 
 namespace fleet::tools::fleetsim {
 
 namespace {
-
-constexpr double rad(double deg) {
-    return deg * std::numbers::pi / 180;
-}
-constexpr double deg(double rad) {
-    return rad * 180 / std::numbers::pi;
-}
-
 double normalized_deg(double d) {
     d = std::fmod(d, 360.0);
     return d < 0 ? d + 360 : d;
 }
-
 }  // namespace
-
-double haversine_m(geo::LonLat a, geo::LonLat b) {
-    const double dlat = rad(b.lat_deg - a.lat_deg);
-    const double dlon = rad(b.lon_deg - a.lon_deg);
-    const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
-                     std::cos(rad(a.lat_deg)) * std::cos(rad(b.lat_deg)) * std::sin(dlon / 2) *
-                         std::sin(dlon / 2);
-    return 2 * earth_radius_m * std::asin(std::min(1.0, std::sqrt(h)));
-}
-
-double bearing_deg(geo::LonLat a, geo::LonLat b) {
-    const double dlon = rad(b.lon_deg - a.lon_deg);
-    const double y = std::sin(dlon) * std::cos(rad(b.lat_deg));
-    const double x = std::cos(rad(a.lat_deg)) * std::sin(rad(b.lat_deg)) -
-                     std::sin(rad(a.lat_deg)) * std::cos(rad(b.lat_deg)) * std::cos(dlon);
-    return normalized_deg(deg(std::atan2(y, x)));
-}
-
-geo::LonLat destination(geo::LonLat from, double bearing, double distance_m) {
-    const double delta = distance_m / earth_radius_m;
-    const double phi1 = rad(from.lat_deg);
-    const double theta = rad(bearing);
-    const double phi2 = std::asin(std::sin(phi1) * std::cos(delta) +
-                                  std::cos(phi1) * std::sin(delta) * std::cos(theta));
-    const double lambda2 =
-        rad(from.lon_deg) + std::atan2(std::sin(theta) * std::sin(delta) * std::cos(phi1),
-                                       std::cos(delta) - std::sin(phi1) * std::sin(phi2));
-    return {normalized_deg(deg(lambda2) + 180) - 180, deg(phi2)};
-}
 
 Path::Path(std::vector<geo::LonLat> points) : points_(std::move(points)) {
     if (points_.size() < 2) {
@@ -60,7 +23,7 @@ Path::Path(std::vector<geo::LonLat> points) : points_(std::move(points)) {
     cumulative_m_.reserve(points_.size());
     cumulative_m_.push_back(0);
     for (std::size_t i = 1; i < points_.size(); ++i) {
-        cumulative_m_.push_back(cumulative_m_.back() + haversine_m(points_[i - 1], points_[i]));
+        cumulative_m_.push_back(cumulative_m_.back() + geo::geodesic_m(points_[i - 1], points_[i]));
     }
     if (!(length_m() > 0)) {
         throw InputError("route has zero length");
@@ -82,7 +45,7 @@ Path::Place Path::at(double distance_m) const {
     // Linear interpolation in degrees: route vertices are close together, so the error is far
     // below GPS noise.
     return {{a.lon_deg + f * (b.lon_deg - a.lon_deg), a.lat_deg + f * (b.lat_deg - a.lat_deg)},
-            bearing_deg(a, b)};
+            geo::initial_bearing_deg(a, b)};
 }
 
 Vehicle::Vehicle(std::shared_ptr<const Path> path, double start_m, double speed_kmh)
@@ -123,7 +86,7 @@ void Vehicle::advance(std::chrono::milliseconds elapsed) {
     if (!path_) {
         course_deg_ =
             normalized_deg(course_deg_ + std::uniform_real_distribution<double>(-30, 30)(random_));
-        at_ = destination(at_, course_deg_, remaining_m);
+        at_ = geo::destination(at_, course_deg_, remaining_m);
         return;
     }
     const double length = path_->length_m();

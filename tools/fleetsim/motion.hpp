@@ -13,16 +13,6 @@
 /// logic: time is passed in, never read from a clock.
 namespace fleet::tools::fleetsim {
 
-/// Mean Earth radius (IUGG), as used for haversine distances.
-inline constexpr double earth_radius_m = 6371008.8;
-
-/// Great-circle distance by the haversine formula.
-double haversine_m(geo::LonLat a, geo::LonLat b);
-/// Initial bearing from a to b, degrees clockwise from north in [0, 360).
-double bearing_deg(geo::LonLat a, geo::LonLat b);
-/// The point `distance_m` from `from` along the great circle starting at `bearing`.
-geo::LonLat destination(geo::LonLat from, double bearing, double distance_m);
-
 /// A polyline with its cumulative lengths, for positions by distance along it.
 class Path {
   public:
