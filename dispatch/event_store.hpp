@@ -1,0 +1,29 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "dispatch/engine.hpp"
+
+namespace fleet::dispatch {
+
+/// Events in fleet.events (PostGIS), one transaction per batch of reports. A report of an
+/// event already stored (same vehicle, kind, start and stop) updates it.
+class PostgisEventStore : public EventStore {
+  public:
+    explicit PostgisEventStore(std::string database_url);
+    void save(const std::vector<Event>& events) override;
+
+  private:
+    pqxx::connection& connection();
+
+    std::string url_;
+    std::unique_ptr<pqxx::connection> conn_;
+};
+
+/// WKT of an event's geometry: a POINT, or a LINESTRING for a path. Exposed for tests.
+std::string event_wkt(const Event& event);
+
+}  // namespace fleet::dispatch

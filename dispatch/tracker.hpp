@@ -1,0 +1,157 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "dispatch/events.hpp"
+#include "dispatch/plan.hpp"
+#include "dispatch/thresholds.hpp"
+
+/// One vehicle against its assignment: map-matching, schedule deviation, stops, and the
+/// deviation events with their likely causes. Pure: fixes and clock ticks in, events out.
+namespace fleet::dispatch {
+
+/// A fix as the engine sees it.
+struct Fix {
+    Millis time;
+    geo::LonLat position;
+    std::optional<double> speed_kmh;
+    bool valid = true;
+    /// The speed limit at this place (zone or route segment), resolved by the engine; the
+    /// tracker falls back to the trip's limit, then the default.
+    std::optional<double> limit_kmh;
+};
+
+/// Planned against actual for one assignment (end of shift, or so far).
+struct ShiftSummary {
+    std::size_t trips_planned = 0;
+    std::size_t trips_served = 0;  ///< reached their last stop
+    std::size_t stops_planned = 0;
+    std::size_t stops_served = 0;  ///< arrived within the stop radius
+    double km_planned = 0;         ///< along the trips' shapes
+    double km_driven = 0;          ///< along the valid fixes
+    double hours_planned = 0;
+    double hours_worked = 0;     ///< first to last fix within the shift
+    std::size_t timepoints = 0;  ///< timepoint departures observed
+    std::size_t timepoints_on_time = 0;
+    double punctuality() const {
+        return timepoints == 0
+                   ? 0.0
+                   : static_cast<double>(timepoints_on_time) / static_cast<double>(timepoints);
+    }
+    std::vector<Event> deviations;  ///< every event of the shift, as last reported
+};
+
+class VehicleTracker {
+  public:
+    VehicleTracker(std::int64_t vehicle_id, Thresholds thresholds);
+
+    /// Sets (or replaces, mid-day) the assignment; nullptr clears it.
+    void assign(std::shared_ptr<const Assignment> assignment);
+
+    /// Feeds one fix (in time order; older fixes than the last are ignored). Returns the
+    /// events opened, updated or closed by it.
+    std::vector<Event> on_fix(const Fix& fix);
+
+    /// Advances the clock without a fix: signal lost, not departed, no vehicle data.
+    std::vector<Event> on_tick(Millis now);
+
+    /// Current schedule deviation in seconds (positive = late), when matched to a trip.
+    std::optional<double> deviation_s() const { return deviation_s_; }
+    /// Distance along the current trip's shape, when matched.
+    std::optional<double> distance_along_m() const;
+    std::optional<std::size_t> trip_index() const;
+    bool off_route() const { return detour_open_; }
+
+    ShiftSummary summary() const;
+
+  private:
+    struct Open {  // an event that has been reported open
+        Event event;
+    };
+    struct DelayCause {
+        std::string text;
+        double seconds = 0;
+    };
+
+    Event make(EventKind kind, Millis started, geo::LonLat where);
+    void report(std::vector<Event>& out, const Event& e);
+    void close(std::vector<Event>& out, std::optional<Event>& open, Millis at);
+
+    void track_signal(std::vector<Event>& out, const Fix& fix);
+    void track_speed(std::vector<Event>& out, const Fix& fix);
+    void track_standing(std::vector<Event>& out, const Fix& fix, bool at_stop);
+    void track_unassigned(std::vector<Event>& out, const Fix& fix);
+    void track_route(std::vector<Event>& out, const Fix& fix);
+    void track_stops(std::vector<Event>& out, const Fix& fix);
+    void track_schedule(std::vector<Event>& out, const Fix& fix);
+    double scheduled_offset_s(const TripPlan& trip, double distance_m, Millis now,
+                              bool at_stop) const;
+    bool active_at(Millis t) const;
+    std::string late_cause() const;
+    double on_route_m() const;
+
+    std::int64_t vehicle_id_;
+    Thresholds t_;
+    std::shared_ptr<const Assignment> assignment_;
+    std::uint64_t next_key_ = 1;
+
+    // Last data.
+    std::optional<Fix> last_fix_;
+    std::optional<Millis> first_fix_in_shift_;
+
+    // Matching.
+    std::size_t trip_ = 0;
+    std::optional<double> along_m_;
+    bool trip_done_ = false;
+    std::optional<double> deviation_s_;
+
+    // Detour (off route) with anti-flapping.
+    int off_count_ = 0;
+    int on_count_ = 0;
+    std::optional<Millis> off_since_;
+    std::vector<geo::LonLat> off_path_;
+    double off_max_m_ = 0;
+    bool detour_open_ = false;
+    std::optional<Event> detour_;
+
+    // Stops.
+    std::size_t next_stop_ = 0;
+    std::optional<std::size_t> at_stop_;
+    Millis arrived_at_{};
+    std::optional<Event> dwell_;
+    std::vector<bool> served_;  // per stop of the current trip
+
+    // Schedule adherence.
+    enum class Adherence { on_time, late, early };
+    Adherence candidate_ = Adherence::on_time;
+    std::optional<Millis> candidate_since_;
+    Adherence declared_ = Adherence::on_time;
+    std::optional<Event> adherence_;
+
+    // Standing still, moving without assignment, speeding, signal, shift.
+    geo::LonLat anchor_{};
+    Millis anchor_at_{};
+    std::optional<Event> standing_;
+    std::optional<Millis> moving_since_;
+    std::optional<Event> unassigned_;
+    std::optional<Millis> speeding_since_;
+    double speeding_max_kmh_ = 0;
+    double speeding_limit_kmh_ = 0;
+    std::optional<Event> speeding_;
+    std::optional<Event> signal_;
+    std::optional<Event> not_departed_;
+    std::optional<Event> no_data_;
+    bool departed_ = false;
+
+    // What delayed the vehicle, for causes.
+    std::vector<DelayCause> delays_;
+
+    // Planned vs actual.
+    ShiftSummary actual_;
+    std::vector<Event> history_;
+};
+
+}  // namespace fleet::dispatch
