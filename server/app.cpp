@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "dispatch/engine.hpp"
+#include "dispatch/event_store.hpp"
 #include "geo/error.hpp"
 #include "geo/log.hpp"
 #include "geo/migrations.hpp"
@@ -18,6 +20,7 @@
 #include "ingest/pipeline.hpp"
 #include "ingest/writer.hpp"
 #include "server/database.hpp"
+#include "server/dispatch_bridge.hpp"
 
 namespace fleet::server {
 
@@ -111,6 +114,18 @@ int run_fleetd(const Config& config) {
     ingest::DeviceRegistry devices(config.database_url, config.unknown_devices);
     ingest::Pipeline pipeline(config.validation);
     ingest::PositionWriter writer(config.database_url, config.writer, counters);
+    dispatch::PostgisEventStore events(config.database_url);
+    dispatch::Engine engine(dispatch::EngineConfig{config.dispatch}, events, [] {
+        return std::chrono::time_point_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now());
+    });
+    DispatchBridge bridge(engine);
+    writer.add_sink(bridge);
+    engine.start();
+    log::info("dispatch", "engine started (on route within " +
+                              std::to_string(static_cast<int>(config.dispatch.on_route_m)) +
+                              " m, late after " + std::to_string(config.dispatch.late.count()) +
+                              " s)");
     writer.start();
     log::info("writer", "batches of up to " + std::to_string(config.writer.max_batch) +
                             " positions, committed at most " +
@@ -169,6 +184,7 @@ int run_fleetd(const Config& config) {
         drain.join();
     }
     writer.stop(std::chrono::milliseconds(0));
+    engine.stop();
     log::info("fleetd", exit_code == 0 ? "stopped" : "stopped after an error");
     return exit_code;
 }

@@ -55,7 +55,21 @@ po::options_description config_options() {
         ("batch-size", po::value<long>()->default_value(5000)->value_name("N"),
          "positions per database transaction at most (1-100000)")
         ("batch-wait", po::value<long>()->default_value(50)->value_name("MS"),
-         "how long the first position of a batch may wait for others (0-10000)");
+         "how long the first position of a batch may wait for others (0-10000)")
+        ("on-route-distance", po::value<double>()->default_value(60)->value_name("M"),
+         "dispatch: lateral offset from the route still counted on route (routes may override)")
+        ("late-after", po::value<long>()->default_value(300)->value_name("SECONDS"),
+         "dispatch: later than this behind the timetable is late")
+        ("early-after", po::value<long>()->default_value(60)->value_name("SECONDS"),
+         "dispatch: earlier than this ahead of the timetable is early")
+        ("deviation-persist", po::value<long>()->default_value(120)->value_name("SECONDS"),
+         "dispatch: late or early is declared after persisting this long")
+        ("signal-lost-after", po::value<long>()->default_value(360)->value_name("SECONDS"),
+         "dispatch: no fix for this long is signal lost")
+        ("speed-limit", po::value<double>()->default_value(60)->value_name("KMH"),
+         "dispatch: limit where neither a zone nor the route sets one")
+        ("overspeed-min", po::value<long>()->default_value(15)->value_name("SECONDS"),
+         "dispatch: speeding shorter than this is not an event");
     // clang-format on
     return d;
 }
@@ -225,6 +239,15 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.validation.max_plausible_speed_kmh = in_range<double>(vm, "max-plausible-speed", 10, 2000);
     c.writer.max_batch = static_cast<std::size_t>(in_range<long>(vm, "batch-size", 1, 100000));
     c.writer.max_wait = std::chrono::milliseconds(in_range<long>(vm, "batch-wait", 0, 10000));
+
+    c.dispatch.on_route_m = in_range<double>(vm, "on-route-distance", 5, 5000);
+    c.dispatch.late = std::chrono::seconds(in_range<long>(vm, "late-after", 0, 86400));
+    c.dispatch.early = std::chrono::seconds(in_range<long>(vm, "early-after", 0, 86400));
+    c.dispatch.persist = std::chrono::seconds(in_range<long>(vm, "deviation-persist", 0, 86400));
+    c.dispatch.signal_lost =
+        std::chrono::seconds(in_range<long>(vm, "signal-lost-after", 10, 86400));
+    c.dispatch.default_limit_kmh = in_range<double>(vm, "speed-limit", 5, 300);
+    c.dispatch.overspeed_min = std::chrono::seconds(in_range<long>(vm, "overspeed-min", 0, 3600));
 
     inv.check_only = vm.count("check-config") > 0;
     return inv;

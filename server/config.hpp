@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch/thresholds.hpp"
 #include "geo/log.hpp"
 #include "ingest/devices.hpp"
 #include "ingest/listeners.hpp"
@@ -28,6 +29,7 @@ struct Config {
     ingest::UnknownDevices unknown_devices = ingest::UnknownDevices::register_vehicle;
     ingest::ValidationConfig validation;
     ingest::WriterConfig writer;
+    dispatch::Thresholds dispatch;
 };
 
 /// What the command line asked for besides the configuration itself.
