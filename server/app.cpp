@@ -122,6 +122,15 @@ int run_fleetd(const Config& config) {
     DispatchBridge bridge(engine);
     writer.add_sink(bridge);
     engine.start();
+    AssignmentFeed assignments(config.database_url, engine);
+    try {
+        const auto [handed, replayed] = assignments.refresh(/*replay=*/true);
+        log::info("dispatch", std::to_string(handed) + " assignments loaded, " +
+                                  std::to_string(replayed) + " positions of the day replayed");
+    } catch (const Error& e) {
+        log::warn("dispatch",
+                  std::string("assignments not loaded (retried every minute): ") + e.what());
+    }
     log::info("dispatch", "engine started (on route within " +
                               std::to_string(static_cast<int>(config.dispatch.on_route_m)) +
                               " m, late after " + std::to_string(config.dispatch.late.count()) +
@@ -142,6 +151,25 @@ int run_fleetd(const Config& config) {
                                },
                                {}});
     PartitionKeeper partitions(ioc, *db, config.partition_months_ahead);
+    // Assignment changes reach the engine within a minute.
+    asio::steady_timer assignment_timer(ioc);
+    std::function<void()> watch_assignments = [&] {
+        assignment_timer.expires_after(std::chrono::minutes(1));
+        assignment_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            try {
+                const auto [handed, replayed] = assignments.refresh(false);
+                if (handed > 0) {
+                    log::info("dispatch", std::to_string(handed) + " assignments new or changed");
+                }
+            } catch (const Error& e) {
+                log::warn("dispatch", std::string("assignments not refreshed: ") + e.what());
+            }
+            watch_assignments();
+        });
+    };
     std::thread drain;  // commits what was received, then lets the acknowledgements go out
     asio::steady_timer grace(ioc);
     int exit_code = 0;
@@ -156,9 +184,11 @@ int run_fleetd(const Config& config) {
             return;
         }
         partitions.start();
+        watch_assignments();
         on_stop = [&] {
             listeners.stop_accepting();
             partitions.stop();
+            assignment_timer.cancel();
             drain = std::thread([&] {
                 // Sessions waiting for a commit get it (or, without a database past the
                 // deadline, a refusal: nothing unacknowledged is lost, devices resend).

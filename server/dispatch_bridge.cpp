@@ -20,3 +20,66 @@ void DispatchBridge::on_committed(std::span<const ingest::StoredPosition> positi
 }
 
 }  // namespace fleet::server
+
+#include <pqxx/pqxx>
+
+#include "dispatch/assignments.hpp"
+#include "geo/error.hpp"
+
+namespace fleet::server {
+
+std::pair<std::size_t, std::size_t> AssignmentFeed::refresh(bool replay) {
+    try {
+        pqxx::connection conn(url_);
+        std::vector<std::string> dates;
+        {
+            pqxx::read_transaction tx(conn);
+            const auto r = tx.exec1(
+                "SELECT ((now() AT TIME ZONE 'UTC')::date - 1)::text, (now() AT TIME ZONE "
+                "'UTC')::date::text");
+            dates = {r[0].as<std::string>(), r[1].as<std::string>()};
+        }
+        std::size_t handed = 0;
+        std::size_t replayed = 0;
+        for (const auto& date : dates) {
+            for (auto& a : dispatch::load_assignments(conn, date)) {
+                auto& current = current_[a->vehicle_id];
+                if (current == a->assignment_id) {
+                    continue;
+                }
+                current = a->assignment_id;
+                const auto vehicle = a->vehicle_id;
+                const auto since = a->planned_start - std::chrono::hours(1);
+                engine_.assign(vehicle, std::move(a));
+                ++handed;
+                if (!replay) {
+                    continue;
+                }
+                pqxx::read_transaction tx(conn);
+                std::vector<dispatch::VehicleFix> fixes;
+                for (const auto& p : tx.exec_params(
+                         "SELECT (extract(epoch FROM device_time) * 1000)::bigint, ST_X(geom),"
+                         " ST_Y(geom), speed_kmh, valid FROM fleet.positions WHERE vehicle_id = $1"
+                         " AND device_time >= to_timestamp($2::double precision / 1000)"
+                         " ORDER BY device_time",
+                         vehicle, static_cast<double>(since.time_since_epoch().count()))) {
+                    dispatch::Fix f;
+                    f.time = dispatch::Millis(std::chrono::milliseconds(p[0].as<long long>()));
+                    f.position = {p[1].as<double>(), p[2].as<double>()};
+                    if (!p[3].is_null()) {
+                        f.speed_kmh = p[3].as<double>();
+                    }
+                    f.valid = p[4].as<bool>();
+                    fixes.push_back({vehicle, f, std::chrono::steady_clock::now()});
+                }
+                replayed += fixes.size();
+                engine_.on_positions(std::move(fixes));
+            }
+        }
+        return {handed, replayed};
+    } catch (const pqxx::failure& e) {
+        throw DatabaseError(std::string("assignments: ") + e.what());
+    }
+}
+
+}  // namespace fleet::server

@@ -3,6 +3,9 @@
 #include "dispatch/engine.hpp"
 #include "ingest/writer.hpp"
 
+#include <map>
+#include <string>
+
 namespace fleet::server {
 
 /// Hands the positions the writer committed to the dispatch engine. ingest does not know
@@ -14,6 +17,29 @@ class DispatchBridge : public ingest::PositionSink {
 
   private:
     dispatch::Engine& engine_;
+};
+
+}  // namespace fleet::server
+
+namespace fleet::server {
+
+/// Keeps the engine's assignments in step with fleet.shift_assignments (yesterday's and
+/// today's service dates, UTC).
+class AssignmentFeed {
+  public:
+    AssignmentFeed(std::string database_url, dispatch::Engine& engine)
+        : url_(std::move(database_url)), engine_(engine) {}
+
+    /// Hands new or changed assignments to the engine. With `replay`, also the positions their
+    /// vehicles sent since their shift started (fleetd's start-up: the state is rebuilt from
+    /// PostGIS, and the events it raises again update the stored ones). Returns (assignments
+    /// handed over, positions replayed). Throws DatabaseError.
+    std::pair<std::size_t, std::size_t> refresh(bool replay);
+
+  private:
+    std::string url_;
+    dispatch::Engine& engine_;
+    std::map<std::int64_t, std::int64_t> current_;  // vehicle → assignment id
 };
 
 }  // namespace fleet::server
