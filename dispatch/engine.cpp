@@ -142,6 +142,19 @@ void Engine::run() {
             for (auto& [vehicle, t] : trackers_) {
                 auto out = t->on_tick(now);
                 events.insert(events.end(), out.begin(), out.end());
+                // An hour past the planned end the shift is over: planned against actual.
+                const auto& a = t->assignment();
+                if (a && a->assignment_id > 0 && now > a->planned_end + std::chrono::hours(1) &&
+                    summarized_[vehicle] != a->assignment_id) {
+                    try {
+                        store_.save_summary(*a, t->summary());
+                        summarized_[vehicle] = a->assignment_id;
+                    } catch (const std::exception& e) {
+                        log::warn("dispatch", "shift result of assignment " +
+                                                  std::to_string(a->assignment_id) +
+                                                  " not stored (retried): " + e.what());
+                    }
+                }
             }
             next_tick = std::chrono::steady_clock::now() + config_.tick;
         }

@@ -32,6 +32,8 @@ class EventStore {
   public:
     virtual ~EventStore() = default;
     virtual void save(const std::vector<Event>& events) = 0;
+    /// Planned against actual of an assignment whose shift is over.
+    virtual void save_summary(const Assignment& assignment, const ShiftSummary& summary) = 0;
 };
 
 struct EngineConfig {
@@ -91,6 +93,7 @@ class Engine {
 
     std::unordered_map<std::int64_t, std::unique_ptr<VehicleTracker>> trackers_;
     std::vector<Event> unsaved_;  // reports the store refused, retried in order
+    std::unordered_map<std::int64_t, std::int64_t> summarized_;  // vehicle → assignment reported
     std::mutex latency_mutex_;
     std::vector<double> latencies_ms_;
     std::atomic<std::uint64_t> processed_{0};

@@ -88,4 +88,41 @@ void PostgisEventStore::save(const std::vector<Event>& events) {
     }
 }
 
+void PostgisEventStore::save_summary(const Assignment& a, const ShiftSummary& s) {
+    nlohmann::json deviations = nlohmann::json::array();
+    for (const auto& e : s.deviations) {
+        deviations.push_back(
+            {{"kind", to_string(e.kind)},
+             {"started_at", timestamp(e.started_at)},
+             {"ended_at", e.ended_at ? nlohmann::json(timestamp(*e.ended_at)) : nlohmann::json()},
+             {"magnitude", e.magnitude},
+             {"cause", e.cause}});
+    }
+    try {
+        pqxx::work tx(connection());
+        tx.exec_params(
+            "INSERT INTO fleet.shift_results (assignment_id, vehicle_id, driver_id, trips_planned,"
+            " trips_served, stops_planned, stops_served, km_planned, km_driven, hours_planned,"
+            " hours_worked, timepoints, timepoints_on_time, punctuality, deviations)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)"
+            " ON CONFLICT (assignment_id) DO UPDATE SET trips_served = EXCLUDED.trips_served,"
+            " stops_served = EXCLUDED.stops_served, km_driven = EXCLUDED.km_driven,"
+            " hours_worked = EXCLUDED.hours_worked, timepoints = EXCLUDED.timepoints,"
+            " timepoints_on_time = EXCLUDED.timepoints_on_time,"
+            " punctuality = EXCLUDED.punctuality, deviations = EXCLUDED.deviations,"
+            " computed_at = now()",
+            a.assignment_id, a.vehicle_id, a.driver_id, static_cast<int>(s.trips_planned),
+            static_cast<int>(s.trips_served), static_cast<int>(s.stops_planned),
+            static_cast<int>(s.stops_served), s.km_planned, s.km_driven, s.hours_planned,
+            s.hours_worked, static_cast<int>(s.timepoints), static_cast<int>(s.timepoints_on_time),
+            s.timepoints == 0 ? std::nullopt : std::optional(s.punctuality()), deviations.dump());
+        tx.commit();
+    } catch (const pqxx::broken_connection& e) {
+        conn_.reset();
+        throw DatabaseError(std::string("shift results: ") + e.what());
+    } catch (const pqxx::sql_error& e) {
+        throw DatabaseError(std::string("shift results: ") + e.what());
+    }
+}
+
 }  // namespace fleet::dispatch

@@ -15,6 +15,7 @@ class PostgisEventStore : public EventStore {
   public:
     explicit PostgisEventStore(std::string database_url);
     void save(const std::vector<Event>& events) override;
+    void save_summary(const Assignment& assignment, const ShiftSummary& summary) override;
 
   private:
     pqxx::connection& connection();

@@ -66,6 +66,8 @@ class VehicleTracker {
     bool off_route() const { return detour_open_; }
 
     ShiftSummary summary() const;
+    /// The assignment being tracked, if any.
+    const std::shared_ptr<const Assignment>& assignment() const { return assignment_; }
 
   private:
     struct Open {  // an event that has been reported open

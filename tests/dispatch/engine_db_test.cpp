@@ -135,4 +135,67 @@ TEST_SUITE("db") {
         CHECK(row[3].as<std::string>() == "POINT(30.1 59.9)");
         CHECK(row[4].as<std::string>() == "detour (+6 min)");
     }
+
+    TEST_CASE("an hour after the shift's planned end its planned-vs-actual is stored") {
+        test::MigratedDatabase db;
+        std::int64_t vehicle = 0;
+        std::int64_t assignment = 0;
+        {
+            pqxx::work tx(db.conn());
+            vehicle = tx.exec1(
+                            "INSERT INTO fleet.vehicles (registration) VALUES ('C3') "
+                            "RETURNING vehicle_id")[0]
+                          .as<std::int64_t>();
+            assignment = tx.exec_params1(
+                               "INSERT INTO fleet.shift_assignments (service_date, "
+                               "vehicle_id, kind) VALUES ('2026-11-27', $1, 'timetable') "
+                               "RETURNING assignment_id",
+                               vehicle)[0]
+                             .as<std::int64_t>();
+            tx.commit();
+        }
+        PostgisEventStore store(db.url());
+        EngineConfig config;
+        config.tick = 20ms;
+        std::atomic<long long> clock_ms{(eight + 10min).time_since_epoch().count()};
+        Engine engine(config, store,
+                      [&] { return Millis(std::chrono::milliseconds(clock_ms.load())); });
+        engine.start();
+        auto plan = plan_for(vehicle);
+        plan->assignment_id = assignment;
+        engine.assign(vehicle, plan);
+        auto shape = plan->trips[0].shape;
+        std::vector<VehicleFix> fixes;
+        Millis t = eight;
+        for (double d = 0; d <= 3000; d += 40) {  // on time all the way
+            fixes.push_back({vehicle, Fix{t, shape->point_at(d), 30.0, true, {}},
+                             std::chrono::steady_clock::now()});
+            t += std::chrono::milliseconds(4800);
+        }
+        engine.on_positions(fixes);
+        std::this_thread::sleep_for(100ms);
+        auto count = [&] {
+            pqxx::connection c(db.url());
+            pqxx::read_transaction tx(c);
+            return tx.exec1("SELECT count(*) FROM fleet.shift_results")[0].as<long>();
+        };
+        CHECK(count() == 0);  // not over yet
+        clock_ms = (eight + 3h).time_since_epoch().count();
+        for (int i = 0; i < 100 && count() == 0; ++i) {
+            std::this_thread::sleep_for(20ms);
+        }
+        engine.stop();
+        pqxx::read_transaction tx(db.conn());
+        const auto row = tx.exec1(
+            "SELECT trips_planned, trips_served, stops_planned, stops_served, "
+            "round(km_planned::numeric, 2),"
+            " timepoints, punctuality FROM fleet.shift_results");
+        CHECK(row[0].as<int>() == 1);
+        CHECK(row[1].as<int>() == 1);
+        CHECK(row[2].as<int>() == 4);
+        CHECK(row[3].as<int>() == 4);
+        CHECK(row[4].as<double>() == doctest::Approx(3.0));
+        CHECK(row[5].as<int>() == 3);
+        CHECK(row[6].as<double>() == doctest::Approx(1.0));
+    }
 }
