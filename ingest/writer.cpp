@@ -337,10 +337,18 @@ void PositionWriter::run() {
         if (queue_.empty()) {
             return;  // stopping, nothing left
         }
-        // Gather until the batch is full or its oldest entry has waited max_wait.
+        // Gather until the batch is full, or its oldest entry has waited max_wait, or nothing
+        // has arrived for `quiet`: every connection with data in flight is then waiting for
+        // this commit, and waiting longer would only add latency.
         const auto flush_at = queue_.front().queued_at + config_.max_wait;
-        wake_.wait_until(lock, flush_at,
-                         [&] { return stopping_ || queued_positions_ >= config_.max_batch; });
+        for (;;) {
+            const auto now = std::chrono::steady_clock::now();
+            if (stopping_ || queued_positions_ >= config_.max_batch || now >= flush_at ||
+                now >= queue_.back().queued_at + config_.quiet) {
+                break;
+            }
+            wake_.wait_until(lock, std::min(flush_at, queue_.back().queued_at + config_.quiet));
+        }
         std::vector<Submission> batch;
         std::size_t n = 0;
         while (!queue_.empty() &&

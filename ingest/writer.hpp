@@ -43,7 +43,9 @@ struct WriteResult {
 struct WriterConfig {
     std::size_t max_batch = 5000;            ///< positions per transaction at most
     std::chrono::milliseconds max_wait{50};  ///< how long the first queued position may wait
-    geo::RetryPolicy reconnect{};            ///< back-off while the database is down
+    /// Commit early once nothing has arrived for this long (all senders await this commit).
+    std::chrono::microseconds quiet{2000};
+    geo::RetryPolicy reconnect{};  ///< back-off while the database is down
 };
 
 /// One thread, one connection. Holds a failed batch and retries it after reconnecting, so a

@@ -56,6 +56,8 @@ po::options_description config_options() {
          "positions per database transaction at most (1-100000)")
         ("batch-wait", po::value<long>()->default_value(50)->value_name("MS"),
          "how long the first position of a batch may wait for others (0-10000)")
+        ("batch-quiet", po::value<long>()->default_value(2000)->value_name("US"),
+         "commit a batch early once no position has arrived for this long (0-1000000 µs)")
         ("on-route-distance", po::value<double>()->default_value(60)->value_name("M"),
          "dispatch: lateral offset from the route still counted on route (routes may override)")
         ("late-after", po::value<long>()->default_value(300)->value_name("SECONDS"),
@@ -239,6 +241,7 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.validation.max_plausible_speed_kmh = in_range<double>(vm, "max-plausible-speed", 10, 2000);
     c.writer.max_batch = static_cast<std::size_t>(in_range<long>(vm, "batch-size", 1, 100000));
     c.writer.max_wait = std::chrono::milliseconds(in_range<long>(vm, "batch-wait", 0, 10000));
+    c.writer.quiet = std::chrono::microseconds(in_range<long>(vm, "batch-quiet", 0, 1000000));
 
     c.dispatch.on_route_m = in_range<double>(vm, "on-route-distance", 5, 5000);
     c.dispatch.late = std::chrono::seconds(in_range<long>(vm, "late-after", 0, 86400));
