@@ -57,7 +57,7 @@ struct Harness {
     explicit Harness(UnknownDevices policy = UnknownDevices::register_vehicle,
                      std::chrono::seconds idle = 30s, std::size_t max_per_ip = 256)
         : devices(db.url(), policy),
-          writer(db.url(), WriterConfig{1000, 20ms, {100ms, 200ms, 0ms}}, counters),
+          writer(db.url(), writer_config(), counters),
           listeners(ioc, config(idle, max_per_ip),
                     IngestServices{devices, pipeline, writer, counters, clock_now, {}}) {
         writer.start();
@@ -72,6 +72,13 @@ struct Harness {
             ioc.stop();
         });
         io.join();
+    }
+    static WriterConfig writer_config() {
+        WriterConfig c;
+        c.max_batch = 1000;
+        c.max_wait = 20ms;
+        c.reconnect = {100ms, 200ms, 0ms};  // quick retries while the database is away
+        return c;
     }
     static ListenerConfig config(std::chrono::seconds idle, std::size_t max_per_ip) {
         ListenerConfig c;
