@@ -38,6 +38,7 @@ void Engine::on_positions(std::vector<VehicleFix> fixes) {
         }
         while (queue_.size() > config_.max_queue) {
             queue_.pop_front();  // the tracker would judge them stale anyway
+            ++dropped_;
         }
     }
     wake_.notify_one();

@@ -72,6 +72,8 @@ class Engine {
     std::vector<double> take_latencies_ms();
     std::uint64_t fixes_processed() const { return processed_.load(); }
     std::uint64_t store_failures() const { return store_failures_.load(); }
+    /// Fixes dropped because the queue was full (oldest first).
+    std::uint64_t fixes_dropped() const { return dropped_.load(); }
 
   private:
     void run();
@@ -98,6 +100,7 @@ class Engine {
     std::vector<double> latencies_ms_;
     std::atomic<std::uint64_t> processed_{0};
     std::atomic<std::uint64_t> store_failures_{0};
+    std::atomic<std::uint64_t> dropped_{0};
 };
 
 }  // namespace fleet::dispatch
