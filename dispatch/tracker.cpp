@@ -160,6 +160,7 @@ std::vector<Event> VehicleTracker::on_fix(const Fix& fix) {
         return out;  // late or repeated: the state has moved on
     }
     track_signal(out, fix);
+    last_received_ = fix.received_at.value_or(fix.time);
     if (!fix.valid) {
         return out;  // no place to judge; the signal is alive though
     }
@@ -197,8 +198,8 @@ std::vector<Event> VehicleTracker::on_fix(const Fix& fix) {
 
 std::vector<Event> VehicleTracker::on_tick(Millis now) {
     std::vector<Event> out;
-    if (last_fix_ && !signal_ && now - last_fix_->time >= t_.signal_lost &&
-        (active_at(now) || now - last_fix_->time < std::chrono::hours(24))) {
+    if (last_fix_ && !signal_ && now - last_received_ >= t_.signal_lost &&
+        (active_at(now) || now - last_received_ < std::chrono::hours(24))) {
         signal_ = make(EventKind::signal_lost, last_fix_->time, last_fix_->position);
         signal_->magnitude = seconds_between(last_fix_->time, now);
         report(out, *signal_);
@@ -226,6 +227,10 @@ void VehicleTracker::track_signal(std::vector<Event>& out, const Fix& fix) {
         return;
     }
     const auto gap = fix.time - last_fix_->time;
+    if (signal_ && gap < t_.signal_lost) {
+        close(out, signal_, fix.time);  // a tick declared it; the device is back
+        return;
+    }
     if (gap >= t_.signal_lost) {
         if (!signal_) {  // no tick saw it: report it now, opened and closed
             signal_ = make(EventKind::signal_lost, last_fix_->time, last_fix_->position);
@@ -333,6 +338,9 @@ void VehicleTracker::track_unassigned(std::vector<Event>& out, const Fix& fix) {
 
 void VehicleTracker::track_route(std::vector<Event>& out, const Fix& fix) {
     const auto& trips = assignment_->trips;
+    if (trip_done_ && trip_ + 1 == trips.size()) {
+        return;  // the block is done: what the vehicle does now is not on a trip
+    }
     // A finished trip hands over to the next one once the vehicle leaves the terminal.
     if (trip_done_ && trip_ + 1 < trips.size() && !at_stop_) {
         ++trip_;
@@ -524,14 +532,18 @@ double VehicleTracker::scheduled_offset_s(const TripPlan& trip, double d, Millis
 
 void VehicleTracker::track_schedule(std::vector<Event>& out, const Fix& fix) {
     const TripPlan& trip = assignment_->trips[trip_];
+    if (trip_done_) {
+        // Arrived at the terminal: lateness ends there; the next trip is judged afresh.
+        deviation_s_.reset();
+        close(out, adherence_, fix.time);
+        declared_ = candidate_ = Adherence::on_time;
+        candidate_since_.reset();
+        return;
+    }
     if (!along_m_ || detour_open_) {
         return;  // off the route the schedule position is unknown; the detour is the event
     }
-    if (trip_done_ && at_stop_) {
-        deviation_s_.reset();  // layover at the terminal
-    } else {
-        deviation_s_ = scheduled_offset_s(trip, *along_m_, fix.time, at_stop_.has_value());
-    }
+    deviation_s_ = scheduled_offset_s(trip, *along_m_, fix.time, at_stop_.has_value());
     Adherence now = Adherence::on_time;
     if (deviation_s_ && *deviation_s_ > static_cast<double>(t_.late.count())) {
         now = Adherence::late;

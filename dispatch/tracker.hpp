@@ -22,6 +22,9 @@ struct Fix {
     /// The speed limit at this place (zone or route segment), resolved by the engine; the
     /// tracker falls back to the trip's limit, then the default.
     std::optional<double> limit_kmh;
+    /// When the server received it; signal loss is judged on reception (a device uploading
+    /// what it buffered is not silent). Empty: the device time.
+    std::optional<Millis> received_at;
 };
 
 /// Planned against actual for one assignment (end of shift, or so far).
@@ -102,6 +105,7 @@ class VehicleTracker {
 
     // Last data.
     std::optional<Fix> last_fix_;
+    Millis last_received_{};
     std::optional<Millis> first_fix_in_shift_;
 
     // Matching.

@@ -4,6 +4,8 @@ namespace fleet::server {
 
 void DispatchBridge::on_committed(std::span<const ingest::StoredPosition> positions) {
     const auto now = std::chrono::steady_clock::now();
+    const auto received =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     std::vector<dispatch::VehicleFix> fixes;
     fixes.reserve(positions.size());
     for (const auto& sp : positions) {
@@ -13,7 +15,8 @@ void DispatchBridge::on_committed(std::span<const ingest::StoredPosition> positi
                                        {p.longitude_deg, p.latitude_deg},
                                        p.speed_kmh,
                                        p.valid,
-                                       std::nullopt},
+                                       std::nullopt,
+                                       received},
                          now});
     }
     engine_.on_positions(std::move(fixes));
@@ -59,7 +62,9 @@ std::pair<std::size_t, std::size_t> AssignmentFeed::refresh(bool replay) {
                 std::vector<dispatch::VehicleFix> fixes;
                 for (const auto& p : tx.exec_params(
                          "SELECT (extract(epoch FROM device_time) * 1000)::bigint, ST_X(geom),"
-                         " ST_Y(geom), speed_kmh, valid FROM fleet.positions WHERE vehicle_id = $1"
+                         " ST_Y(geom), speed_kmh, valid,"
+                         " (extract(epoch FROM server_time) * 1000)::bigint FROM fleet.positions "
+                         "WHERE vehicle_id = $1"
                          " AND device_time >= to_timestamp($2::double precision / 1000)"
                          " ORDER BY device_time",
                          vehicle, static_cast<double>(since.time_since_epoch().count()))) {
@@ -70,6 +75,8 @@ std::pair<std::size_t, std::size_t> AssignmentFeed::refresh(bool replay) {
                         f.speed_kmh = p[3].as<double>();
                     }
                     f.valid = p[4].as<bool>();
+                    f.received_at =
+                        dispatch::Millis(std::chrono::milliseconds(p[5].as<long long>()));
                     fixes.push_back({vehicle, f, std::chrono::steady_clock::now()});
                 }
                 replayed += fixes.size();

@@ -77,7 +77,7 @@ TEST_SUITE("db") {
             if (d > 1200 && d < 2200) {
                 p = geo::destination(p, 0, 250);
             }
-            fixes.push_back({vehicle, Fix{t, p, 30.0, true, {}}, std::chrono::steady_clock::now()});
+            fixes.push_back({vehicle, Fix{t, p, 30.0, true, {}, {}}, std::chrono::steady_clock::now()});
             t += 5s;
         }
         engine.on_positions(fixes);
@@ -168,7 +168,7 @@ TEST_SUITE("db") {
         std::vector<VehicleFix> fixes;
         Millis t = eight;
         for (double d = 0; d <= 3000; d += 40) {  // on time all the way
-            fixes.push_back({vehicle, Fix{t, shape->point_at(d), 30.0, true, {}},
+            fixes.push_back({vehicle, Fix{t, shape->point_at(d), 30.0, true, {}, {}},
                              std::chrono::steady_clock::now()});
             t += std::chrono::milliseconds(4800);
         }

@@ -63,7 +63,7 @@ struct Scenario {
         return lateral_m == 0 ? on : geo::destination(on, 0, lateral_m);  // north of the route
     }
     void fix(std::optional<double> speed = std::nullopt, std::optional<double> limit = {}) {
-        Fix f{now, here(), speed, true, limit};
+        Fix f{now, here(), speed, true, limit, {}};
         auto out = tracker.on_fix(f);
         events.insert(events.end(), out.begin(), out.end());
     }
@@ -241,7 +241,7 @@ TEST_CASE("shift start passed and the vehicle still in the depot: not departed")
     Scenario s(/*with_depot=*/true);
     const auto depot = *s.plan->depot;
     auto at_depot = [&] {
-        auto out = s.tracker.on_fix(Fix{s.now, depot, 0.0, true, {}});
+        auto out = s.tracker.on_fix(Fix{s.now, depot, 0.0, true, {}, {}});
         s.events.insert(s.events.end(), out.begin(), out.end());
     };
     s.now = s.plan->planned_start - 10min;
@@ -265,7 +265,7 @@ TEST_CASE("a vehicle without an assignment driving around") {
     for (int i = 0; i < 40; ++i) {
         p = geo::destination(p, 45, 60);
         t += 5s;
-        auto out = tracker.on_fix(Fix{t, p, 43.0, true, {}});
+        auto out = tracker.on_fix(Fix{t, p, 43.0, true, {}, {}});
         events.insert(events.end(), out.begin(), out.end());
     }
     REQUIRE(events.size() == 1);
@@ -283,4 +283,39 @@ TEST_CASE("an out-and-back route: a fix on the street matches the pass whose tim
     REQUIRE(s.tracker.distance_along_m());
     CHECK(*s.tracker.distance_along_m() == doctest::Approx(4000).epsilon(0.01));
     CHECK(std::abs(*s.tracker.deviation_s()) < 30);
+}
+
+TEST_CASE("lateness ends at the terminal, and driving on after the block raises nothing") {
+    Scenario s;
+    s.fix(0.0);
+    s.stand_until(eight + 8min);
+    s.drive_to(5000);  // late all the way
+    s.stand_until(s.now + 2min);
+    s.along_m = 4000;  // then back along the route, off duty
+    for (int i = 0; i < 30; ++i) {
+        s.now += 5s;
+        s.along_m -= 40;
+        s.fix(30.0);
+    }
+    const auto late = s.final_of(EventKind::late);
+    REQUIRE(late.size() == 1);
+    CHECK(late[0].ended_at.has_value());
+    CHECK(s.final_of(EventKind::off_route).empty());
+    CHECK_FALSE(s.tracker.deviation_s().has_value());
+}
+
+TEST_CASE("a signal loss declared by the clock ends with the next fix, whatever its gap") {
+    Scenario s;
+    s.fix(0.0);
+    s.stand_until(eight);
+    s.drive_to(1000);
+    s.now += 7min;
+    s.tick();  // declared: 7 min without a fix
+    REQUIRE(s.of(EventKind::signal_lost).size() == 1);
+    s.now -= 6min;  // the device sends what it buffered, dated in the gap
+    s.along_m = 1100;
+    s.fix(30.0);
+    const auto closed = s.final_of(EventKind::signal_lost);
+    REQUIRE(closed.size() == 1);
+    CHECK(closed[0].ended_at.has_value());
 }
