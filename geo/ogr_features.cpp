@@ -15,22 +15,15 @@
 #include <ogr_spatialref.h>
 #include <ogrsf_frmts.h>
 
+#include "geo/detail/ogr_handles.hpp"
 #include "geo/error.hpp"
 
 namespace fleet::geo {
 
 namespace {
 
-struct DatasetCloser {
-    void operator()(GDALDataset* ds) const { GDALClose(ds); }
-};
-
-struct TransformDeleter {
-    void operator()(OGRCoordinateTransformation* t) const {
-        OGRCoordinateTransformation::DestroyCT(t);
-    }
-};
-using Transform = std::unique_ptr<OGRCoordinateTransformation, TransformDeleter>;
+using detail::DatasetCloser;
+using detail::Transform;
 
 // GDAL's messages (open failures, GEOS's validity reasons) are kept for our exceptions instead of
 // going to GDAL's default stderr handler.

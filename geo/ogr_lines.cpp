@@ -8,22 +8,15 @@
 #include <ogr_spatialref.h>
 #include <ogrsf_frmts.h>
 
+#include "geo/detail/ogr_handles.hpp"
 #include "geo/error.hpp"
 
 namespace fleet::geo {
 
 namespace {
 
-struct DatasetCloser {
-    void operator()(GDALDataset* ds) const { GDALClose(ds); }
-};
-
-struct TransformDeleter {
-    void operator()(OGRCoordinateTransformation* t) const {
-        OGRCoordinateTransformation::DestroyCT(t);
-    }
-};
-using Transform = std::unique_ptr<OGRCoordinateTransformation, TransformDeleter>;
+using detail::DatasetCloser;
+using detail::Transform;
 
 [[noreturn]] void fail(const std::string& path, const std::string& reason) {
     throw InputError("route file '" + path + "': " + reason);
