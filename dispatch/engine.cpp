@@ -52,6 +52,14 @@ void Engine::assign(std::int64_t vehicle_id, std::shared_ptr<const Assignment> a
     wake_.notify_one();
 }
 
+void Engine::set_speed_limits(std::shared_ptr<const SpeedLimits> limits) {
+    {
+        std::lock_guard lock(mutex_);
+        new_limits_ = std::move(limits);
+    }
+    wake_.notify_one();
+}
+
 std::optional<ShiftSummary> Engine::summary(std::int64_t vehicle_id) {
     auto promise = std::make_shared<std::promise<std::optional<ShiftSummary>>>();
     auto future = promise->get_future();
@@ -79,6 +87,9 @@ VehicleTracker& Engine::tracker(std::int64_t vehicle_id) {
     auto& slot = trackers_[vehicle_id];
     if (!slot) {
         slot = std::make_unique<VehicleTracker>(vehicle_id, config_.thresholds);
+        if (limits_) {
+            slot->set_class_cap(limits_->class_cap(vehicle_id));
+        }
     }
     return *slot;
 }
@@ -109,13 +120,20 @@ void Engine::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
         wake_.wait_until(lock, next_tick, [&] {
-            return stopping_ || !queue_.empty() || !assignments_.empty() || !calls_.empty();
+            return stopping_ || !queue_.empty() || !assignments_.empty() || !calls_.empty() ||
+                   new_limits_;
         });
         if (stopping_) {
             return;
         }
         auto assignments = std::exchange(assignments_, {});
         auto calls = std::exchange(calls_, {});
+        if (new_limits_) {
+            limits_ = std::exchange(new_limits_, nullptr);
+            for (auto& [vehicle, t] : trackers_) {
+                t->set_class_cap(limits_->class_cap(vehicle));
+            }
+        }
         std::vector<VehicleFix> batch;
         const std::size_t n = std::min<std::size_t>(queue_.size(), 10000);
         batch.reserve(n);
@@ -130,7 +148,10 @@ void Engine::run() {
         }
         std::vector<Event> events;
         std::vector<std::chrono::steady_clock::time_point> raised;  // commits that raised events
-        for (const auto& vf : batch) {
+        for (auto& vf : batch) {
+            if (limits_ && !vf.fix.limit_kmh) {
+                vf.fix.limit_kmh = limits_->zone_limit(vf.fix.position);
+            }
             auto out = tracker(vf.vehicle_id).on_fix(vf.fix);
             if (!out.empty()) {
                 raised.push_back(vf.committed_at);

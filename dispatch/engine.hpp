@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dispatch/speed_limits.hpp"
 #include "dispatch/tracker.hpp"
 
 /// The live dispatch engine: one tracker per vehicle, fed committed positions and clock ticks
@@ -62,6 +63,9 @@ class Engine {
 
     /// Queues committed positions (any thread; returns at once).
     void on_positions(std::vector<VehicleFix> fixes);
+    /// Replaces the speed zones and class caps (any thread); applied from the next fix on.
+    void set_speed_limits(std::shared_ptr<const SpeedLimits> limits);
+
     /// Sets or replaces a vehicle's assignment (any thread); nullptr clears it.
     void assign(std::int64_t vehicle_id, std::shared_ptr<const Assignment> assignment);
 
@@ -89,7 +93,9 @@ class Engine {
     std::condition_variable wake_;
     std::deque<VehicleFix> queue_;
     std::vector<std::pair<std::int64_t, std::shared_ptr<const Assignment>>> assignments_;
-    std::vector<std::function<void()>> calls_;  // run on the engine's thread
+    std::vector<std::function<void()>> calls_;       // run on the engine's thread
+    std::shared_ptr<const SpeedLimits> new_limits_;  // handed over by set_speed_limits
+    std::shared_ptr<const SpeedLimits> limits_;      // the engine thread's
     bool stopping_ = false;
     std::thread thread_;
 

@@ -250,12 +250,17 @@ void VehicleTracker::track_speed(std::vector<Event>& out, const Fix& fix) {
     if (!fix.speed_kmh) {
         return;
     }
+    // The zone's limit where the fix is in a speed zone, else the route's while on it, else the
+    // default; the vehicle class's cap over all of them.
     double limit = t_.default_limit_kmh;
     if (fix.limit_kmh) {
         limit = *fix.limit_kmh;
     } else if (assignment_ && trip_ < assignment_->trips.size() &&
                assignment_->trips[trip_].speed_limit_kmh && !detour_open_) {
         limit = *assignment_->trips[trip_].speed_limit_kmh;
+    }
+    if (class_cap_kmh_) {
+        limit = std::min(limit, *class_cap_kmh_);
     }
     const double speed = *fix.speed_kmh;
     const double start_above = limit * (1 + t_.hysteresis_pct / 100);

@@ -51,6 +51,10 @@ class VehicleTracker {
   public:
     VehicleTracker(std::int64_t vehicle_id, Thresholds thresholds);
 
+    /// The cap of the vehicle's class (e.g. 70 km/h for a heavy truck), applied over every
+    /// other limit; empty: none.
+    void set_class_cap(std::optional<double> limit_kmh) { class_cap_kmh_ = limit_kmh; }
+
     /// Sets (or replaces, mid-day) the assignment; nullptr clears it.
     void assign(std::shared_ptr<const Assignment> assignment);
 
@@ -147,6 +151,7 @@ class VehicleTracker {
     double speeding_max_kmh_ = 0;
     double speeding_limit_kmh_ = 0;
     std::optional<Event> speeding_;
+    std::optional<double> class_cap_kmh_;
     std::optional<Event> signal_;
     std::optional<Event> not_departed_;
     std::optional<Event> no_data_;

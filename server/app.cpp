@@ -122,7 +122,7 @@ int run_fleetd(const Config& config) {
     DispatchBridge bridge(engine);
     writer.add_sink(bridge);
     engine.start();
-    AssignmentFeed assignments(config.database_url, engine);
+    AssignmentFeed assignments(config.database_url, engine, config.class_speed_caps);
     try {
         const auto [handed, replayed] = assignments.refresh(/*replay=*/true);
         log::info("dispatch", std::to_string(handed) + " assignments loaded, " +

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dispatch/speed_limits.hpp"
 #include "geo/error.hpp"
 #include "geo/store.hpp"
 
@@ -70,6 +71,9 @@ po::options_description config_options() {
          "dispatch: no fix for this long is signal lost")
         ("speed-limit", po::value<double>()->default_value(60)->value_name("KMH"),
          "dispatch: limit where neither a zone nor the route sets one")
+        ("class-speed-limits",
+         po::value<std::string>()->default_value("bus:70,truck:70,dump_truck:70")->value_name("LIST"),
+         "dispatch: caps per vehicle class (CLASS:KMH,...), over zone, route and default limits")
         ("overspeed-min", po::value<long>()->default_value(15)->value_name("SECONDS"),
          "dispatch: speeding shorter than this is not an event");
     // clang-format on
@@ -250,6 +254,8 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.dispatch.signal_lost =
         std::chrono::seconds(in_range<long>(vm, "signal-lost-after", 10, 86400));
     c.dispatch.default_limit_kmh = in_range<double>(vm, "speed-limit", 5, 300);
+    c.class_speed_caps = dispatch::parse_class_caps(vm["class-speed-limits"].as<std::string>(),
+                                                    "class-speed-limits");
     c.dispatch.overspeed_min = std::chrono::seconds(in_range<long>(vm, "overspeed-min", 0, 3600));
 
     inv.check_only = vm.count("check-config") > 0;

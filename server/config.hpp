@@ -30,6 +30,7 @@ struct Config {
     ingest::ValidationConfig validation;
     ingest::WriterConfig writer;
     dispatch::Thresholds dispatch;
+    std::map<std::string, double> class_speed_caps;  ///< vehicle class → cap (km/h)
 };
 
 /// What the command line asked for besides the configuration itself.

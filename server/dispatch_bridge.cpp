@@ -27,6 +27,7 @@ void DispatchBridge::on_committed(std::span<const ingest::StoredPosition> positi
 #include <pqxx/pqxx>
 
 #include "dispatch/assignments.hpp"
+#include "dispatch/speed_limits_store.hpp"
 #include "geo/error.hpp"
 
 namespace fleet::server {
@@ -42,6 +43,7 @@ std::pair<std::size_t, std::size_t> AssignmentFeed::refresh(bool replay) {
                 "'UTC')::date::text");
             dates = {r[0].as<std::string>(), r[1].as<std::string>()};
         }
+        engine_.set_speed_limits(dispatch::load_speed_limits(conn, class_caps_));
         std::size_t handed = 0;
         std::size_t replayed = 0;
         for (const auto& date : dates) {

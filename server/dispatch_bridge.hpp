@@ -27,18 +27,20 @@ namespace fleet::server {
 /// today's service dates, UTC).
 class AssignmentFeed {
   public:
-    AssignmentFeed(std::string database_url, dispatch::Engine& engine)
-        : url_(std::move(database_url)), engine_(engine) {}
+    AssignmentFeed(std::string database_url, dispatch::Engine& engine,
+                   std::map<std::string, double> class_caps)
+        : url_(std::move(database_url)), engine_(engine), class_caps_(std::move(class_caps)) {}
 
-    /// Hands new or changed assignments to the engine. With `replay`, also the positions their
-    /// vehicles sent since their shift started (fleetd's start-up: the state is rebuilt from
-    /// PostGIS, and the events it raises again update the stored ones). Returns (assignments
-    /// handed over, positions replayed). Throws DatabaseError.
+    /// Hands new or changed assignments to the engine, and the speed zones and class caps. With
+    /// `replay`, also the positions their vehicles sent since their shift started (fleetd's
+    /// start-up: the state is rebuilt from PostGIS, and the events it raises again update the
+    /// stored ones). Returns (assignments handed over, positions replayed). Throws DatabaseError.
     std::pair<std::size_t, std::size_t> refresh(bool replay);
 
   private:
     std::string url_;
     dispatch::Engine& engine_;
+    std::map<std::string, double> class_caps_;
     std::map<std::int64_t, std::int64_t> current_;  // vehicle → assignment id
 };
 
