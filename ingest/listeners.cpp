@@ -72,28 +72,32 @@ struct Listeners::Impl {
     ListenerConfig config;
     IngestServices services;
     std::map<std::string, std::unique_ptr<tcp::acceptor>> acceptors;
-    std::map<std::string, int> per_ip;
-    std::uint64_t next_id = 0;
-    std::map<std::uint64_t, std::function<void()>> closers;  // open connections
+    // Open connections, counted per IP and closable at shutdown. Shared with the sessions: a
+    // session's frame may be destroyed with the io_context, after the listeners are gone.
+    struct Book {
+        std::map<std::string, int> per_ip;
+        std::uint64_t next_id = 0;
+        std::map<std::uint64_t, std::function<void()>> closers;
+    };
+    std::shared_ptr<Book> book = std::make_shared<Book>();
 
-    // Bookkeeping of one connection: counted per IP, closable at shutdown.
     class Registration {
       public:
-        Registration(Impl& impl, std::string ip, std::function<void()> close)
-            : impl_(impl), ip_(std::move(ip)), id_(impl.next_id++) {
-            impl_.closers[id_] = std::move(close);
+        Registration(std::shared_ptr<Book> book, std::string ip, std::function<void()> close)
+            : book_(std::move(book)), ip_(std::move(ip)), id_(book_->next_id++) {
+            book_->closers[id_] = std::move(close);
         }
         ~Registration() {
-            impl_.closers.erase(id_);
-            if (--impl_.per_ip[ip_] <= 0) {
-                impl_.per_ip.erase(ip_);
+            book_->closers.erase(id_);
+            if (--book_->per_ip[ip_] <= 0) {
+                book_->per_ip.erase(ip_);
             }
         }
         Registration(const Registration&) = delete;
         Registration& operator=(const Registration&) = delete;
 
       private:
-        Impl& impl_;
+        std::shared_ptr<Book> book_;
         std::string ip_;
         std::uint64_t id_;
     };
@@ -117,12 +121,12 @@ struct Listeners::Impl {
             }
             boost::system::error_code peer_ec;
             const std::string ip = socket.remote_endpoint(peer_ec).address().to_string();
-            if (peer_ec || per_ip[ip] >= static_cast<int>(config.max_connections_per_ip)) {
+            if (peer_ec || book->per_ip[ip] >= static_cast<int>(config.max_connections_per_ip)) {
                 ++counters.connections_refused;
                 socket.close(peer_ec);
                 continue;
             }
-            ++per_ip[ip];
+            ++book->per_ip[ip];
             ++counters.connections_opened;
             if (protocol == "osmand") {
                 asio::co_spawn(ioc, http_session(std::move(socket), ip, counters), asio::detached);
@@ -144,7 +148,7 @@ struct Listeners::Impl {
             bool timed_out = false;
         };
         auto shared = std::make_shared<Shared>(Shared{std::move(socket), asio::steady_timer(ioc)});
-        Registration registration(*this, ip, [weak = std::weak_ptr<Shared>(shared)] {
+        Registration registration(book, ip, [weak = std::weak_ptr<Shared>(shared)] {
             if (auto s = weak.lock()) {
                 boost::system::error_code ignored;
                 s->socket.close(ignored);
@@ -271,7 +275,7 @@ struct Listeners::Impl {
     // OsmAnd / Traccar Client: one position report per HTTP request, 200 only after the commit.
     awaitable<void> http_session(tcp::socket socket, std::string ip, ProtocolCounters& counters) {
         auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
-        Registration registration(*this, ip, [weak = std::weak_ptr<beast::tcp_stream>(stream)] {
+        Registration registration(book, ip, [weak = std::weak_ptr<beast::tcp_stream>(stream)] {
             if (auto s = weak.lock()) {
                 s->close();
             }
@@ -358,7 +362,7 @@ struct Listeners::Impl {
 
 Listeners::Listeners(asio::io_context& ioc, ListenerConfig config, IngestServices services)
     : impl_(std::make_unique<Impl>(
-          Impl{ioc, std::move(config), std::move(services), {}, {}, 0, {}})) {}
+          Impl{ioc, std::move(config), std::move(services), {}, std::make_shared<Impl::Book>()})) {}
 
 Listeners::~Listeners() = default;
 
@@ -401,7 +405,7 @@ void Listeners::stop_accepting() {
 }
 
 void Listeners::close_connections() {
-    auto closers = impl_->closers;  // closing erases entries later, not now; copy to be safe
+    auto closers = impl_->book->closers;  // closing erases entries later, not now; copy to be safe
     for (auto& [id, close] : closers) {
         close();
     }
