@@ -77,7 +77,8 @@ TEST_SUITE("db") {
             if (d > 1200 && d < 2200) {
                 p = geo::destination(p, 0, 250);
             }
-            fixes.push_back({vehicle, Fix{t, p, 30.0, true, {}, {}}, std::chrono::steady_clock::now()});
+            fixes.push_back(
+                {vehicle, Fix{t, p, 30.0, true, {}, {}}, std::chrono::steady_clock::now()});
             t += 5s;
         }
         engine.on_positions(fixes);
