@@ -8,6 +8,16 @@ namespace fleet::geo {
 
 namespace {
 
+// Vincenty's Δσ, the same series in the inverse and the direct problem (Vincenty 1975, eq. 6).
+double vincenty_delta_sigma(double big_b, double sin_sigma, double cos_sigma, double cos_2sigma_m) {
+    const double c2 = cos_2sigma_m * cos_2sigma_m;
+    return big_b * sin_sigma *
+           (cos_2sigma_m + big_b / 4.0 *
+                               (cos_sigma * (-1.0 + 2.0 * c2) -
+                                big_b / 6.0 * cos_2sigma_m * (-3.0 + 4.0 * sin_sigma * sin_sigma) *
+                                    (-3.0 + 4.0 * c2)));
+}
+
 constexpr double deg_to_rad = std::numbers::pi / 180.0;
 constexpr double rad_to_deg = 180.0 / std::numbers::pi;
 constexpr double semi_minor_m = wgs84_semi_major_m * (1.0 - wgs84_flattening);
@@ -131,13 +141,7 @@ std::optional<Inverse> vincenty_inverse(LonLat a, LonLat b) {
     const double big_a =
         1.0 + u_sq / 16384.0 * (4096.0 + u_sq * (-768.0 + u_sq * (320.0 - 175.0 * u_sq)));
     const double big_b = u_sq / 1024.0 * (256.0 + u_sq * (-128.0 + u_sq * (74.0 - 47.0 * u_sq)));
-    const double c2 = cos_2sigma_m * cos_2sigma_m;
-    const double delta_sigma =
-        big_b * sin_sigma *
-        (cos_2sigma_m + big_b / 4.0 *
-                            (cos_sigma * (-1.0 + 2.0 * c2) -
-                             big_b / 6.0 * cos_2sigma_m * (-3.0 + 4.0 * sin_sigma * sin_sigma) *
-                                 (-3.0 + 4.0 * c2)));
+    const double delta_sigma = vincenty_delta_sigma(big_b, sin_sigma, cos_sigma, cos_2sigma_m);
     const double distance_m = semi_minor_m * big_a * (sigma - delta_sigma);
     const double azimuth =
         std::atan2(u2.cos_u * sin_lambda, u1.cos_u * u2.sin_u - u1.sin_u * u2.cos_u * cos_lambda);
@@ -213,13 +217,7 @@ LonLat destination(LonLat a, double bearing_deg, double distance_m) noexcept {
         cos_2sigma_m = std::cos(2.0 * sigma1 + sigma);
         sin_sigma = std::sin(sigma);
         cos_sigma = std::cos(sigma);
-        const double c2 = cos_2sigma_m * cos_2sigma_m;
-        const double delta_sigma =
-            big_b * sin_sigma *
-            (cos_2sigma_m + big_b / 4.0 *
-                                (cos_sigma * (-1.0 + 2.0 * c2) -
-                                 big_b / 6.0 * cos_2sigma_m * (-3.0 + 4.0 * sin_sigma * sin_sigma) *
-                                     (-3.0 + 4.0 * c2)));
+        const double delta_sigma = vincenty_delta_sigma(big_b, sin_sigma, cos_sigma, cos_2sigma_m);
         const double previous = sigma;
         sigma = sigma0 + delta_sigma;
         if (std::abs(sigma - previous) < convergence_rad) {

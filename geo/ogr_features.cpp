@@ -47,30 +47,6 @@ std::string place(const std::string& path, OGRLayer& layer, GIntBig fid) {
     return "file '" + path + "', layer '" + layer.GetName() + "', FID " + std::to_string(fid);
 }
 
-// A transformation to WGS 84 lon/lat, or null when the layer is already in it or declares none
-// (as in ogr_lines.cpp: the data is taken in traditional GIS order, lon/lat or easting/northing).
-Transform to_wgs84(OGRLayer& layer, const std::string& path) {
-    const OGRSpatialReference* source = layer.GetSpatialRef();
-    if (source == nullptr) {
-        return nullptr;
-    }
-    OGRSpatialReference wgs84;
-    wgs84.SetWellKnownGeogCS("WGS84");
-    wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    if (source->IsSame(&wgs84)) {
-        return nullptr;
-    }
-    OGRSpatialReference source_xy(*source);
-    source_xy.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    Transform transform(OGRCreateCoordinateTransformation(&source_xy, &wgs84));
-    if (!transform) {
-        fail(path, "layer '" + std::string(layer.GetName()) +
-                       "': no transformation from its spatial reference to WGS 84: " +
-                       CPLGetLastErrorMsg());
-    }
-    return transform;
-}
-
 // The kind a declared layer geometry type can hold; nullopt for wkbNone and for types that hold
 // any kind (unknown, collections).
 std::optional<GeometryKind> declared_kind(OGRwkbGeometryType type) {
@@ -458,7 +434,7 @@ void read_layer(OGRLayer& layer, const std::string& path, const ReadOptions& opt
     for (const std::string& required : options.required_fields) {
         field_index(layer, path, required, "required");
     }
-    const Transform transform = to_wgs84(layer, path);
+    const Transform transform = detail::to_wgs84(layer, "file '" + path + "': ");
     layer.ResetReading();
     for (auto& feature : layer) {
         const GIntBig fid = feature->GetFID();

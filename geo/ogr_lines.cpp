@@ -22,23 +22,6 @@ using detail::Transform;
     throw InputError("route file '" + path + "': " + reason);
 }
 
-// A transformation to WGS 84 lon/lat, or null when the layer is already in it or declares none.
-Transform to_wgs84(OGRLayer& layer) {
-    const OGRSpatialReference* source = layer.GetSpatialRef();
-    if (source == nullptr) {
-        return nullptr;
-    }
-    OGRSpatialReference wgs84;
-    wgs84.SetWellKnownGeogCS("WGS84");
-    wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    if (source->IsSame(&wgs84)) {
-        return nullptr;
-    }
-    OGRSpatialReference source_xy(*source);
-    source_xy.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    return Transform(OGRCreateCoordinateTransformation(&source_xy, &wgs84));
-}
-
 void add_line(const OGRLineString& line, OGRCoordinateTransformation* transform,
               std::vector<std::vector<LonLat>>& out) {
     if (line.getNumPoints() < 2) {
@@ -59,8 +42,8 @@ void add_line(const OGRLineString& line, OGRCoordinateTransformation* transform,
     }
 }
 
-void read_layer(OGRLayer& layer, std::vector<std::vector<LonLat>>& out) {
-    const Transform transform = to_wgs84(layer);
+void read_layer(OGRLayer& layer, const std::string& path, std::vector<std::vector<LonLat>>& out) {
+    const Transform transform = detail::to_wgs84(layer, "route file '" + path + "': ");
     layer.ResetReading();
     for (auto& feature : layer) {
         const OGRGeometry* geometry = feature->GetGeometryRef();
@@ -106,10 +89,10 @@ std::vector<std::vector<LonLat>> read_lines(const std::string& path, const std::
         if (selected == nullptr) {
             fail(path, "has no layer '" + layer + "'");
         }
-        read_layer(*selected, lines);
+        read_layer(*selected, path, lines);
     } else {
         for (OGRLayer* each : dataset->GetLayers()) {
-            read_layer(*each, lines);
+            read_layer(*each, path, lines);
         }
     }
     if (lines.empty()) {

@@ -3,8 +3,6 @@
 #include <cmath>
 #include <mutex>
 
-#include <google/protobuf/stubs/logging.h>
-
 #include "ingest/decode_error.hpp"
 #include "proto/terminal.pb.h"
 
