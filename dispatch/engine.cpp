@@ -149,8 +149,8 @@ void Engine::run() {
         std::vector<Event> events;
         std::vector<std::chrono::steady_clock::time_point> raised;  // commits that raised events
         for (auto& vf : batch) {
-            if (limits_ && !vf.fix.limit_kmh) {
-                vf.fix.limit_kmh = limits_->zone_limit(vf.fix.position);
+            if (limits_ && !vf.fix.zone_limit_kmh) {
+                vf.fix.zone_limit_kmh = limits_->zone_limit(vf.fix.position);
             }
             auto out = tracker(vf.vehicle_id).on_fix(vf.fix);
             if (!out.empty()) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch/thresholds.hpp"
 #include "geo/ogr_lines.hpp"
 #include "geo/polyline.hpp"
 
@@ -25,19 +26,33 @@ struct PlannedStop {
     Millis arrival;               ///< scheduled; for freight: the window's start
     Millis departure;             ///< scheduled; for freight: the window's end
     bool timepoint = true;        ///< exact time (a timepoint) or approximate
-    double radius_m = 50;         ///< "at stop" radius
+    /// "At stop" radius; empty: the `stop-radius` threshold.
+    std::optional<double> radius_m;
+};
+
+/// A stretch of a trip's shape with its own speed limit, in metres along the shape.
+struct SpeedSegment {
+    double from_m = 0;
+    double to_m = 0;  ///< exclusive
+    double limit_kmh = 0;
 };
 
 /// One trip (or one freight run): its shape and its stops in order.
 struct TripPlan {
-    std::int64_t trip_id = 0;
+    std::int64_t trip_id = 0;  ///< fleet.trips; 0 for a freight run (it has no trip row)
+    std::int64_t route_id = 0;
     std::string code;
     std::shared_ptr<const geo::Polyline> shape;
-    std::vector<PlannedStop> stops;  ///< at least two, in travel order
-    /// Speed limit along the route (km/h), if the route sets one.
-    std::optional<double> speed_limit_kmh;
-    /// Per-route thresholds override the engine's defaults where set (see Thresholds).
-    std::optional<double> on_route_m;
+    /// In travel order: at least two for a timetabled trip, at least one for a freight run.
+    std::vector<PlannedStop> stops;
+    /// Freight: each stop's [arrival, departure] is the window to arrive in, not a timetable.
+    bool time_windows = false;
+    /// The route's own thresholds (configuration keys, see threshold_keys()); the engine's
+    /// configuration for the rest.
+    ThresholdOverrides thresholds;
+    /// The route's speed limits along this trip's shape, in order (placed from the route's line
+    /// onto another shape they may overlap: the lowest applies).
+    std::vector<SpeedSegment> speed_segments;
 
     Millis start() const { return stops.front().departure; }
     Millis end() const { return stops.back().arrival; }

@@ -26,6 +26,24 @@ bool in_ring(const geo::Ring& ring, geo::LonLat p) {
 
 }  // namespace
 
+double effective_limit_kmh(const LimitSources& s) {
+    double limit = s.default_kmh;
+    if (s.zone_kmh || s.segment_kmh) {
+        limit = std::min(s.zone_kmh.value_or(*s.segment_kmh), s.segment_kmh.value_or(*s.zone_kmh));
+    }
+    return s.class_cap_kmh ? std::min(limit, *s.class_cap_kmh) : limit;
+}
+
+std::optional<double> segment_limit(const std::vector<SpeedSegment>& segments, double along_m) {
+    std::optional<double> lowest;
+    for (const auto& s : segments) {
+        if (along_m >= s.from_m && along_m < s.to_m) {
+            lowest = std::min(lowest.value_or(s.limit_kmh), s.limit_kmh);
+        }
+    }
+    return lowest;
+}
+
 bool contains(const geo::Polygon& polygon, geo::LonLat p) {
     if (polygon.empty() || polygon.front().size() < 3 || !in_ring(polygon.front(), p)) {
         return false;

@@ -7,12 +7,29 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dispatch/plan.hpp"
 #include "geo/ogr_features.hpp"
 
 /// Where and for whom which speed limit applies (domain.md §5): speed zones (polygons with a
-/// limit, e.g. a residential zone at 20 km/h) and caps per vehicle class (e.g. 70 km/h for
-/// heavy trucks and buses). Pure; the engine asks it for every fix.
+/// limit, e.g. a residential zone at 20 km/h), route segments (a stretch of a route with its own
+/// limit) and caps per vehicle class (e.g. 70 km/h for heavy trucks and buses). Pure; the engine
+/// asks it for every fix.
 namespace fleet::dispatch {
+
+/// The limits that may apply at one place to one vehicle; each empty where it does not.
+struct LimitSources {
+    std::optional<double> zone_kmh;       ///< the lowest of the speed zones containing the place
+    std::optional<double> segment_kmh;    ///< the route segment's, while on the route
+    std::optional<double> class_cap_kmh;  ///< the vehicle class's cap
+    double default_kmh = 60;              ///< `speed-limit` (the route's own while on it)
+};
+
+/// The one rule that decides the limit: the lowest of the zone and segment limits, or the
+/// default where neither applies; the class cap over all of them.
+double effective_limit_kmh(const LimitSources& sources);
+
+/// The lowest limit of the segments that contain `along_m` (from inclusive, to exclusive).
+std::optional<double> segment_limit(const std::vector<SpeedSegment>& segments, double along_m);
 
 class SpeedLimits {
   public:

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dispatch/speed_limits.hpp"
 #include "geo/geodesy.hpp"
 
 namespace fleet::dispatch {
@@ -16,6 +17,53 @@ double seconds_between(Millis a, Millis b) {
 std::string minutes_text(double seconds) {
     const long minutes = std::lround(seconds / 60.0);
     return (minutes >= 0 ? "+" : "") + std::to_string(minutes) + " min";
+}
+
+// The same work: a refreshed plan of the assignment being tracked, not another one.
+bool same_work(const Assignment& a, const Assignment& b) {
+    if (a.assignment_id != b.assignment_id || a.trips.size() != b.trips.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.trips.size(); ++i) {
+        const auto& x = a.trips[i];
+        const auto& y = b.trips[i];
+        if (x.trip_id != y.trip_id || x.stops.size() != y.stops.size() ||
+            x.time_windows != y.time_windows) {
+            return false;
+        }
+        for (std::size_t k = 0; k < x.stops.size(); ++k) {
+            if (x.stops[k].distance_along_m != y.stops[k].distance_along_m ||
+                x.stops[k].arrival != y.stops[k].arrival ||
+                x.stops[k].departure != y.stops[k].departure) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+// Freight: how far `now` lies outside the times at which the run may pass `d` (from the
+// windows' starts to their ends, interpolated by distance between the stops); 0 inside.
+double window_band_offset_s(const TripPlan& trip, double d, Millis now) {
+    const auto& stops = trip.stops;
+    std::size_t b = 0;
+    while (b + 1 < stops.size() && stops[b].distance_along_m < d) {
+        ++b;
+    }
+    const std::size_t a = b == 0 ? 0 : b - 1;
+    const double span_m = stops[b].distance_along_m - stops[a].distance_along_m;
+    const double f =
+        span_m <= 0 ? 1.0 : std::clamp((d - stops[a].distance_along_m) / span_m, 0.0, 1.0);
+    auto between = [f](Millis x, Millis y) {
+        return x + std::chrono::milliseconds(
+                       static_cast<long long>(f * static_cast<double>((y - x).count())));
+    };
+    const Millis earliest = between(stops[a].arrival, stops[b].arrival);
+    const Millis latest = between(stops[a].departure, stops[b].departure);
+    if (now < earliest) {
+        return seconds_between(earliest, now);
+    }
+    return now > latest ? seconds_between(latest, now) : 0;
 }
 
 int speeding_tier(double excess_kmh) {
@@ -68,9 +116,21 @@ const char* to_string(EventKind kind) {
 }
 
 VehicleTracker::VehicleTracker(std::int64_t vehicle_id, Thresholds thresholds)
-    : vehicle_id_(vehicle_id), t_(thresholds) {}
+    : vehicle_id_(vehicle_id), base_(thresholds), t_(thresholds) {}
+
+void VehicleTracker::use_route_thresholds() {
+    t_ = assignment_ && trip_ < assignment_->trips.size()
+             ? with_overrides(base_, assignment_->trips[trip_].thresholds)
+             : base_;
+}
 
 void VehicleTracker::assign(std::shared_ptr<const Assignment> assignment) {
+    if (assignment && assignment_ && assignment->assignment_id > 0 &&
+        same_work(*assignment, *assignment_)) {
+        assignment_ = std::move(assignment);
+        use_route_thresholds();
+        return;
+    }
     assignment_ = std::move(assignment);
     trip_ = 0;
     along_m_.reset();
@@ -81,6 +141,7 @@ void VehicleTracker::assign(std::shared_ptr<const Assignment> assignment) {
     departed_ = false;
     delays_.clear();
     actual_ = ShiftSummary{};
+    use_route_thresholds();
     if (assignment_) {
         actual_.trips_planned = assignment_->trips.size();
         for (const auto& trip : assignment_->trips) {
@@ -147,11 +208,8 @@ bool VehicleTracker::active_at(Millis t) const {
            t <= assignment_->planned_end + std::chrono::hours(1);
 }
 
-double VehicleTracker::on_route_m() const {
-    if (assignment_ && trip_ < assignment_->trips.size() && assignment_->trips[trip_].on_route_m) {
-        return *assignment_->trips[trip_].on_route_m;
-    }
-    return t_.on_route_m;
+double VehicleTracker::radius_m(const PlannedStop& stop) const {
+    return stop.radius_m.value_or(t_.stop_radius_m);
 }
 
 std::vector<Event> VehicleTracker::on_fix(const Fix& fix) {
@@ -168,6 +226,7 @@ std::vector<Event> VehicleTracker::on_fix(const Fix& fix) {
         actual_.km_driven += geo::haversine_m(last_fix_->position, fix.position) / 1000.0;
     }
     const bool active = active_at(fix.time);
+    on_route_now_ = false;
     if (active) {
         close(out, no_data_, fix.time);
         if (!first_fix_in_shift_) {
@@ -175,7 +234,6 @@ std::vector<Event> VehicleTracker::on_fix(const Fix& fix) {
         }
         actual_.hours_worked = seconds_between(*first_fix_in_shift_, fix.time) / 3600.0;
     }
-    track_speed(out, fix);
     track_unassigned(out, fix);
     if (active && !assignment_->trips.empty()) {
         if (!departed_ && assignment_->depot &&
@@ -191,6 +249,7 @@ std::vector<Event> VehicleTracker::on_fix(const Fix& fix) {
         track_stops(out, fix);
         track_schedule(out, fix);
     }
+    track_speed(out, fix);  // after matching: a route segment's limit needs this fix's place
     track_standing(out, fix, at_stop_.has_value());
     last_fix_ = fix;
     return out;
@@ -250,18 +309,17 @@ void VehicleTracker::track_speed(std::vector<Event>& out, const Fix& fix) {
     if (!fix.speed_kmh) {
         return;
     }
-    // The zone's limit where the fix is in a speed zone, else the route's while on it, else the
-    // default; the vehicle class's cap over all of them.
-    double limit = t_.default_limit_kmh;
-    if (fix.limit_kmh) {
-        limit = *fix.limit_kmh;
-    } else if (assignment_ && trip_ < assignment_->trips.size() &&
-               assignment_->trips[trip_].speed_limit_kmh && !detour_open_) {
-        limit = *assignment_->trips[trip_].speed_limit_kmh;
+    // The route's segment limit and its own default limit hold while the fix is on the route;
+    // off it (a detour, after the block) only zones, the configured default and the class cap.
+    LimitSources sources{.zone_kmh = fix.zone_limit_kmh,
+                         .segment_kmh = std::nullopt,
+                         .class_cap_kmh = class_cap_kmh_,
+                         .default_kmh = base_.default_limit_kmh};
+    if (on_route_now_ && along_m_) {
+        sources.segment_kmh = segment_limit(assignment_->trips[trip_].speed_segments, *along_m_);
+        sources.default_kmh = t_.default_limit_kmh;
     }
-    if (class_cap_kmh_) {
-        limit = std::min(limit, *class_cap_kmh_);
-    }
+    const double limit = effective_limit_kmh(sources);
     const double speed = *fix.speed_kmh;
     const double start_above = limit * (1 + t_.hysteresis_pct / 100);
     const double end_below = limit * (1 - t_.hysteresis_pct / 100);
@@ -354,12 +412,13 @@ void VehicleTracker::track_route(std::vector<Event>& out, const Fix& fix) {
         next_stop_ = 0;
         served_.assign(trips[trip_].stops.size(), false);
         candidate_since_.reset();
+        use_route_thresholds();
     }
     const TripPlan& trip = trips[trip_];
     if (!trip.shape) {
         return;
     }
-    const double radius = on_route_m();
+    const double radius = t_.on_route_m;
     std::optional<geo::Projection> match;
     if (along_m_ && !detour_open_) {
         const double dt_s = last_fix_ ? seconds_between(last_fix_->time, fix.time) : 0;
@@ -382,6 +441,7 @@ void VehicleTracker::track_route(std::vector<Event>& out, const Fix& fix) {
         }
     }
     if (match) {
+        on_route_now_ = true;
         off_count_ = 0;
         off_since_.reset();
         ++on_count_;
@@ -427,15 +487,20 @@ void VehicleTracker::track_stops(std::vector<Event>& out, const Fix& fix) {
     const TripPlan& trip = assignment_->trips[trip_];
     if (at_stop_) {
         const PlannedStop& stop = trip.stops[*at_stop_];
-        if (geo::haversine_m(stop.position, fix.position) <= stop.radius_m) {
-            const double planned_dwell = seconds_between(stop.arrival, stop.departure);
+        if (geo::haversine_m(stop.position, fix.position) <= radius_m(stop)) {
+            double planned_dwell = seconds_between(stop.arrival, stop.departure);
             const double dwell = seconds_between(arrived_at_, fix.time);
-            const bool terminal_wait = *at_stop_ == 0 || stop.timepoint;
-            const double allowed =
-                terminal_wait
-                    ? seconds_between(arrived_at_, std::max(stop.departure, arrived_at_)) +
-                          static_cast<double>(t_.long_dwell.count())
-                    : planned_dwell + static_cast<double>(t_.long_dwell.count());
+            const auto long_dwell = static_cast<double>(t_.long_dwell.count());
+            double allowed = planned_dwell + long_dwell;
+            if (trip.time_windows) {
+                // A delivery may wait for its window to open and work in it until it closes.
+                planned_dwell = std::max(0.0, seconds_between(arrived_at_, stop.departure));
+                allowed = planned_dwell + long_dwell;
+            } else if (*at_stop_ == 0 || stop.timepoint) {
+                // Waiting at the terminal or a timepoint for the departure time.
+                allowed = seconds_between(arrived_at_, std::max(stop.departure, arrived_at_)) +
+                          long_dwell;
+            }
             if (!dwell_ && dwell > allowed) {
                 dwell_ = make(EventKind::long_dwell, arrived_at_, stop.position);
                 dwell_->details = {{"stop_id", stop.stop_id}, {"stop", stop.name}};
@@ -458,7 +523,17 @@ void VehicleTracker::track_stops(std::vector<Event>& out, const Fix& fix) {
             delays_.push_back(
                 {"late departure from the first stop", seconds_between(stop.departure, departed)});
         }
-        if (stop.timepoint && index + 1 < trip.stops.size()) {
+        if (trip.time_windows) {
+            // Gone before the window opened: the delivery cannot have been made in it.
+            const double dev = seconds_between(stop.arrival, departed);
+            if (dev < -static_cast<double>(t_.early_departure.count())) {
+                Event e = make(EventKind::early_departure, departed, stop.position);
+                e.ended_at = departed;
+                e.magnitude = -dev;
+                e.details = {{"stop_id", stop.stop_id}, {"stop", stop.name}};
+                report(out, e);
+            }
+        } else if (stop.timepoint && index + 1 < trip.stops.size()) {
             const double dev = seconds_between(stop.departure, departed);
             ++actual_.timepoints;
             if (dev >= -static_cast<double>(t_.early.count()) &&
@@ -479,19 +554,30 @@ void VehicleTracker::track_stops(std::vector<Event>& out, const Fix& fix) {
     }
     while (next_stop_ < trip.stops.size()) {
         const PlannedStop& stop = trip.stops[next_stop_];
-        if (geo::haversine_m(stop.position, fix.position) <= stop.radius_m) {
+        if (geo::haversine_m(stop.position, fix.position) <= radius_m(stop)) {
             at_stop_ = next_stop_;
             arrived_at_ = fix.time;
             served_[next_stop_] = true;
             ++actual_.stops_served;
             ++next_stop_;
+            if (trip.time_windows) {
+                // A freight run's punctuality: arrivals in their windows (give or take the
+                // early and late thresholds).
+                ++actual_.timepoints;
+                if (seconds_between(fix.time, stop.arrival) <=
+                        static_cast<double>(t_.early.count()) &&
+                    seconds_between(stop.departure, fix.time) <=
+                        static_cast<double>(t_.late.count())) {
+                    ++actual_.timepoints_on_time;
+                }
+            }
             if (next_stop_ == trip.stops.size()) {
                 trip_done_ = true;
                 ++actual_.trips_served;
             }
             break;
         }
-        if (*along_m_ > stop.distance_along_m + stop.radius_m) {
+        if (*along_m_ > stop.distance_along_m + radius_m(stop)) {
             Event e = make(EventKind::missed_stop, fix.time, stop.position);
             e.ended_at = fix.time;
             e.details = {{"stop_id", stop.stop_id}, {"stop", stop.name}};
@@ -511,6 +597,9 @@ void VehicleTracker::track_stops(std::vector<Event>& out, const Fix& fix) {
 
 double VehicleTracker::scheduled_offset_s(const TripPlan& trip, double d, Millis now,
                                           bool at_stop) const {
+    if (trip.time_windows) {
+        return window_band_offset_s(trip, d, now);
+    }
     const auto& stops = trip.stops;
     if (d <= stops.front().distance_along_m) {
         // At or before the first stop: waiting for departure is layover, not lateness.
@@ -522,7 +611,7 @@ double VehicleTracker::scheduled_offset_s(const TripPlan& trip, double d, Millis
         if (d > b.distance_along_m && k + 2 < stops.size()) {
             continue;
         }
-        if (at_stop && d <= a.distance_along_m + a.radius_m && a.timepoint && now <= a.departure) {
+        if (at_stop && d <= a.distance_along_m + radius_m(a) && a.timepoint && now <= a.departure) {
             return 0;  // holding at a timepoint until its time
         }
         const double span_m = std::max(1.0, b.distance_along_m - a.distance_along_m);
@@ -535,9 +624,30 @@ double VehicleTracker::scheduled_offset_s(const TripPlan& trip, double d, Millis
     return seconds_between(stops.back().arrival, now);
 }
 
+double VehicleTracker::window_offset_s(const TripPlan& trip, Millis now) const {
+    // Freight: the windows are the schedule, and arriving anywhere in a window is on time. At a
+    // stop reached after its window closed: late by as much. Waiting at a stop for its window to
+    // open: early by the time still to wait. Late, too, once the next stop's window has closed
+    // without the vehicle there; never early on the way (ahead of its windows it can wait).
+    double late_s = 0;
+    if (at_stop_) {
+        const PlannedStop& stop = trip.stops[*at_stop_];
+        if (arrived_at_ > stop.departure) {
+            late_s = seconds_between(stop.departure, arrived_at_);
+        } else if (now < stop.arrival) {
+            return seconds_between(stop.arrival, now);
+        }
+    }
+    if (next_stop_ < trip.stops.size() && now > trip.stops[next_stop_].departure) {
+        late_s = std::max(late_s, seconds_between(trip.stops[next_stop_].departure, now));
+    }
+    return late_s;
+}
+
 void VehicleTracker::track_schedule(std::vector<Event>& out, const Fix& fix) {
     const TripPlan& trip = assignment_->trips[trip_];
-    if (trip_done_) {
+    // A freight run is judged at its last stop too (early there, or late) until it leaves.
+    if (trip_done_ && !(trip.time_windows && at_stop_)) {
         // Arrived at the terminal: lateness ends there; the next trip is judged afresh.
         deviation_s_.reset();
         close(out, adherence_, fix.time);
@@ -548,7 +658,9 @@ void VehicleTracker::track_schedule(std::vector<Event>& out, const Fix& fix) {
     if (!along_m_ || detour_open_) {
         return;  // off the route the schedule position is unknown; the detour is the event
     }
-    deviation_s_ = scheduled_offset_s(trip, *along_m_, fix.time, at_stop_.has_value());
+    deviation_s_ = trip.time_windows
+                       ? window_offset_s(trip, fix.time)
+                       : scheduled_offset_s(trip, *along_m_, fix.time, at_stop_.has_value());
     Adherence now = Adherence::on_time;
     if (deviation_s_ && *deviation_s_ > static_cast<double>(t_.late.count())) {
         now = Adherence::late;
@@ -558,7 +670,9 @@ void VehicleTracker::track_schedule(std::vector<Event>& out, const Fix& fix) {
     if (now != candidate_) {
         candidate_ = now;
         candidate_since_ = fix.time;
+        candidate_peak_s_ = 0;
     }
+    candidate_peak_s_ = std::max(candidate_peak_s_, std::abs(deviation_s_.value_or(0)));
     if (adherence_) {
         adherence_->magnitude = declared_ == Adherence::late
                                     ? std::max(adherence_->magnitude, deviation_s_.value_or(0))
@@ -574,7 +688,9 @@ void VehicleTracker::track_schedule(std::vector<Event>& out, const Fix& fix) {
     }
     adherence_ = make(declared_ == Adherence::late ? EventKind::late : EventKind::early,
                       *candidate_since_, fix.position);
-    adherence_->magnitude = std::abs(deviation_s_.value_or(0));
+    // The largest deviation since it began (a vehicle waiting for a window is earliest on
+    // arrival).
+    adherence_->magnitude = candidate_peak_s_;
     if (declared_ == Adherence::late) {
         adherence_->cause = late_cause();
     }
@@ -590,11 +706,15 @@ std::string VehicleTracker::late_cause() const {
         return "late departure from the depot (not left yet)";
     }
     if (at_stop_ && assignment_ && trip_ < assignment_->trips.size()) {
-        const PlannedStop& stop = assignment_->trips[trip_].stops[*at_stop_];
-        if (*at_stop_ == 0) {
+        const TripPlan& trip = assignment_->trips[trip_];
+        const PlannedStop& stop = trip.stops[*at_stop_];
+        if (!trip.time_windows && *at_stop_ == 0) {
             return "late departure from the first stop (not left yet)";
         }
-        return "long dwell at stop '" + stop.name + "'";
+        // At a freight stop reached after its window, the delay happened on the way there.
+        if (!trip.time_windows || dwell_) {
+            return "long dwell at stop '" + stop.name + "'";
+        }
     }
     const DelayCause* best = nullptr;
     const DelayCause* gap = nullptr;

@@ -19,9 +19,9 @@ struct Fix {
     geo::LonLat position;
     std::optional<double> speed_kmh;
     bool valid = true;
-    /// The speed limit at this place (zone or route segment), resolved by the engine; the
-    /// tracker falls back to the trip's limit, then the default.
-    std::optional<double> limit_kmh;
+    /// The lowest limit of the speed zones at this place, resolved by the engine; the tracker
+    /// adds the route segment's, the default and the class cap (effective_limit_kmh).
+    std::optional<double> zone_limit_kmh;
     /// When the server received it; signal loss is judged on reception (a device uploading
     /// what it buffered is not silent). Empty: the device time.
     std::optional<Millis> received_at;
@@ -37,7 +37,7 @@ struct ShiftSummary {
     double km_driven = 0;          ///< along the valid fixes
     double hours_planned = 0;
     double hours_worked = 0;     ///< first to last fix within the shift
-    std::size_t timepoints = 0;  ///< timepoint departures observed
+    std::size_t timepoints = 0;  ///< timepoint departures (freight: stop arrivals) observed
     std::size_t timepoints_on_time = 0;
     double punctuality() const {
         return timepoints == 0
@@ -49,13 +49,16 @@ struct ShiftSummary {
 
 class VehicleTracker {
   public:
+    /// `thresholds`: the configuration's; a trip's route may override them (TripPlan).
     VehicleTracker(std::int64_t vehicle_id, Thresholds thresholds);
 
     /// The cap of the vehicle's class (e.g. 70 km/h for a heavy truck), applied over every
     /// other limit; empty: none.
     void set_class_cap(std::optional<double> limit_kmh) { class_cap_kmh_ = limit_kmh; }
 
-    /// Sets (or replaces, mid-day) the assignment; nullptr clears it.
+    /// Sets (or replaces, mid-day) the assignment; nullptr clears it. The same assignment
+    /// again (same id, trips and stops) with other route thresholds or speed limits keeps the
+    /// state and applies them from the next fix.
     void assign(std::shared_ptr<const Assignment> assignment);
 
     /// Feeds one fix (in time order; older fixes than the last are ignored). Returns the
@@ -71,6 +74,8 @@ class VehicleTracker {
     std::optional<double> distance_along_m() const;
     std::optional<std::size_t> trip_index() const;
     bool off_route() const { return detour_open_; }
+    /// The thresholds in force: the configuration's with the current trip's route overrides.
+    const Thresholds& thresholds() const { return t_; }
 
     ShiftSummary summary() const;
     /// The assignment being tracked, if any.
@@ -98,12 +103,15 @@ class VehicleTracker {
     void track_schedule(std::vector<Event>& out, const Fix& fix);
     double scheduled_offset_s(const TripPlan& trip, double distance_m, Millis now,
                               bool at_stop) const;
+    double window_offset_s(const TripPlan& trip, Millis now) const;
     bool active_at(Millis t) const;
     std::string late_cause() const;
-    double on_route_m() const;
+    double radius_m(const PlannedStop& stop) const;
+    void use_route_thresholds();
 
     std::int64_t vehicle_id_;
-    Thresholds t_;
+    Thresholds base_;  // the configuration's
+    Thresholds t_;     // in force: base_ with the current trip's route overrides
     std::shared_ptr<const Assignment> assignment_;
     std::uint64_t next_key_ = 1;
 
@@ -115,6 +123,7 @@ class VehicleTracker {
     // Matching.
     std::size_t trip_ = 0;
     std::optional<double> along_m_;
+    bool on_route_now_ = false;  // the latest fix matched the trip's shape
     bool trip_done_ = false;
     std::optional<double> deviation_s_;
 
@@ -138,6 +147,7 @@ class VehicleTracker {
     enum class Adherence { on_time, late, early };
     Adherence candidate_ = Adherence::on_time;
     std::optional<Millis> candidate_since_;
+    double candidate_peak_s_ = 0;  // largest |deviation| since candidate_since_
     Adherence declared_ = Adherence::on_time;
     std::optional<Event> adherence_;
 

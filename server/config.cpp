@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "dispatch/speed_limits.hpp"
+#include "dispatch/thresholds.hpp"
 #include "geo/error.hpp"
 #include "geo/store.hpp"
 
@@ -59,24 +60,28 @@ po::options_description config_options() {
          "how long the first position of a batch may wait for others (0-10000)")
         ("batch-quiet", po::value<long>()->default_value(2000)->value_name("US"),
          "commit a batch early once no position has arrived for this long (0-1000000 µs)")
-        ("on-route-distance", po::value<double>()->default_value(60)->value_name("M"),
-         "dispatch: lateral offset from the route still counted on route (routes may override)")
-        ("late-after", po::value<long>()->default_value(300)->value_name("SECONDS"),
-         "dispatch: later than this behind the timetable is late")
-        ("early-after", po::value<long>()->default_value(60)->value_name("SECONDS"),
-         "dispatch: earlier than this ahead of the timetable is early")
-        ("deviation-persist", po::value<long>()->default_value(120)->value_name("SECONDS"),
-         "dispatch: late or early is declared after persisting this long")
-        ("signal-lost-after", po::value<long>()->default_value(360)->value_name("SECONDS"),
-         "dispatch: no fix for this long is signal lost")
-        ("speed-limit", po::value<double>()->default_value(60)->value_name("KMH"),
-         "dispatch: limit where neither a zone nor the route sets one")
         ("class-speed-limits",
          po::value<std::string>()->default_value("bus:70,truck:70,dump_truck:70")->value_name("LIST"),
-         "dispatch: caps per vehicle class (CLASS:KMH,...), over zone, route and default limits")
-        ("overspeed-min", po::value<long>()->default_value(15)->value_name("SECONDS"),
-         "dispatch: speeding shorter than this is not an event");
+         "dispatch: caps per vehicle class (CLASS:KMH,...), over zone, route and default limits");
     // clang-format on
+    // The engine's thresholds, by the keys that routes use for their overrides too.
+    po::options_description thresholds(
+        "Dispatch thresholds (a route may override each one not marked \"not per route\": "
+        "fleetctl route-threshold)");
+    const dispatch::Thresholds defaults;
+    for (const auto& k : dispatch::threshold_keys()) {
+        const std::string unit(k.unit);
+        const char* name = unit == "s"      ? "SECONDS"
+                           : unit == "km/h" ? "KMH"
+                           : unit == "%"    ? "PCT"
+                           : unit == "m"    ? "M"
+                                            : "N";
+        thresholds.add_options()(
+            std::string(k.key).c_str(),
+            po::value<double>()->default_value(k.get(defaults))->value_name(name),
+            (std::string(k.meaning) + (k.per_route ? "" : " (not per route)")).c_str());
+    }
+    d.add(thresholds);
     return d;
 }
 
@@ -158,7 +163,13 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     Invocation inv;
     po::variables_map vm;
     try {
-        auto parser = po::command_line_parser(args).options(cli).positional(positional);
+        // No abbreviations: a command's own option (`assign --stop`) must not be taken for a
+        // configuration key it happens to begin (`--stop-radius`).
+        auto parser = po::command_line_parser(args)
+                          .options(cli)
+                          .positional(positional)
+                          .style(po::command_line_style::default_style &
+                                 ~po::command_line_style::allow_guessing);
         if (program == Program::fleetctl) {
             // A command's own options (e.g. `import gtfs PATH --feed NAME`) are its to parse.
             parser.allow_unregistered();
@@ -247,16 +258,16 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.writer.max_wait = std::chrono::milliseconds(in_range<long>(vm, "batch-wait", 0, 10000));
     c.writer.quiet = std::chrono::microseconds(in_range<long>(vm, "batch-quiet", 0, 1000000));
 
-    c.dispatch.on_route_m = in_range<double>(vm, "on-route-distance", 5, 5000);
-    c.dispatch.late = std::chrono::seconds(in_range<long>(vm, "late-after", 0, 86400));
-    c.dispatch.early = std::chrono::seconds(in_range<long>(vm, "early-after", 0, 86400));
-    c.dispatch.persist = std::chrono::seconds(in_range<long>(vm, "deviation-persist", 0, 86400));
-    c.dispatch.signal_lost =
-        std::chrono::seconds(in_range<long>(vm, "signal-lost-after", 10, 86400));
-    c.dispatch.default_limit_kmh = in_range<double>(vm, "speed-limit", 5, 300);
+    for (const auto& k : dispatch::threshold_keys()) {
+        const std::string key(k.key);
+        const double v = vm[key].as<double>();
+        if (const auto problem = dispatch::threshold_problem(k, v)) {
+            throw ConfigError(key, *problem);
+        }
+        k.set(c.dispatch, v);
+    }
     c.class_speed_caps = dispatch::parse_class_caps(vm["class-speed-limits"].as<std::string>(),
                                                     "class-speed-limits");
-    c.dispatch.overspeed_min = std::chrono::seconds(in_range<long>(vm, "overspeed-min", 0, 3600));
 
     inv.check_only = vm.count("check-config") > 0;
     return inv;

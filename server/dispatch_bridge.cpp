@@ -32,6 +32,28 @@ void DispatchBridge::on_committed(std::span<const ingest::StoredPosition> positi
 
 namespace fleet::server {
 
+namespace {
+
+// What of an assignment may change without it being another one: its routes' thresholds and
+// speed limits.
+std::string route_rules_of(const dispatch::Assignment& a) {
+    std::string out;
+    for (const auto& t : a.trips) {
+        out += std::to_string(t.route_id) + "{";
+        for (const auto& [name, value] : t.thresholds) {
+            out += name + "=" + std::to_string(value) + ";";
+        }
+        for (const auto& s : t.speed_segments) {
+            out += std::to_string(s.from_m) + "-" + std::to_string(s.to_m) + ":" +
+                   std::to_string(s.limit_kmh) + ";";
+        }
+        out += "}";
+    }
+    return out;
+}
+
+}  // namespace
+
 std::pair<std::size_t, std::size_t> AssignmentFeed::refresh(bool replay) {
     try {
         pqxx::connection conn(url_);
@@ -49,15 +71,18 @@ std::pair<std::size_t, std::size_t> AssignmentFeed::refresh(bool replay) {
         for (const auto& date : dates) {
             for (auto& a : dispatch::load_assignments(conn, date)) {
                 auto& current = current_[a->vehicle_id];
-                if (current == a->assignment_id) {
+                auto rules = route_rules_of(*a);
+                if (current.first == a->assignment_id && current.second == rules) {
                     continue;
                 }
-                current = a->assignment_id;
+                // The same assignment with new route rules: the tracker keeps its state.
+                const bool same = current.first == a->assignment_id;
+                current = {a->assignment_id, std::move(rules)};
                 const auto vehicle = a->vehicle_id;
                 const auto since = a->planned_start - std::chrono::hours(1);
                 engine_.assign(vehicle, std::move(a));
                 ++handed;
-                if (!replay) {
+                if (!replay || same) {
                     continue;
                 }
                 pqxx::read_transaction tx(conn);

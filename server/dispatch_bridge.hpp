@@ -31,7 +31,8 @@ class AssignmentFeed {
                    std::map<std::string, double> class_caps)
         : url_(std::move(database_url)), engine_(engine), class_caps_(std::move(class_caps)) {}
 
-    /// Hands new or changed assignments to the engine, and the speed zones and class caps. With
+    /// Hands new or changed assignments to the engine (changed: another assignment, or new
+    /// thresholds or speed limits of its routes), and the speed zones and class caps. With
     /// `replay`, also the positions their vehicles sent since their shift started (fleetd's
     /// start-up: the state is rebuilt from PostGIS, and the events it raises again update the
     /// stored ones). Returns (assignments handed over, positions replayed). Throws DatabaseError.
@@ -41,7 +42,8 @@ class AssignmentFeed {
     std::string url_;
     dispatch::Engine& engine_;
     std::map<std::string, double> class_caps_;
-    std::map<std::int64_t, std::int64_t> current_;  // vehicle → assignment id
+    // vehicle → the assignment handed over (id, its route rules)
+    std::map<std::int64_t, std::pair<std::int64_t, std::string>> current_;
 };
 
 }  // namespace fleet::server

@@ -79,3 +79,34 @@ TEST_CASE("a bus capped at 70 speeds at 85 in a 90 zone; a car in a 20 zone at 3
     VehicleTracker legal(3, Thresholds{});
     CHECK(drive(legal, 85, 90).empty());
 }
+
+TEST_CASE("one rule decides the limit: the lowest of zone and segment, else the default; the cap") {
+    CHECK(effective_limit_kmh(
+              {.zone_kmh = {}, .segment_kmh = {}, .class_cap_kmh = {}, .default_kmh = 60}) == 60);
+    // A zone or a segment replaces the default, higher or lower.
+    CHECK(effective_limit_kmh(
+              {.zone_kmh = 90, .segment_kmh = {}, .class_cap_kmh = {}, .default_kmh = 60}) == 90);
+    CHECK(effective_limit_kmh(
+              {.zone_kmh = {}, .segment_kmh = 40, .class_cap_kmh = {}, .default_kmh = 60}) == 40);
+    // Both: the lower of them.
+    CHECK(effective_limit_kmh(
+              {.zone_kmh = 30, .segment_kmh = 40, .class_cap_kmh = {}, .default_kmh = 60}) == 30);
+    CHECK(effective_limit_kmh(
+              {.zone_kmh = 50, .segment_kmh = 40, .class_cap_kmh = {}, .default_kmh = 60}) == 40);
+    // The class cap over everything.
+    CHECK(effective_limit_kmh(
+              {.zone_kmh = 90, .segment_kmh = 80, .class_cap_kmh = 70, .default_kmh = 60}) == 70);
+    CHECK(effective_limit_kmh(
+              {.zone_kmh = {}, .segment_kmh = {}, .class_cap_kmh = 50, .default_kmh = 60}) == 50);
+}
+
+TEST_CASE("segment limits by distance along: from inclusive, to exclusive, lowest of overlaps") {
+    const std::vector<SpeedSegment> segments = {{.from_m = 0, .to_m = 1000, .limit_kmh = 50},
+                                                {.from_m = 1000, .to_m = 2000, .limit_kmh = 40},
+                                                {.from_m = 1500, .to_m = 1600, .limit_kmh = 20}};
+    CHECK(segment_limit(segments, 0) == 50);
+    CHECK(segment_limit(segments, 999.9) == 50);
+    CHECK(segment_limit(segments, 1000) == 40);
+    CHECK(segment_limit(segments, 1550) == 20);
+    CHECK_FALSE(segment_limit(segments, 2000).has_value());
+}

@@ -58,6 +58,15 @@ struct Scenario {
         tracker.assign(plan);
     }
 
+    // The route's own thresholds and speed limits, as fleetd hands them over: the same
+    // assignment again, with its route's rules.
+    void route_rules(ThresholdOverrides thresholds, std::vector<SpeedSegment> speed_limits = {}) {
+        auto changed = std::make_shared<Assignment>(*plan);
+        changed->trips[0].thresholds = std::move(thresholds);
+        changed->trips[0].speed_segments = std::move(speed_limits);
+        plan = changed;
+        tracker.assign(plan);
+    }
     geo::LonLat here() const {
         const geo::LonLat on = shape->point_at(along_m);
         return lateral_m == 0 ? on : geo::destination(on, 0, lateral_m);  // north of the route
@@ -318,4 +327,106 @@ TEST_CASE("a signal loss declared by the clock ends with the next fix, whatever 
     const auto closed = s.final_of(EventKind::signal_lost);
     REQUIRE(closed.size() == 1);
     CHECK(closed[0].ended_at.has_value());
+}
+
+TEST_CASE(
+    "leaving 8 minutes late: late on a route with the default, on time where 10 are allowed") {
+    auto drive_late = [](Scenario& s) {
+        s.fix(0.0);
+        s.stand_until(eight + 8min);
+        s.drive_to(5000);
+    };
+    Scenario by_default;
+    drive_late(by_default);
+    CHECK(by_default.final_of(EventKind::late).size() == 1);
+
+    Scenario lenient;
+    lenient.route_rules({{"late-after", 600}});
+    drive_late(lenient);
+    CHECK(lenient.final_of(EventKind::late).empty());
+    CHECK(lenient.tracker.thresholds().late == 600s);
+    CHECK(lenient.tracker.summary().timepoints_on_time == 5);  // judged by the route's threshold
+}
+
+TEST_CASE("100 m beside the route for 1.6 km: a detour by default, on route where 150 m is") {
+    auto drive_beside = [](Scenario& s) {
+        s.fix(0.0);
+        s.stand_until(eight);
+        s.drive_to(2200);
+        s.lateral_m = 100;
+        s.drive_to(3800);
+        s.lateral_m = 0;
+        s.drive_to(5000);
+    };
+    Scenario by_default;
+    drive_beside(by_default);
+    CHECK(by_default.final_of(EventKind::off_route).size() == 1);
+
+    Scenario wide;
+    wide.route_rules({{"on-route-distance", 150}});
+    drive_beside(wide);
+    CHECK(wide.final_of(EventKind::off_route).empty());
+}
+
+TEST_CASE("a route's threshold changed mid-trip applies from the next fix; the trip goes on") {
+    auto held_up = [](Scenario& s, bool lenient_from_2500_m) {
+        s.fix(0.0);
+        s.stand_until(eight);
+        s.drive_to(2500);  // on time
+        if (lenient_from_2500_m) {
+            s.route_rules({{"late-after", 900}, {"not-a-threshold", 1}, {"moving-speed", 50}});
+        }
+        s.stand_until(s.now + 8min);  // held up between S2 and S3
+        s.drive_to(5000);
+    };
+    Scenario unchanged;
+    held_up(unchanged, false);
+    CHECK(unchanged.final_of(EventKind::late).size() == 1);
+
+    Scenario s;
+    held_up(s, true);
+    CHECK(s.final_of(EventKind::late).empty());
+    const auto summary = s.tracker.summary();
+    CHECK(summary.stops_served == 6);  // nothing forgotten
+    CHECK(summary.km_driven == doctest::Approx(5.0).epsilon(0.01));
+    CHECK(s.tracker.thresholds().moving_kmh == 5);  // not a route's to set: ignored
+}
+
+TEST_CASE("55 km/h through a 40 km/h stretch of the route: overspeed there, nowhere else") {
+    Scenario s;
+    s.route_rules({}, {{.from_m = 2000, .to_m = 3000, .limit_kmh = 40}});
+    s.fix(0.0);
+    s.stand_until(eight);
+    s.drive_to(5000, 55);
+    const auto speeding = s.final_of(EventKind::overspeed);
+    REQUIRE(speeding.size() == 1);
+    CHECK(speeding[0].details["limit_kmh"] == 40.0);
+    CHECK(speeding[0].magnitude == doctest::Approx(15));
+    const auto shape = s.shape;
+    auto along = [&](geo::LonLat p) { return shape->project(p).distance_along_m; };
+    // Declared where it had lasted 15 s (overspeed-min), started where the stretch begins.
+    CHECK(along(speeding[0].geometry.front()) >= 2000 + 15 * 55 / 3.6);
+    CHECK(along(speeding[0].geometry.front()) < 2000 + 25 * 55 / 3.6);
+    REQUIRE(speeding[0].ended_at);
+    CHECK(along(speeding[0].geometry.back()) < 3100);
+
+    // The same speed on a parallel street beside the stretch: the route's limit is not there.
+    Scenario beside;
+    beside.route_rules({}, {{.from_m = 2000, .to_m = 3000, .limit_kmh = 40}});
+    beside.fix(0.0);
+    beside.stand_until(eight);
+    beside.drive_to(1500, 55);
+    beside.lateral_m = 300;
+    beside.drive_to(3500, 55);
+    CHECK(beside.final_of(EventKind::overspeed).empty());
+
+    // A route's own default limit holds on the route, outside its stretches.
+    Scenario slow_route;
+    slow_route.route_rules({{"speed-limit", 50}});
+    slow_route.fix(0.0);
+    slow_route.stand_until(eight);
+    slow_route.drive_to(1000, 55);
+    const auto slow = slow_route.final_of(EventKind::overspeed);
+    REQUIRE(slow.size() == 1);
+    CHECK(slow[0].details["limit_kmh"] == 50.0);
 }

@@ -116,3 +116,29 @@ TEST_CASE("fleetctl leaves a command's own options to the command, in order") {
           std::vector<std::string>{"import", "gtfs", "feed.zip", "--feed", "city"});
     CHECK(inv.config.database_url == "dbname=x");
 }
+
+TEST_CASE("every dispatch threshold is a key, from the command line or the file, checked") {
+    const TempFile file("database-url = dbname=x\nlong-dwell-after = 600\noff-route-fixes = 4\n");
+    const auto inv = parse_invocation(
+        Program::fleetd, {"--config", file.path, "--late-after", "120", "--stop-radius", "35.5"},
+        no_env);
+    CHECK(inv.config.dispatch.late == std::chrono::seconds(120));
+    CHECK(inv.config.dispatch.long_dwell == std::chrono::seconds(600));
+    CHECK(inv.config.dispatch.off_route_fixes == 4);
+    CHECK(inv.config.dispatch.stop_radius_m == 35.5);
+    CHECK(inv.config.dispatch.early == std::chrono::seconds(60));  // the default
+    CHECK(config_key_error({"--database-url", "dbname=x", "--late-after", "30.5"}) ==
+          "late-after | configuration: 'late-after': must be a whole number of seconds, got 30.5");
+    CHECK(config_key_error({"--database-url", "dbname=x", "--overspeed-hysteresis", "80"}) ==
+          "overspeed-hysteresis | configuration: 'overspeed-hysteresis': must be between 0 and "
+          "50 %, got 80");
+}
+
+TEST_CASE("a fleetctl command's own option is not taken for a key it begins") {
+    // `assign --stop ...` must reach the command, not become --stop-radius.
+    const auto inv = parse_invocation(
+        Program::fleetctl, {"--database-url", "dbname=x", "assign", "--stop", "WH7;;;09:00;09:40"},
+        no_env);
+    CHECK(inv.positional == std::vector<std::string>{"assign", "--stop", "WH7;;;09:00;09:40"});
+    CHECK(inv.config.dispatch.stop_radius_m == 50);
+}

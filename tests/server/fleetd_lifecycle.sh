@@ -17,6 +17,9 @@ free_port() {
 tport=$(free_port); gport=$(free_port); oport=$(free_port); nport=$(free_port)
 
 start() {
+  # Emptied here, not by the redirection below: that runs in the background child, and the loop
+  # could otherwise still see the previous run's "ready".
+  : >"$log"
   "$fleetd" --database-url "$url" --shutdown-timeout 5 --bind 127.0.0.1 --teltonika-port "$tport" \
     --gt06-port "$gport" --osmand-port "$oport" --native-port "$nport" >"$log" 2>&1 &
   pid=$!
