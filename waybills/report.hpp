@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "waybills/reconcile.hpp"
+#include "waybills/table.hpp"
+
+/// The accountants' reports (issue 5): the register of waybills for a period and the monthly
+/// summaries per vehicle and per driver, built from reconciliations as sheets that table.hpp
+/// writes as CSV or XLSX. Pure functions: no database, no clock.
+///
+/// Litres are shown with 2 decimals, GPS kilometres with 1, odometer kilometres as integers.
+/// A figure that is unknown (no norm for the model, no odometer reading) is an empty cell, never
+/// a zero. A waybill belongs to the calendar month of its first validity day (`valid_from`, the
+/// issuer's local date), or of its departure in UTC when that is missing.
+namespace fleet::waybills {
+
+/// The sheet names, as they appear in a workbook.
+inline constexpr const char* waybills_sheet_name = "Waybills";
+inline constexpr const char* vehicles_sheet_name = "Vehicles";
+inline constexpr const char* drivers_sheet_name = "Drivers";
+
+/// One row per waybill, in the order given: number (ISSUER/NUMBER), validity, departure and
+/// return (UTC, ISO 8601), vehicle, driver, odometer out and in, mileage by odometer and by GPS,
+/// fuel out, issued, handed over and in, norm, actual, saving (negative: overspend), violations,
+/// status, the discrepancy codes joined by "; " and their messages joined by "; ".
+Sheet waybills_sheet(const std::vector<Reconciliation>& reconciliations);
+
+/// One row per vehicle and calendar month ("YYYY-MM"), ordered by month and registration:
+/// waybills, km by odometer, km by GPS, fuel norm, actual, saving, violations, and waybills with
+/// discrepancies. Each sum is over the waybills where the figure is known (empty when none is);
+/// a waybill without a norm shows up in the discrepancy count (code no_norm).
+Sheet vehicles_sheet(const std::vector<Reconciliation>& reconciliations);
+
+/// The same per driver (by full name) and calendar month, ordered by month and name.
+Sheet drivers_sheet(const std::vector<Reconciliation>& reconciliations);
+
+/// "Receipts without waybill": fuel paid for with no trip to explain it, one row per receipt.
+Sheet receipts_sheet(const std::vector<LooseReceipt>& receipts);
+
+/// The sheets in the order above, for a workbook.
+std::vector<Sheet> waybill_report(const std::vector<Reconciliation>& reconciliations,
+                                  const std::vector<LooseReceipt>& receipts);
+
+/// Unix milliseconds as UTC ISO 8601 to the second: "2026-11-27T04:30:00Z".
+std::string utc_iso(std::int64_t time_ms);
+
+/// The calendar month a waybill is counted in, "YYYY-MM" (see the namespace comment).
+std::string report_month(const Reconciliation& reconciliation);
+
+}  // namespace fleet::waybills

@@ -1,0 +1,679 @@
+#include "waybills/store.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include <nlohmann/json.hpp>
+
+#include "geo/error.hpp"
+#include "waybills/detail/sql.hpp"
+
+namespace fleet::waybills {
+
+namespace {
+
+using detail::in_transaction;
+using detail::journal;
+using Json = nlohmann::json;
+
+constexpr std::array service_kinds{"urban", "suburban", "intercity", "international"};
+constexpr std::array transport_kinds{"regular_passenger", "charter", "cargo",
+                                     "own_needs",         "special", "other"};
+constexpr std::array check_kinds{"technical", "medical_pre", "medical_post"};
+
+template <std::size_t N>
+void require_one_of(const std::string& field, const std::string& value,
+                    const std::array<const char*, N>& allowed) {
+    if (value.empty()) {
+        return;
+    }
+    for (const char* a : allowed) {
+        if (value == a) {
+            return;
+        }
+    }
+    std::string list;
+    for (const char* a : allowed) {
+        list += (list.empty() ? "" : ", ") + std::string(a);
+    }
+    throw InputError(field + " '" + value + "' is not one of: " + list);
+}
+
+void require_not_negative(const std::string& field, double value) {
+    if (value < 0) {
+        throw InputError(field + " cannot be negative (got " + std::to_string(value) + ")");
+    }
+}
+
+std::int64_t vehicle_id_of(pqxx::transaction_base& tx, const std::string& registration) {
+    const auto r = tx.exec_params("SELECT vehicle_id FROM fleet.vehicles WHERE registration = $1",
+                                  registration);
+    if (r.empty()) {
+        throw InputError("unknown vehicle '" + registration + "'");
+    }
+    return r[0][0].as<std::int64_t>();
+}
+
+std::int64_t driver_id_of(pqxx::transaction_base& tx, const std::string& driver) {
+    const auto r = tx.exec_params(
+        "SELECT driver_id FROM fleet.drivers WHERE personnel_number = $1"
+        " UNION SELECT driver_id FROM fleet.drivers WHERE full_name = $1 AND active",
+        driver);
+    if (r.empty()) {
+        throw InputError("unknown driver '" + driver + "'");
+    }
+    if (r.size() > 1) {
+        throw InputError("driver '" + driver + "' is ambiguous: give the personnel number");
+    }
+    return r[0][0].as<std::int64_t>();
+}
+
+// The waybill row, locked for the step that changes it; refuses when its status is not one of
+// `allowed`.
+std::string lock_with_status(pqxx::transaction_base& tx, std::int64_t waybill_id,
+                             std::initializer_list<const char*> allowed, const std::string& step) {
+    const auto r = tx.exec_params(
+        "SELECT status, issuer || '/' || number FROM fleet.waybills WHERE waybill_id = $1"
+        " FOR UPDATE",
+        waybill_id);
+    if (r.empty()) {
+        throw InputError("no waybill " + std::to_string(waybill_id));
+    }
+    const auto status = r[0][0].as<std::string>();
+    for (const char* a : allowed) {
+        if (status == a) {
+            return r[0][1].as<std::string>();
+        }
+    }
+    throw InputError("waybill " + r[0][1].as<std::string>() + " is " + status + ": cannot " + step);
+}
+
+template <typename T>
+std::optional<T> opt(const pqxx::field& f) {
+    return f.is_null() ? std::nullopt : std::optional<T>(f.as<T>());
+}
+
+std::string text(const pqxx::field& f) {
+    return f.is_null() ? std::string() : f.as<std::string>();
+}
+
+}  // namespace
+
+void save_issuer(pqxx::connection& conn, const Issuer& i, const std::string& actor) {
+    if (i.code.empty() || i.name.empty()) {
+        throw InputError("an issuer needs a code and a name");
+    }
+    in_transaction(conn, [&](pqxx::work& tx) {
+        if (tx.exec_params("SELECT 1 FROM pg_timezone_names WHERE name = $1", i.time_zone)
+                .empty()) {
+            throw InputError("time zone '" + i.time_zone +
+                             "' is unknown (an IANA name such as"
+                             " Europe/Moscow)");
+        }
+        tx.exec_params(
+            "INSERT INTO fleet.issuers (code, name, legal_form, address, phone, ogrn, ogrnip,"
+            " time_zone) VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''),"
+            " NULLIF($6, ''), NULLIF($7, ''), $8) ON CONFLICT (code) DO UPDATE SET"
+            " name = EXCLUDED.name, legal_form = EXCLUDED.legal_form,"
+            " address = EXCLUDED.address, phone = EXCLUDED.phone, ogrn = EXCLUDED.ogrn,"
+            " ogrnip = EXCLUDED.ogrnip, time_zone = EXCLUDED.time_zone",
+            i.code, i.name, i.legal_form, i.address, i.phone, i.ogrn, i.ogrnip, i.time_zone);
+        journal(tx, actor, "issuer saved", i.code, Json{{"name", i.name}}.dump());
+    });
+}
+
+Issuer load_issuer(pqxx::connection& conn, const std::string& code) {
+    pqxx::read_transaction tx(conn);
+    const auto r = tx.exec_params(
+        "SELECT code, name, legal_form, address, phone, ogrn, ogrnip, time_zone"
+        " FROM fleet.issuers WHERE code = $1",
+        code);
+    if (r.empty()) {
+        throw InputError("unknown issuer '" + code + "'");
+    }
+    return {.code = text(r[0][0]),
+            .name = text(r[0][1]),
+            .legal_form = text(r[0][2]),
+            .address = text(r[0][3]),
+            .phone = text(r[0][4]),
+            .ogrn = text(r[0][5]),
+            .ogrnip = text(r[0][6]),
+            .time_zone = text(r[0][7])};
+}
+
+Issued issue(pqxx::connection& conn, const IssueRequest& q) {
+    require_one_of("service kind", q.service_kind, service_kinds);
+    require_one_of("transport kind", q.transport_kind, transport_kinds);
+    if (q.odometer_out_km) {
+        require_not_negative("departure odometer", static_cast<double>(*q.odometer_out_km));
+    }
+    if (q.fuel_out_l) {
+        require_not_negative("departure fuel", *q.fuel_out_l);
+    }
+    if (q.trailer_mass_t) {
+        require_not_negative("trailer mass", *q.trailer_mass_t);
+    }
+    return in_transaction(conn, [&](pqxx::work& tx) {
+        const auto issuer = tx.exec_params(
+            "SELECT last_number FROM fleet.issuers WHERE code = $1 FOR UPDATE", q.issuer);
+        if (issuer.empty()) {
+            throw InputError("unknown issuer '" + q.issuer + "'");
+        }
+        std::optional<std::int64_t> vehicle_id;
+        std::optional<std::int64_t> driver_id;
+        std::string valid_from = q.valid_from;
+        if (q.assignment_id) {
+            const auto a = tx.exec_params(
+                "SELECT vehicle_id, driver_id, service_date::text FROM fleet.shift_assignments"
+                " WHERE assignment_id = $1 AND status <> 'cancelled'",
+                *q.assignment_id);
+            if (a.empty()) {
+                throw InputError("no shift assignment " + std::to_string(*q.assignment_id));
+            }
+            vehicle_id = a[0][0].as<std::int64_t>();
+            driver_id = opt<std::int64_t>(a[0][1]);
+            if (valid_from.empty()) {
+                valid_from = a[0][2].as<std::string>();
+            }
+        }
+        if (!q.vehicle.empty()) {
+            vehicle_id = vehicle_id_of(tx, q.vehicle);
+        }
+        if (!q.driver.empty()) {
+            driver_id = driver_id_of(tx, q.driver);
+        }
+        if (!vehicle_id) {
+            throw InputError("a waybill needs a vehicle (or an assignment)");
+        }
+        if (!driver_id) {
+            throw InputError("a waybill needs a driver (the assignment has none)");
+        }
+        if (valid_from.empty()) {
+            throw InputError("a waybill needs its validity date (--from)");
+        }
+        const std::string valid_to = q.valid_to.empty() ? valid_from : q.valid_to;
+        // Departure values carry over from the vehicle's last returned or closed waybill.
+        const auto previous = tx.exec_params(
+            "SELECT odometer_in_km, fuel_in_l FROM fleet.waybills WHERE vehicle_id = $1"
+            " AND status IN ('returned', 'closed') ORDER BY returned_at DESC LIMIT 1",
+            *vehicle_id);
+        Issued out;
+        out.odometer_out_km = q.odometer_out_km;
+        out.fuel_out_l = q.fuel_out_l;
+        if (!previous.empty()) {
+            out.carried_over = !q.odometer_out_km && !q.fuel_out_l;
+            if (!q.odometer_out_km) {
+                out.odometer_out_km = opt<std::int64_t>(previous[0][0]);
+            }
+            if (!q.fuel_out_l) {
+                out.fuel_out_l = opt<double>(previous[0][1]);
+            }
+        } else if (!q.odometer_out_km || !q.fuel_out_l) {
+            throw InputError(
+                "the vehicle has no earlier waybill to carry the departure odometer and fuel "
+                "from: give both (--odometer, --fuel)");
+        }
+        out.number = issuer[0][0].as<std::int64_t>() + 1;
+        tx.exec_params("UPDATE fleet.issuers SET last_number = $2 WHERE code = $1", q.issuer,
+                       out.number);
+        out.waybill_id =
+            tx.exec_params1(
+                  "INSERT INTO fleet.waybills (issuer, number, vehicle_id, driver_id,"
+                  " assignment_id, valid_from, valid_to, odometer_out_km, fuel_out_l,"
+                  " trailer_make_model, trailer_registration, trailer_mass_t, service_kind,"
+                  " transport_kind, fuel_grade, issued_by) VALUES ($1, $2, $3, $4, $5,"
+                  " $6::date, $7::date, $8, $9, NULLIF($10, ''), NULLIF($11, ''), $12,"
+                  " NULLIF($13, ''), NULLIF($14, ''), (SELECT coalesce(v.fuel_grade, m.fuel_grade)"
+                  " FROM fleet.vehicles v LEFT JOIN fleet.vehicle_models m USING (make_model)"
+                  " WHERE v.vehicle_id = $3), $15) RETURNING waybill_id",
+                  q.issuer, out.number, *vehicle_id, *driver_id, q.assignment_id, valid_from,
+                  valid_to, out.odometer_out_km, out.fuel_out_l, q.trailer_make_model,
+                  q.trailer_registration, q.trailer_mass_t, q.service_kind, q.transport_kind,
+                  q.actor)[0]
+                .as<std::int64_t>();
+        journal(tx, q.actor, "waybill issued", q.issuer + "/" + std::to_string(out.number),
+                Json{{"waybill_id", out.waybill_id},
+                     {"vehicle_id", *vehicle_id},
+                     {"driver_id", *driver_id},
+                     {"valid_from", valid_from},
+                     {"valid_to", valid_to},
+                     {"carried_over", out.carried_over}}
+                    .dump());
+        return out;
+    });
+}
+
+void record_check(pqxx::connection& conn, const CheckRequest& q) {
+    require_one_of("check kind", q.kind, check_kinds);
+    if (q.kind.empty() || q.person.empty() || q.checked_at.empty()) {
+        throw InputError("a check needs its kind, time and the person who made it");
+    }
+    if (q.kind == "technical" && !q.odometer_km) {
+        throw InputError("the technical inspection needs the odometer reading at inspection");
+    }
+    if (q.odometer_km) {
+        require_not_negative("odometer at inspection", static_cast<double>(*q.odometer_km));
+    }
+    in_transaction(conn, [&](pqxx::work& tx) {
+        const auto subject =
+            q.kind == "medical_post"
+                ? lock_with_status(tx, q.waybill_id, {"released", "returned"},
+                                   "record a post-trip examination")
+                : lock_with_status(tx, q.waybill_id, {"issued"}, "record a pre-trip check");
+        tx.exec_params(
+            "INSERT INTO fleet.waybill_checks (waybill_id, kind, checked_at, person, passed,"
+            " odometer_km, notes) VALUES ($1, $2, $3::timestamptz, $4, $5, $6, NULLIF($7, ''))",
+            q.waybill_id, q.kind, q.checked_at, q.person, q.passed, q.odometer_km, q.notes);
+        journal(tx, q.actor, "waybill check recorded", subject,
+                Json{{"kind", q.kind},
+                     {"checked_at", q.checked_at},
+                     {"person", q.person},
+                     {"passed", q.passed}}
+                    .dump());
+    });
+}
+
+void release(pqxx::connection& conn, const ReleaseRequest& q) {
+    if (q.dispatcher.empty() || q.departed_at.empty()) {
+        throw InputError("a release needs the departure time and the releasing dispatcher");
+    }
+    in_transaction(conn, [&](pqxx::work& tx) {
+        const auto subject = lock_with_status(tx, q.waybill_id, {"issued"}, "release it");
+        std::vector<std::string> reasons;
+        const auto checks = tx.exec_params(
+            "SELECT k.kind, c.passed FROM unnest(ARRAY['technical', 'medical_pre']) k(kind)"
+            " LEFT JOIN LATERAL (SELECT passed FROM fleet.waybill_checks c WHERE"
+            " c.waybill_id = $1 AND c.kind = k.kind ORDER BY checked_at DESC, check_id DESC"
+            " LIMIT 1) c ON true",
+            q.waybill_id);
+        for (const auto& r : checks) {
+            const std::string what = r[0].as<std::string>() == "technical"
+                                         ? "pre-trip technical inspection"
+                                         : "pre-trip medical examination";
+            if (r[1].is_null()) {
+                reasons.push_back(what + " missing");
+            } else if (!r[1].as<bool>()) {
+                reasons.push_back(what + " failed");
+            }
+        }
+        const auto w = tx.exec_params1(
+            "SELECT w.vehicle_id, ($2::timestamptz AT TIME ZONE i.time_zone)::date"
+            " BETWEEN w.valid_from AND w.valid_to,"
+            " (SELECT o.issuer || '/' || o.number FROM fleet.waybills o WHERE"
+            "  o.vehicle_id = w.vehicle_id AND o.status = 'released' AND o.waybill_id <> $1"
+            "  LIMIT 1)"
+            " FROM fleet.waybills w JOIN fleet.issuers i ON i.code = w.issuer"
+            " WHERE w.waybill_id = $1",
+            q.waybill_id, q.departed_at);
+        if (!w[1].as<bool>()) {
+            reasons.push_back("departure " + q.departed_at + " is outside the validity period");
+        }
+        if (!w[2].is_null()) {
+            reasons.push_back("the vehicle is still out on waybill " + w[2].as<std::string>());
+        }
+        if (!reasons.empty()) {
+            std::string message = "waybill " + subject + " cannot be released:";
+            for (const auto& r : reasons) {
+                message += "\n  - " + r;
+            }
+            throw InputError(message);
+        }
+        tx.exec_params(
+            "UPDATE fleet.waybills SET status = 'released', departed_at = $2::timestamptz,"
+            " released_by = $3 WHERE waybill_id = $1",
+            q.waybill_id, q.departed_at, q.dispatcher);
+        journal(tx, q.actor, "waybill released", subject,
+                Json{{"departed_at", q.departed_at}, {"dispatcher", q.dispatcher}}.dump());
+    });
+}
+
+void return_vehicle(pqxx::connection& conn, const ReturnRequest& q) {
+    require_not_negative("return odometer", static_cast<double>(q.odometer_in_km));
+    require_not_negative("return fuel", q.fuel_in_l);
+    require_not_negative("fuel handed over", q.fuel_handed_over_l);
+    require_not_negative("heater hours", q.heater_h);
+    require_not_negative("equipment hours", q.equipment_h);
+    require_not_negative("idle hours", q.idle_h);
+    require_not_negative("transport work", q.transport_work_tkm);
+    require_not_negative("loaded trips", q.loaded_trips);
+    if (q.returned_at.empty()) {
+        throw InputError("a return needs the return time");
+    }
+    in_transaction(conn, [&](pqxx::work& tx) {
+        const auto subject = lock_with_status(tx, q.waybill_id, {"released"}, "return it");
+        const auto w = tx.exec_params1(
+            "SELECT vehicle_id, odometer_out_km, $2::timestamptz > departed_at,"
+            " EXISTS (SELECT 1 FROM fleet.odometer_events e WHERE e.vehicle_id = w.vehicle_id"
+            "  AND e.occurred_at BETWEEN w.departed_at AND $2::timestamptz)"
+            " FROM fleet.waybills w WHERE waybill_id = $1",
+            q.waybill_id, q.returned_at);
+        if (!w[2].as<bool>()) {
+            throw InputError("return time " + q.returned_at + " is not after the departure");
+        }
+        const auto out_km = opt<std::int64_t>(w[1]);
+        if (out_km && q.odometer_in_km < *out_km && !w[3].as<bool>()) {
+            throw InputError("return odometer " + std::to_string(q.odometer_in_km) +
+                             " km is below the departure odometer " + std::to_string(*out_km) +
+                             " km, and no rollover or replacement act is recorded for the trip");
+        }
+        tx.exec_params(
+            "UPDATE fleet.waybills SET status = 'returned', returned_at = $2::timestamptz,"
+            " odometer_in_km = $3, fuel_in_l = $4, fuel_handed_over_l = $5, heater_h = $6,"
+            " equipment_h = $7, idle_h = $8, transport_work_tkm = $9, loaded_trips = $10,"
+            " air_conditioning = $11 WHERE waybill_id = $1",
+            q.waybill_id, q.returned_at, q.odometer_in_km, q.fuel_in_l, q.fuel_handed_over_l,
+            q.heater_h, q.equipment_h, q.idle_h, q.transport_work_tkm, q.loaded_trips,
+            q.air_conditioning);
+        const auto linked = tx.exec_params(
+            "UPDATE fleet.fuel_transactions t SET waybill_id = w.waybill_id"
+            " FROM fleet.waybills w WHERE w.waybill_id = $1 AND t.vehicle_id = w.vehicle_id"
+            " AND t.waybill_id IS NULL AND t.occurred_at BETWEEN w.departed_at AND w.returned_at",
+            q.waybill_id);
+        journal(tx, q.actor, "waybill returned", subject,
+                Json{{"returned_at", q.returned_at},
+                     {"odometer_in_km", q.odometer_in_km},
+                     {"fuel_in_l", q.fuel_in_l},
+                     {"fuel_transactions_linked", linked.affected_rows()}}
+                    .dump());
+    });
+}
+
+std::int64_t record_odometer_event(pqxx::connection& conn, const OdometerEventRequest& q) {
+    if (q.kind != "replacement" && q.kind != "rollover") {
+        throw InputError("odometer event kind '" + q.kind +
+                         "' is not one of: replacement, rollover");
+    }
+    if (q.document.empty()) {
+        throw InputError("an odometer " + q.kind + " needs the act's reference (--document)");
+    }
+    require_not_negative("old reading", static_cast<double>(q.old_reading_km));
+    require_not_negative("new reading", static_cast<double>(q.new_reading_km));
+    return in_transaction(conn, [&](pqxx::work& tx) {
+        const auto vehicle_id = vehicle_id_of(tx, q.vehicle);
+        const auto id = tx.exec_params1(
+                              "INSERT INTO fleet.odometer_events (vehicle_id, kind, occurred_at,"
+                              " old_reading_km, new_reading_km, document, recorded_by)"
+                              " VALUES ($1, $2, $3::timestamptz, $4, $5, $6, $7)"
+                              " RETURNING odometer_event_id",
+                              vehicle_id, q.kind, q.occurred_at, q.old_reading_km, q.new_reading_km,
+                              q.document, q.actor)[0]
+                            .as<std::int64_t>();
+        journal(tx, q.actor, "odometer " + q.kind, q.vehicle,
+                Json{{"occurred_at", q.occurred_at},
+                     {"old_reading_km", q.old_reading_km},
+                     {"new_reading_km", q.new_reading_km},
+                     {"document", q.document}}
+                    .dump());
+        return id;
+    });
+}
+
+std::size_t import_fuel_transactions(pqxx::connection& conn,
+                                     const std::vector<FuelTransaction>& transactions,
+                                     const std::string& actor) {
+    for (const auto& t : transactions) {
+        if (t.volume_l <= 0) {
+            throw InputError("fuel transaction at " + t.occurred_at + " for " + t.vehicle +
+                             ": volume must be positive");
+        }
+        if (t.odometer_km) {
+            require_not_negative("pump odometer", static_cast<double>(*t.odometer_km));
+        }
+    }
+    return in_transaction(conn, [&](pqxx::work& tx) {
+        std::size_t added = 0;
+        for (const auto& t : transactions) {
+            const auto vehicle_id = vehicle_id_of(tx, t.vehicle);
+            added += tx.exec_params(
+                           "INSERT INTO fleet.fuel_transactions (vehicle_id, occurred_at,"
+                           " volume_l, fuel_grade, card_or_coupon, odometer_km, source,"
+                           " external_id) VALUES ($1, $2::timestamptz, $3, NULLIF($4, ''),"
+                           " NULLIF($5, ''), $6, $7, NULLIF($8, '')) ON CONFLICT DO NOTHING",
+                           vehicle_id, t.occurred_at, t.volume_l, t.fuel_grade, t.card_or_coupon,
+                           t.odometer_km, t.source, t.external_id)
+                         .affected_rows();
+        }
+        journal(tx, actor, "fuel transactions imported", "",
+                Json{{"read", transactions.size()}, {"new", added}}.dump());
+        return added;
+    });
+}
+
+namespace {
+
+constexpr const char* waybill_select =
+    "SELECT w.waybill_id, w.issuer, w.number, w.status, w.valid_from::text, w.valid_to::text,"
+    " w.vehicle_id, v.registration, v.vehicle_class, coalesce(v.make_model, ''), w.driver_id,"
+    " d.full_name, d.licence_series, d.licence_number, d.licence_issued_on::text,"
+    " w.assignment_id, w.trailer_make_model, w.trailer_registration, w.trailer_mass_t,"
+    " w.service_kind, w.transport_kind, w.fuel_grade, w.odometer_out_km, w.odometer_in_km,"
+    " w.fuel_out_l::float8, w.fuel_in_l::float8,"
+    " (SELECT coalesce(sum(volume_l), 0)::float8 FROM fleet.fuel_transactions t"
+    "  WHERE t.waybill_id = w.waybill_id),"
+    " w.fuel_handed_over_l::float8, w.heater_h, w.equipment_h, w.idle_h, w.transport_work_tkm,"
+    " w.loaded_trips, w.air_conditioning, " FLEET_UTC("w.departed_at") ", " FLEET_UTC(
+        "w.returned_at") ", " FLEET_UTC("w.issued_at") ", w.issued_by, w.released_by, " FLEET_UTC("w.accepted_at") ","
+    " w.accepted_by, w.acceptance_reason, w.corrects_waybill_id"
+    " FROM fleet.waybills w JOIN fleet.vehicles v USING (vehicle_id)"
+    " JOIN fleet.drivers d USING (driver_id) ";
+
+Waybill waybill_of(const pqxx::row& r) {
+    Waybill w;
+    w.waybill_id = r[0].as<std::int64_t>();
+    w.issuer = r[1].as<std::string>();
+    w.number = r[2].as<std::int64_t>();
+    w.status = r[3].as<std::string>();
+    w.valid_from = r[4].as<std::string>();
+    w.valid_to = r[5].as<std::string>();
+    w.vehicle_id = r[6].as<std::int64_t>();
+    w.registration = r[7].as<std::string>();
+    w.vehicle_class = r[8].as<std::string>();
+    w.make_model = r[9].as<std::string>();
+    w.driver_id = r[10].as<std::int64_t>();
+    w.driver_name = r[11].as<std::string>();
+    w.licence_series = text(r[12]);
+    w.licence_number = text(r[13]);
+    w.licence_issued_on = text(r[14]);
+    w.assignment_id = opt<std::int64_t>(r[15]);
+    w.trailer_make_model = text(r[16]);
+    w.trailer_registration = text(r[17]);
+    w.trailer_mass_t = opt<double>(r[18]);
+    w.service_kind = text(r[19]);
+    w.transport_kind = text(r[20]);
+    w.fuel_grade = text(r[21]);
+    w.odometer_out_km = opt<std::int64_t>(r[22]);
+    w.odometer_in_km = opt<std::int64_t>(r[23]);
+    w.fuel_out_l = opt<double>(r[24]);
+    w.fuel_in_l = opt<double>(r[25]);
+    w.fuel_issued_l = r[26].as<double>();
+    w.fuel_handed_over_l = r[27].as<double>();
+    w.heater_h = r[28].as<double>();
+    w.equipment_h = r[29].as<double>();
+    w.idle_h = r[30].as<double>();
+    w.transport_work_tkm = r[31].as<double>();
+    w.loaded_trips = r[32].as<int>();
+    w.air_conditioning = r[33].as<bool>();
+    w.departed_at = text(r[34]);
+    w.returned_at = text(r[35]);
+    w.issued_at = text(r[36]);
+    w.issued_by = text(r[37]);
+    w.released_by = text(r[38]);
+    w.accepted_at = text(r[39]);
+    w.accepted_by = text(r[40]);
+    w.acceptance_reason = text(r[41]);
+    w.corrects_waybill_id = opt<std::int64_t>(r[42]);
+    return w;
+}
+
+void load_checks(pqxx::transaction_base& tx, Waybill& w) {
+    for (const auto& r : tx.exec_params(
+             "SELECT kind, " FLEET_UTC("checked_at") ", person, passed, odometer_km, notes"
+                                                     " FROM fleet.waybill_checks WHERE waybill_id "
+                                                     "= $1 ORDER BY checked_at, check_id",
+             w.waybill_id)) {
+        w.checks.push_back({.kind = r[0].as<std::string>(),
+                            .checked_at = r[1].as<std::string>(),
+                            .person = r[2].as<std::string>(),
+                            .passed = r[3].as<bool>(),
+                            .odometer_km = opt<std::int64_t>(r[4]),
+                            .notes = text(r[5])});
+    }
+}
+
+}  // namespace
+
+Waybill load_waybill(pqxx::connection& conn, std::int64_t waybill_id) {
+    pqxx::read_transaction tx(conn);
+    const auto r =
+        tx.exec_params(std::string(waybill_select) + "WHERE w.waybill_id = $1", waybill_id);
+    if (r.empty()) {
+        throw InputError("no waybill " + std::to_string(waybill_id));
+    }
+    auto w = waybill_of(r[0]);
+    load_checks(tx, w);
+    return w;
+}
+
+std::vector<Waybill> list_waybills(pqxx::connection& conn, const ListFilter& f) {
+    pqxx::read_transaction tx(conn);
+    std::vector<Waybill> out;
+    try {
+        for (const auto& r : tx.exec_params(
+                 std::string(waybill_select) +
+                     "WHERE ($1 = '' OR w.valid_to >= $1::date) AND ($2 = '' OR w.valid_from <="
+                     " $2::date) AND ($3 = '' OR v.registration = $3) AND ($4 = '' OR w.status ="
+                     " $4) ORDER BY w.valid_from, w.issuer, w.number",
+                 f.from, f.to, f.vehicle, f.status)) {
+            out.push_back(waybill_of(r));
+        }
+    } catch (const pqxx::data_exception& e) {
+        detail::throw_input(e);
+    }
+    for (auto& w : out) {
+        load_checks(tx, w);
+    }
+    return out;
+}
+
+std::vector<std::string> missing_details(const Waybill& w, const Issuer& i) {
+    std::vector<std::string> missing;
+    auto need = [&](bool present, const char* what) {
+        if (!present) {
+            missing.emplace_back(what);
+        }
+    };
+    need(w.number > 0, "number");
+    need(!w.valid_from.empty() && !w.valid_to.empty(), "validity period");
+    need(!i.name.empty(), "issuer name");
+    need(!i.legal_form.empty() || !i.ogrnip.empty(), "issuer legal form");
+    need(!i.address.empty(), "issuer address");
+    need(!i.phone.empty(), "issuer phone");
+    need(!i.ogrn.empty() || !i.ogrnip.empty(), "issuer registration number (OGRN or OGRNIP)");
+    need(!w.vehicle_class.empty(), "vehicle type");
+    need(!w.make_model.empty(), "vehicle make and model");
+    need(!w.registration.empty(), "vehicle registration plate");
+    if (!w.trailer_make_model.empty() || !w.trailer_registration.empty()) {
+        need(!w.trailer_make_model.empty(), "trailer make and model");
+        need(!w.trailer_registration.empty(), "trailer registration plate");
+    }
+    need(w.odometer_out_km.has_value(), "odometer at departure");
+    need(w.odometer_in_km.has_value(), "odometer at return");
+    need(!w.departed_at.empty(), "date and time of departure");
+    need(!w.returned_at.empty(), "date and time of return");
+    need(!w.released_by.empty(), "releasing dispatcher's mark");
+    auto latest = [&](const char* kind) -> const Check* {
+        const Check* found = nullptr;
+        for (const auto& c : w.checks) {
+            if (c.kind == kind) {
+                found = &c;
+            }
+        }
+        return found;
+    };
+    const Check* technical = latest("technical");
+    need(technical != nullptr, "pre-trip technical inspection");
+    if (technical != nullptr) {
+        need(technical->passed, "pre-trip technical inspection passed");
+        need(technical->odometer_km.has_value(), "odometer at technical inspection");
+    }
+    need(!w.driver_name.empty(), "driver's full name");
+    need(!w.licence_series.empty() && !w.licence_number.empty() && !w.licence_issued_on.empty(),
+         "driving licence series, number and issue date");
+    const Check* pre = latest("medical_pre");
+    need(pre != nullptr && pre->passed, "pre-trip medical examination");
+    need(latest("medical_post") != nullptr, "post-trip medical examination");
+    need(!w.service_kind.empty(), "kind of service");
+    need(!w.transport_kind.empty(), "kind of transport");
+    return missing;
+}
+
+std::int64_t correct(pqxx::connection& conn, const WaybillCorrection& c) {
+    if (c.reason.empty()) {
+        throw InputError("a correction needs its reason");
+    }
+    for (const auto& [field, value] : {std::pair{"departure odometer", c.odometer_out_km},
+                                       std::pair{"return odometer", c.odometer_in_km}}) {
+        if (value) {
+            require_not_negative(field, static_cast<double>(*value));
+        }
+    }
+    for (const auto& [field, value] :
+         {std::pair{"departure fuel", c.fuel_out_l}, std::pair{"return fuel", c.fuel_in_l},
+          std::pair{"fuel handed over", c.fuel_handed_over_l},
+          std::pair{"heater hours", c.heater_h}, std::pair{"equipment hours", c.equipment_h},
+          std::pair{"idle hours", c.idle_h}, std::pair{"transport work", c.transport_work_tkm}}) {
+        if (value) {
+            require_not_negative(field, *value);
+        }
+    }
+    return in_transaction(conn, [&](pqxx::work& tx) {
+        const auto subject = lock_with_status(tx, c.waybill_id, {"closed"}, "correct it");
+        const auto issuer = tx.exec_params1(
+            "UPDATE fleet.issuers i SET last_number = last_number + 1 FROM fleet.waybills w"
+            " WHERE w.waybill_id = $1 AND i.code = w.issuer RETURNING i.last_number",
+            c.waybill_id);
+        const auto id =
+            tx.exec_params1(
+                  "INSERT INTO fleet.waybills (issuer, number, vehicle_id, driver_id,"
+                  " assignment_id, valid_from, valid_to, status, odometer_out_km,"
+                  " odometer_in_km, fuel_out_l, fuel_in_l, departed_at, returned_at, details,"
+                  " corrects_waybill_id, trailer_make_model, trailer_registration,"
+                  " trailer_mass_t, service_kind, transport_kind, fuel_grade,"
+                  " fuel_handed_over_l, heater_h, equipment_h, idle_h, transport_work_tkm,"
+                  " loaded_trips, air_conditioning, issued_by, released_by)"
+                  " SELECT issuer, $2, vehicle_id, driver_id, assignment_id, valid_from,"
+                  " valid_to, 'returned', coalesce($3, odometer_out_km),"
+                  " coalesce($4, odometer_in_km), coalesce($5, fuel_out_l),"
+                  " coalesce($6, fuel_in_l), coalesce(NULLIF($7, '')::timestamptz, departed_at),"
+                  " coalesce(NULLIF($8, '')::timestamptz, returned_at),"
+                  " details || jsonb_build_object('correction_reason', $9::text), waybill_id,"
+                  " trailer_make_model, trailer_registration, trailer_mass_t, service_kind,"
+                  " transport_kind, fuel_grade, coalesce($10, fuel_handed_over_l),"
+                  " coalesce($11, heater_h), coalesce($12, equipment_h), coalesce($13, idle_h),"
+                  " coalesce($14, transport_work_tkm), coalesce($15, loaded_trips),"
+                  " air_conditioning, $16, released_by FROM fleet.waybills WHERE waybill_id = $1"
+                  " RETURNING waybill_id",
+                  c.waybill_id, issuer[0].as<std::int64_t>(), c.odometer_out_km, c.odometer_in_km,
+                  c.fuel_out_l, c.fuel_in_l, c.departed_at, c.returned_at, c.reason,
+                  c.fuel_handed_over_l, c.heater_h, c.equipment_h, c.idle_h, c.transport_work_tkm,
+                  c.loaded_trips, c.actor)[0]
+                .as<std::int64_t>();
+        tx.exec_params(
+            "INSERT INTO fleet.waybill_checks (waybill_id, kind, checked_at, person, passed,"
+            " odometer_km, notes) SELECT $2, kind, checked_at, person, passed, odometer_km, notes"
+            " FROM fleet.waybill_checks WHERE waybill_id = $1 ORDER BY check_id",
+            c.waybill_id, id);
+        tx.exec_params("UPDATE fleet.fuel_transactions SET waybill_id = $2 WHERE waybill_id = $1",
+                       c.waybill_id, id);
+        tx.exec_params("UPDATE fleet.waybills SET status = 'superseded' WHERE waybill_id = $1",
+                       c.waybill_id);
+        journal(tx, c.actor, "waybill corrected", subject,
+                Json{{"correction_waybill_id", id},
+                     {"correction_number", issuer[0].as<std::int64_t>()},
+                     {"reason", c.reason}}
+                    .dump());
+        return id;
+    });
+}
+
+}  // namespace fleet::waybills

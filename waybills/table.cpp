@@ -1,0 +1,238 @@
+#include "waybills/table.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+
+#include "waybills/detail/cells.hpp"
+
+namespace fleet::waybills {
+
+namespace {
+
+constexpr int max_decimals = 10;
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid (overlong
+// forms, surrogates and code points above U+10FFFF are refused, as RFC 3629 requires).
+std::size_t utf8_sequence(const std::string& text, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char b0 = byte(i);
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    if (b0 < 0x80) {
+        return 1;
+    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
+        length = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        length = 3;
+        low = b0 == 0xE0 ? 0xA0 : 0x80;
+        high = b0 == 0xED ? 0x9F : 0xBF;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        length = 4;
+        low = b0 == 0xF0 ? 0x90 : 0x80;
+        high = b0 == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (i + length > text.size()) {
+        return 0;
+    }
+    if (byte(i + 1) < low || byte(i + 1) > high) {
+        return 0;
+    }
+    for (std::size_t k = 2; k < length; ++k) {
+        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
+            return 0;
+        }
+    }
+    return length;
+}
+
+bool valid_utf8(const std::string& text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_sequence(text, i);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+std::string where(const Sheet& sheet, std::size_t row, std::size_t column) {
+    std::string text = "sheet '" + sheet.name + "', ";
+    text += row == 0 ? "header" : "row " + std::to_string(row);
+    text += ", column " + std::to_string(column + 1);
+    if (column < sheet.columns.size()) {
+        text += " ('" + sheet.columns[column] + "')";
+    }
+    return text;
+}
+
+void require_decimals(int decimals) {
+    if (decimals < 0 || decimals > max_decimals) {
+        throw InputError("decimals must be within 0..10 (got " + std::to_string(decimals) + ")");
+    }
+}
+
+// Adds one to a string of decimal digits.
+void increment(std::string& digits) {
+    for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+        if (*it != '9') {
+            ++*it;
+            return;
+        }
+        *it = '0';
+    }
+    digits.insert(digits.begin(), '1');
+}
+
+bool needs_quotes(const std::string& field) {
+    return field.find_first_of(",\"\r\n") != std::string::npos;
+}
+
+void write_field(std::ostream& out, const std::string& field) {
+    if (!needs_quotes(field)) {
+        out << field;
+        return;
+    }
+    out << '"';
+    for (const char c : field) {
+        if (c == '"') {
+            out << '"';
+        }
+        out << c;
+    }
+    out << '"';
+}
+
+struct CsvField {
+    std::ostream& out;
+    void operator()(const std::monostate&) const {}
+    void operator()(const std::string& text) const { write_field(out, text); }
+    void operator()(std::int64_t value) const { out << std::to_string(value); }
+    void operator()(const Decimal& d) const { out << format_decimal(d.value, d.decimals); }
+};
+
+}  // namespace
+
+namespace detail {
+
+std::size_t utf8_length(const std::string& text) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < text.size(); ++count) {
+        const std::size_t n = utf8_sequence(text, i);
+        i += n == 0 ? 1 : n;
+    }
+    return count;
+}
+
+void validate_cells(const Sheet& sheet) {
+    if (!valid_utf8(sheet.name)) {
+        throw InputError("a sheet name is not valid UTF-8");
+    }
+    if (sheet.columns.empty()) {
+        throw InputError("sheet '" + sheet.name + "' has no columns");
+    }
+    for (std::size_t c = 0; c < sheet.columns.size(); ++c) {
+        if (!valid_utf8(sheet.columns[c])) {
+            throw InputError(where(sheet, 0, c) + ": the title is not valid UTF-8");
+        }
+    }
+    for (std::size_t r = 0; r < sheet.rows.size(); ++r) {
+        const auto& row = sheet.rows[r];
+        if (row.size() != sheet.columns.size()) {
+            throw InputError("sheet '" + sheet.name + "', row " + std::to_string(r + 1) + " has " +
+                             std::to_string(row.size()) + " cells for " +
+                             std::to_string(sheet.columns.size()) + " columns");
+        }
+        for (std::size_t c = 0; c < row.size(); ++c) {
+            if (const auto* text = std::get_if<std::string>(&row[c])) {
+                if (!valid_utf8(*text)) {
+                    throw InputError(where(sheet, r + 1, c) + ": the text is not valid UTF-8");
+                }
+            } else if (const auto* d = std::get_if<Decimal>(&row[c])) {
+                if (!std::isfinite(d->value)) {
+                    throw InputError(where(sheet, r + 1, c) + ": the number is not finite");
+                }
+                if (d->decimals < 0 || d->decimals > max_decimals) {
+                    throw InputError(where(sheet, r + 1, c) + ": decimals must be within 0..10 " +
+                                     "(got " + std::to_string(d->decimals) + ")");
+                }
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
+std::string format_decimal(double value, int decimals) {
+    require_decimals(decimals);
+    if (!std::isfinite(value)) {
+        throw InputError("a decimal to format is not finite");
+    }
+    // 15 significant digits, "d.dddddddddddddde±XX": what a spreadsheet works with, and free of
+    // the binary noise beyond (12.6 computed as 12.599999999999998 is 12.6000000000000).
+    std::array<char, 40> buf{};
+    const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), std::fabs(value),
+                                   std::chars_format::scientific, 14)
+                         .ptr;
+    const std::string text(buf.data(), end);
+    const std::string digits = text.substr(0, 1) + text.substr(2, 14);
+    const auto e = text.find('e');
+    int exponent = 0;
+    const char* exponent_begin = text.data() + e + 1 + (text[e + 1] == '+' ? 1 : 0);
+    std::from_chars(exponent_begin, text.data() + text.size(), exponent);
+
+    // digits[i] stands for 10^(exponent − i); keep those down to 10^(−decimals) and round the
+    // rest half away from zero. `kept` then counts units of 10^(−decimals).
+    const int keep = exponent + decimals + 1;
+    std::string kept;
+    if (keep < 0) {
+        kept = "0";
+    } else if (keep == 0) {
+        kept = digits[0] >= '5' ? "1" : "0";
+    } else if (keep >= static_cast<int>(digits.size())) {
+        kept = digits + std::string(static_cast<std::size_t>(keep) - digits.size(), '0');
+    } else {
+        kept = digits.substr(0, static_cast<std::size_t>(keep));
+        if (digits[static_cast<std::size_t>(keep)] >= '5') {
+            increment(kept);
+        }
+    }
+    const auto width = static_cast<std::size_t>(decimals) + 1;
+    if (kept.size() < width) {
+        kept.insert(0, width - kept.size(), '0');
+    }
+    const bool zero = kept.find_first_not_of('0') == std::string::npos;
+    std::string out = value < 0 && !zero ? "-" : "";
+    out += kept.substr(0, kept.size() - static_cast<std::size_t>(decimals));
+    if (decimals > 0) {
+        out += '.';
+        out += kept.substr(kept.size() - static_cast<std::size_t>(decimals));
+    }
+    return out;
+}
+
+void write_csv(std::ostream& out, const Sheet& sheet) {
+    detail::validate_cells(sheet);
+    for (std::size_t c = 0; c < sheet.columns.size(); ++c) {
+        if (c > 0) {
+            out << ',';
+        }
+        write_field(out, sheet.columns[c]);
+    }
+    out << "\r\n";
+    for (const auto& row : sheet.rows) {
+        for (std::size_t c = 0; c < row.size(); ++c) {
+            if (c > 0) {
+                out << ',';
+            }
+            std::visit(CsvField{out}, row[c]);
+        }
+        out << "\r\n";
+    }
+}
+
+}  // namespace fleet::waybills

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "geo/error.hpp"
+
+/// Report tables for accountants: a sheet of typed cells, written as CSV (RFC 4180) or as an
+/// XLSX workbook. The writers know nothing about waybills; the reports build sheets.
+namespace fleet::waybills {
+
+/// A number shown with a fixed number of decimals (litres to 2, kilometres to 1, ...). The
+/// value is kept as it is; only its display is rounded.
+struct Decimal {
+    double value = 0;
+    /// Digits after the decimal point, 0–10.
+    int decimals = 2;
+};
+
+/// One cell: empty, text (UTF-8), an integer or a decimal number.
+using Cell = std::variant<std::monostate, std::string, std::int64_t, Decimal>;
+
+/// A named table with a header row. Every row has exactly one cell per column.
+struct Sheet {
+    /// The worksheet's name in a workbook: 1–31 characters, none of []:*?/\, unique within the
+    /// workbook and not beginning or ending with an apostrophe (Excel's rules).
+    std::string name{};
+    /// Column titles, the header row.
+    std::vector<std::string> columns{};
+    std::vector<std::vector<Cell>> rows{};
+};
+
+/// A report file could not be written; names the file and says why.
+class ReportWriteError : public Error {
+  public:
+    ReportWriteError(std::filesystem::path path, const std::string& problem)
+        : Error("cannot write '" + path.string() + "': " + problem), path_(std::move(path)) {}
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+/// The text of a decimal as both writers show it: `decimals` digits after a '.', rounded half
+/// away from zero on the value's 15 significant digits (as a spreadsheet shows it, so that
+/// 2.675 gives "2.68" although its binary value is slightly below), no thousands separator, and
+/// no sign when the rounded value is zero ("-0.001" at 2 decimals gives "0.00").
+std::string format_decimal(double value, int decimals);
+
+/// Writes `sheet` as CSV by RFC 4180: a header row of the column titles, then one record per
+/// row; fields separated by ',' and records ended by CRLF (the RFC's line break, which every
+/// spreadsheet and CSV reader accepts); a field is quoted when it contains a comma, a quote,
+/// CR or LF, with its quotes doubled; text is written as UTF-8 with no byte-order mark;
+/// integers in full, decimals by `format_decimal`; an empty cell is an empty field. Nothing
+/// is prefixed to text that begins with '=', '+', '-' or '@': the CSV is data, a spreadsheet
+/// user should open the XLSX, where text is never a formula.
+/// Throws InputError for a sheet without columns, and naming the sheet, row and column for a
+/// row of the wrong width, text that is not valid UTF-8, or a decimal that is not finite or
+/// has decimals outside 0–10; the sheet is checked before anything is written. The caller
+/// checks the stream's state.
+void write_csv(std::ostream& out, const Sheet& sheet);
+
+/// Writes a workbook with one worksheet per sheet, in order: a bold header row, frozen so that
+/// it stays visible, with an autofilter; text as text (never a formula), integers as numbers
+/// in the General format, decimals as numbers with the format "0", "0.0", "0.00", ... for their
+/// decimals; each column as wide as its longest value (8–60 characters). The file appears
+/// complete or not at all: it is written to `path` + ".part" and renamed over `path` at the
+/// end. Throws InputError as `write_csv` does, and for no sheets, an invalid or duplicate sheet
+/// name or a text longer than Excel's 32 767 characters, before touching the file system;
+/// ReportWriteError with the path, libxlsxwriter's message and the system's reason when the
+/// file cannot be created or written (libxlsxwriter also prints its own line to stderr).
+void write_xlsx(const std::filesystem::path& path, const std::vector<Sheet>& sheets);
+
+}  // namespace fleet::waybills
