@@ -17,6 +17,8 @@ struct Command {
     /// Runs with the configuration and the words after the command's name; returns the exit
     /// code. Throws fleet::Error (reported as "fleetctl: <what>", exit 1; ConfigError exit 2).
     std::function<int(const server::Config&, const std::vector<std::string>&)> run;
+    /// The command's own options, shown by `fleetctl COMMAND --help`; may be left out.
+    std::function<std::string()> help{};
 };
 
 /// All commands by name ("migrate", "import gtfs", ...): the longest registered name that the

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <pqxx/pqxx>
+
+#include "server/config.hpp"
+#include "waybills/reconcile.hpp"
+
+/// What the waybill and report commands of fleetctl share: option parsing, the reconciliation
+/// tolerances as flags, dates, progress on standard error and plain-text tables.
+namespace fleet::tools::fleetctl::cli {
+
+namespace po = boost::program_options;
+
+/// Parses a command's words: `options` are shown in its --help; `positional` names the words
+/// without a flag ("id", "file"), each stored as text under that name. Throws ConfigError naming
+/// the command for an unknown option, a missing value or a malformed number.
+po::variables_map parse(const std::string& command, const po::options_description& options,
+                        const std::vector<std::string>& args,
+                        const std::vector<std::string>& positional = {});
+
+/// The text of an options description, for Command::help.
+std::string describe(const po::options_description& options);
+
+/// The value of a required option; ConfigError naming the command and the option when absent.
+std::string required(const po::variables_map& vm, const std::string& key,
+                     const std::string& command);
+
+/// The value of an option when given.
+template <typename T>
+std::optional<T> optional(const po::variables_map& vm, const std::string& key) {
+    return vm.count(key) ? std::optional<T>(vm[key].as<T>()) : std::nullopt;
+}
+
+/// The text of an option, or "" when absent.
+std::string text(const po::variables_map& vm, const std::string& key);
+
+/// The positional waybill ID; InputError unless it is a positive integer.
+std::int64_t waybill_id(const po::variables_map& vm, const std::string& command);
+
+/// Checks a calendar date YYYY-MM-DD (InputError naming the option otherwise) and returns it.
+std::string date(const std::string& option, const std::string& text);
+
+/// A period [from, to] of dates, both required; InputError when `from` is after `to`.
+struct Period {
+    std::string from, to;
+};
+Period period(const po::variables_map& vm, const std::string& command);
+
+/// A non-negative finite number given to `option`; InputError otherwise.
+double not_negative(const std::string& option, double value);
+
+/// Adds the reconciliation tolerances (ReconcileOptions and its TrackRules) as options with
+/// their defaults.
+void add_reconcile_options(po::options_description& options);
+
+/// The reconciliation options as given; ConfigError naming the option for a negative value.
+waybills::ReconcileOptions reconcile_options(const po::variables_map& vm);
+
+/// Connects, migrating the schema when needed (server::open_database).
+std::unique_ptr<pqxx::connection> open(const server::Config& config);
+
+/// "12.30" for litres, "121.4" for kilometres: waybills::format_decimal.
+std::string fixed(double value, int decimals);
+
+/// Progress of a reconciliation on standard error: "reconciling: N of M waybills", rewritten in
+/// place on a terminal, at most a line a second otherwise.
+class Progress {
+  public:
+    Progress();
+    waybills::ReconcileProgress callback();
+    /// The closing line: how many waybills in how long.
+    void finish(std::size_t waybills);
+
+  private:
+    bool terminal_;
+    bool shown_ = false;
+    std::chrono::steady_clock::time_point started_;
+    std::chrono::steady_clock::time_point last_;
+};
+
+/// The figures of one reconciliation, several lines, each indented by `indent`.
+void print_figures(std::ostream& out, const waybills::Reconciliation& r,
+                   const std::string& indent = "");
+
+/// Rows of text as columns aligned on their widths (in characters), the first row a header.
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace fleet::tools::fleetctl::cli
