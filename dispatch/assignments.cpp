@@ -20,6 +20,18 @@ Millis at_ms(const pqxx::field& f) {
     return Millis(std::chrono::milliseconds(f.as<long long>()));
 }
 
+// A planned stop from the first columns of a row: id, name, lon, lat, radius (NULL: default).
+PlannedStop stop_of(const pqxx::row& r) {
+    PlannedStop s;
+    s.stop_id = r[0].is_null() ? 0 : r[0].as<std::int64_t>();
+    s.name = r[1].as<std::string>();
+    s.position = {r[2].as<double>(), r[3].as<double>()};
+    if (!r[4].is_null()) {
+        s.radius_m = r[4].as<double>();
+    }
+    return s;
+}
+
 std::vector<geo::LonLat> line_of(const std::string& geojson) {
     return detail::line_from_geojson(geojson);
 }
@@ -46,13 +58,7 @@ TripPlan load_trip(pqxx::transaction_base& tx, const pqxx::row& t, const std::st
     }
     std::vector<geo::LonLat> points;
     for (const auto& r : stops) {
-        PlannedStop s;
-        s.stop_id = r[0].as<std::int64_t>();
-        s.name = r[1].as<std::string>();
-        s.position = {r[2].as<double>(), r[3].as<double>()};
-        if (!r[4].is_null()) {
-            s.radius_m = r[4].as<double>();
-        }
+        PlannedStop s = stop_of(r);
         s.timepoint = r[5].as<bool>();
         if (!r[6].is_null()) {
             s.arrival = at_ms(r[6]);
@@ -144,13 +150,7 @@ TripPlan load_freight_run(pqxx::transaction_base& tx, std::int64_t assignment_id
                         " (extract(epoch FROM window_to) * 1000)::bigint"
                         " FROM fleet.assignment_stops WHERE assignment_id = $1 ORDER BY seq",
                         assignment_id)) {
-        PlannedStop s;
-        s.stop_id = r[0].as<std::int64_t>();
-        s.name = r[1].as<std::string>();
-        s.position = {r[2].as<double>(), r[3].as<double>()};
-        if (!r[4].is_null()) {
-            s.radius_m = r[4].as<double>();
-        }
+        PlannedStop s = stop_of(r);
         s.arrival = at_ms(r[5]);
         s.departure = at_ms(r[6]);
         points.push_back(s.position);

@@ -110,12 +110,13 @@ constexpr const char* facts_sql =
     " m.loaded_trip_l, m.equipment_l_per_h, m.idle_l_per_h, coalesce(w.fuel_grade, m.fuel_grade),"
     " c.prev_subject, c.prev_odometer_in, c.prev_fuel_in::float8,"
     " (SELECT e.document FROM fleet.odometer_events e WHERE e.vehicle_id = w.vehicle_id"
-    "  AND e.occurred_at BETWEEN coalesce(c.prev_returned_at, '-infinity') AND w.departed_at"
+    "  AND e.occurred_at > coalesce(c.prev_returned_at, '-infinity')"
+    "  AND e.occurred_at <= w.departed_at"
     "  AND e.old_reading_km = c.prev_odometer_in AND e.new_reading_km = w.odometer_out_km"
     "  ORDER BY e.occurred_at DESC LIMIT 1),"
     " (SELECT json_build_array(e.kind, e.old_reading_km, e.new_reading_km, e.document)::text"
     "  FROM fleet.odometer_events e WHERE e.vehicle_id = w.vehicle_id AND e.occurred_at"
-    "  BETWEEN w.departed_at AND w.returned_at ORDER BY e.occurred_at LIMIT 1),"
+    "  > w.departed_at AND e.occurred_at <= w.returned_at ORDER BY e.occurred_at LIMIT 1),"
     " v.odometer_capacity_km,"
     " (SELECT k.odometer_km FROM fleet.waybill_checks k WHERE k.waybill_id = w.waybill_id"
     "  AND k.kind = 'technical' ORDER BY k.checked_at DESC, k.check_id DESC LIMIT 1),"
@@ -244,7 +245,7 @@ void read_tracks(pqxx::connection* conn, const std::string& url, const std::vect
         pqxx::read_transaction tx(*conn);
         const auto rows = tx.exec_params(
             "SELECT " FLEET_MS("q.device_time") ", ST_X(q.geom), ST_Y(q.geom),"
-            " coalesce(q.speed_kmh, 0), q.fuel_l, q.valid FROM fleet.positions q"
+            " q.speed_kmh, q.fuel_l, q.valid FROM fleet.positions q"
             " WHERE q.vehicle_id = $1 AND q.device_time BETWEEN to_timestamp($2 / 1000.0)"
             " AND to_timestamp($3 / 1000.0) ORDER BY q.device_time",
             p.vehicle_id, p.from_ms, p.to_ms);
@@ -253,7 +254,7 @@ void read_tracks(pqxx::connection* conn, const std::string& url, const std::vect
                     .time_ms = r[0].as<std::int64_t>(),
                     .lon_deg = r[1].as<double>(),
                     .lat_deg = r[2].as<double>(),
-                    .speed_kmh = r[3].as<double>(),
+                    .speed_kmh = opt<double>(r[3]),
                     .fuel_l = opt<double>(r[4]),
                     .valid = r[5].as<bool>()});
         }
@@ -339,15 +340,27 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
             const auto old_km = act[1].get<std::int64_t>();
             const auto new_km = act[2].get<std::int64_t>();
             const auto document = act[3].get<std::string>();
-            if (kind == "rollover" && in_km < out_km) {
-                r.mileage_km =
-                    mileage_across_rollover_km(out_km, in_km, row[43].as<std::int64_t>());
-                r.notes.push_back("odometer rolled over during the trip (act '" + document + "')");
-            } else if (kind == "replacement" && old_km >= out_km && in_km >= new_km) {
-                r.mileage_km = (old_km - out_km) + (in_km - new_km);
-                r.notes.push_back("odometer replaced during the trip at " + std::to_string(old_km) +
-                                  " km, new one from " + std::to_string(new_km) + " km (act '" +
-                                  document + "')");
+            // The act's own readings re-baseline the count: the old counter (or the old
+            // reading before the wrap) up to the act, the new one after it. A rollover passes
+            // one more kilometre from the old reading to the wrap.
+            const std::int64_t wrap_km = kind == "rollover" ? 1 : 0;
+            if (old_km >= out_km && in_km >= new_km) {
+                r.mileage_km = (old_km - out_km) + wrap_km + (in_km - new_km);
+                if (kind == "rollover") {
+                    r.notes.push_back("odometer rolled over during the trip (act '" + document +
+                                      "')");
+                    const auto capacity = row[43].as<std::int64_t>();
+                    if (old_km + 1 != capacity) {
+                        r.notes.push_back("the act's reading before the wrap, " +
+                                          std::to_string(old_km) +
+                                          " km, is not the vehicle's counter capacity " +
+                                          std::to_string(capacity) + " km less one");
+                    }
+                } else {
+                    r.notes.push_back("odometer replaced during the trip at " +
+                                      std::to_string(old_km) + " km, new one from " +
+                                      std::to_string(new_km) + " km (act '" + document + "')");
+                }
             } else {
                 flag("odometer_act", "the odometer " + kind + " act " + act[3].get<std::string>() +
                                          " does not fit the waybill's readings");
@@ -506,6 +519,23 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
     }
 }
 
+Json tolerances_json(const ReconcileOptions& o) {
+    return {{"gps_tolerance_pct", o.gps_tolerance_pct},
+            {"gps_tolerance_km", o.gps_tolerance_km},
+            {"chain_fuel_tolerance_l", o.chain_fuel_tolerance_l},
+            {"card_slack_min", o.card_slack_min},
+            {"pump_odometer_tolerance_km", o.pump_odometer_tolerance_km},
+            {"sensor_match_min", o.sensor_match_min},
+            {"sensor_volume_tolerance_pct", o.sensor_volume_tolerance_pct},
+            {"track_gap_s", o.track.gap_s},
+            {"track_jitter_m", o.track.jitter_m},
+            {"track_moving_kmh", o.track.moving_kmh},
+            {"track_max_speed_kmh", o.track.max_speed_kmh},
+            {"fuel_min_l", o.track.fuel_min_l},
+            {"fuel_stop_min_s", o.track.fuel_stop_min_s},
+            {"track_relocate_fixes", o.track.relocate_fixes}};
+}
+
 Json to_json(const TrackSummary& t) {
     Json gaps = Json::array();
     for (const auto& g : t.gaps) {
@@ -604,7 +634,9 @@ void store(pqxx::connection& conn, const std::vector<Reconciliation>& results) {
         " norm_details = EXCLUDED.norm_details, actual_l = EXCLUDED.actual_l,"
         " saving_l = EXCLUDED.saving_l, sensor_events = EXCLUDED.sensor_events,"
         " violations = EXCLUDED.violations, violation_list = EXCLUDED.violation_list,"
-        " plan = EXCLUDED.plan, discrepancies = EXCLUDED.discrepancies, notes = EXCLUDED.notes",
+        " plan = EXCLUDED.plan, discrepancies = EXCLUDED.discrepancies, notes = EXCLUDED.notes"
+        // What a closed waybill was accepted on is kept; a later report recomputes, not stores.
+        " WHERE NOT fleet.waybill_is_final(EXCLUDED.waybill_id)",
         rows.dump());
     tx.commit();
 }
@@ -760,7 +792,12 @@ std::vector<Reconciliation> reconcile(pqxx::connection& conn, const std::string&
         auto& r = results[i];
         r.track = std::move(tracks.at(r.waybill_id));
         fixes += static_cast<std::size_t>(r.track.fixes);
-        judge(r, facts_result[static_cast<pqxx::result::size_type>(i)], corrections, options);
+        // One waybill's unusable data is that waybill's finding, not the period's failure.
+        try {
+            judge(r, facts_result[static_cast<pqxx::result::size_type>(i)], corrections, options);
+        } catch (const InputError& e) {
+            r.discrepancies.push_back({"bad_data", e.what()});
+        }
     }
     const double judge_s = since(judge_started);
     const auto store_started = Clock::now();
@@ -841,6 +878,28 @@ Reconciliation accept(const std::string& url, const AcceptRequest& q,
         }
         throw InputError(message);
     }
+    // Acceptance on tolerances of one's own choosing is acceptance with a reason.
+    const ReconcileOptions defaults;
+    const bool own_tolerances =
+        options.gps_tolerance_pct != defaults.gps_tolerance_pct ||
+        options.gps_tolerance_km != defaults.gps_tolerance_km ||
+        options.chain_fuel_tolerance_l != defaults.chain_fuel_tolerance_l ||
+        options.card_slack_min != defaults.card_slack_min ||
+        options.pump_odometer_tolerance_km != defaults.pump_odometer_tolerance_km ||
+        options.sensor_match_min != defaults.sensor_match_min ||
+        options.sensor_volume_tolerance_pct != defaults.sensor_volume_tolerance_pct ||
+        options.track.gap_s != defaults.track.gap_s ||
+        options.track.jitter_m != defaults.track.jitter_m ||
+        options.track.moving_kmh != defaults.track.moving_kmh ||
+        options.track.max_speed_kmh != defaults.track.max_speed_kmh ||
+        options.track.fuel_min_l != defaults.track.fuel_min_l ||
+        options.track.fuel_stop_min_s != defaults.track.fuel_stop_min_s ||
+        options.track.relocate_fixes != defaults.track.relocate_fixes;
+    if (own_tolerances && q.reason.empty()) {
+        throw InputError("waybill " + subject +
+                         ": accepting with tolerances other than the defaults needs a written "
+                         "reason (--reason)");
+    }
     auto results = reconcile(url, {.from = "", .to = "", .waybill_ids = {q.waybill_id}}, options);
     if (results.size() != 1) {
         throw DatabaseError("waybill " + subject + " could not be reconciled");
@@ -861,10 +920,25 @@ Reconciliation accept(const std::string& url, const AcceptRequest& q,
         if (status[0].as<std::string>() != "returned") {
             throw InputError("waybill " + subject + " changed while it was being reconciled");
         }
+        // The details as they were when accepted: issuer, driver's licence, vehicle, fuel.
         tx.exec_params(
-            "UPDATE fleet.waybills SET status = 'closed', accepted_at = now(), accepted_by = $2,"
-            " acceptance_reason = NULLIF($3, '') WHERE waybill_id = $1",
-            q.waybill_id, q.person, q.reason);
+            "UPDATE fleet.waybills w SET status = 'closed', accepted_at = now(), accepted_by = $2,"
+            " acceptance_reason = NULLIF($3, ''), details = w.details || jsonb_build_object("
+            " 'accepted_on', jsonb_build_object("
+            "  'issuer', (SELECT to_jsonb(i) - 'last_number' FROM fleet.issuers i"
+            "             WHERE i.code = w.issuer),"
+            "  'driver', (SELECT jsonb_build_object('full_name', d.full_name,"
+            "             'licence_series', d.licence_series, 'licence_number', d.licence_number,"
+            "             'licence_issued_on', d.licence_issued_on) FROM fleet.drivers d"
+            "             WHERE d.driver_id = w.driver_id),"
+            "  'vehicle', (SELECT jsonb_build_object('registration', v.registration,"
+            "              'vehicle_class', v.vehicle_class, 'make_model', v.make_model)"
+            "              FROM fleet.vehicles v WHERE v.vehicle_id = w.vehicle_id),"
+            "  'fuel_issued_l', (SELECT coalesce(sum(t.volume_l), 0) FROM"
+            "   fleet.fuel_transactions t WHERE t.waybill_id = w.waybill_id),"
+            "  'tolerances', $4::jsonb))"
+            " WHERE waybill_id = $1",
+            q.waybill_id, q.person, q.reason, tolerances_json(options).dump());
         Json codes = Json::array();
         for (const auto& d : r.discrepancies) {
             codes.push_back(d.code);
@@ -873,6 +947,7 @@ Reconciliation accept(const std::string& url, const AcceptRequest& q,
                         Json{{"person", q.person},
                              {"reason", q.reason},
                              {"discrepancies", codes},
+                             {"tolerances", tolerances_json(options)},
                              {"saving_l", r.saving_l ? Json(*r.saving_l) : Json()}}
                             .dump());
     });

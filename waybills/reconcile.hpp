@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "waybills/norms.hpp"
+#include "waybills/store.hpp"
 #include "waybills/track.hpp"
 
 /// Reconciliation of returned waybills (domain.md §4): the odometer and fuel chains, GPS mileage
@@ -25,7 +26,8 @@ struct ReconcileOptions {
     double gps_tolerance_pct = 5;  ///< GPS against odometer mileage ...
     double gps_tolerance_km = 2;   ///< ... but never less than this (short trips)
     double chain_fuel_tolerance_l = 0.5;
-    double card_slack_min = 30;  ///< receipts this long before departure / after return count
+    double card_slack_min =
+        default_receipt_slack_min;  ///< receipts this long before departure / after return count
     double pump_odometer_tolerance_km = 10;
     double sensor_match_min = 45;  ///< a sensor fill and a receipt this close in time match ...
     double sensor_volume_tolerance_pct = 15;  ///< ... when their volumes agree this well

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
 #include "geo/error.hpp"
 #include "waybills/detail/sql.hpp"
+#include "waybills/norms.hpp"
 
 namespace fleet::waybills {
 
@@ -37,6 +39,18 @@ void require_one_of(const std::string& field, const std::string& value,
         list += (list.empty() ? "" : ", ") + std::string(a);
     }
     throw InputError(field + " '" + value + "' is not one of: " + list);
+}
+
+// A moment as the rules need it: date, time and the offset from UTC (or Z), so that it never
+// depends on the database session's zone. "2026-11-27 07:30+03", "2026-11-27T04:30:00Z".
+void require_time(const std::string& field, const std::string& value) {
+    static const std::regex moment(
+        R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?))");
+    if (!std::regex_match(value, moment)) {
+        throw InputError(field + " '" + value +
+                         "' is not a date and time with its offset (2026-11-27 07:30+03, or Z "
+                         "for UTC)");
+    }
 }
 
 void require_not_negative(const std::string& field, double value) {
@@ -95,6 +109,26 @@ std::optional<T> opt(const pqxx::field& f) {
 
 std::string text(const pqxx::field& f) {
     return f.is_null() ? std::string() : f.as<std::string>();
+}
+
+// Links the vehicle's (or every vehicle's) unlinked fuel receipts to the returned waybill they
+// fall in, or nearest to within the slack: card files often come the next day, and a fill just
+// before departure belongs to the trip. Closed waybills take no more receipts.
+std::size_t link_receipts(pqxx::transaction_base& tx, std::optional<std::int64_t> vehicle_id) {
+    return tx
+        .exec_params(
+            "UPDATE fleet.fuel_transactions t SET waybill_id = m.waybill_id FROM ("
+            " SELECT DISTINCT ON (u.transaction_id) u.transaction_id, w.waybill_id"
+            " FROM fleet.fuel_transactions u JOIN fleet.waybills w ON w.vehicle_id = u.vehicle_id"
+            "  AND w.status = 'returned' AND u.occurred_at BETWEEN"
+            "  w.departed_at - $2 * interval '1 minute' AND w.returned_at + $2 * interval"
+            "  '1 minute'"
+            " WHERE u.waybill_id IS NULL AND ($1::bigint IS NULL OR u.vehicle_id = $1)"
+            " ORDER BY u.transaction_id, greatest(w.departed_at - u.occurred_at,"
+            "  u.occurred_at - w.returned_at, interval '0'), w.departed_at) m"
+            " WHERE t.transaction_id = m.transaction_id",
+            vehicle_id, default_receipt_slack_min)
+        .affected_rows();
 }
 
 }  // namespace
@@ -192,6 +226,10 @@ Issued issue(pqxx::connection& conn, const IssueRequest& q) {
             throw InputError("a waybill needs its validity date (--from)");
         }
         const std::string valid_to = q.valid_to.empty() ? valid_from : q.valid_to;
+        if (valid_to < valid_from) {  // both YYYY-MM-DD: text order is date order
+            throw InputError("validity ends (" + valid_to + ") before it starts (" + valid_from +
+                             ")");
+        }
         // Departure values carry over from the vehicle's last returned or closed waybill.
         const auto previous = tx.exec_params(
             "SELECT odometer_in_km, fuel_in_l FROM fleet.waybills WHERE vehicle_id = $1"
@@ -221,15 +259,18 @@ Issued issue(pqxx::connection& conn, const IssueRequest& q) {
                   "INSERT INTO fleet.waybills (issuer, number, vehicle_id, driver_id,"
                   " assignment_id, valid_from, valid_to, odometer_out_km, fuel_out_l,"
                   " trailer_make_model, trailer_registration, trailer_mass_t, service_kind,"
-                  " transport_kind, fuel_grade, issued_by) VALUES ($1, $2, $3, $4, $5,"
+                  " transport_kind, fuel_grade, issued_by, details) VALUES ($1, $2, $3, $4, $5,"
                   " $6::date, $7::date, $8, $9, NULLIF($10, ''), NULLIF($11, ''), $12,"
                   " NULLIF($13, ''), NULLIF($14, ''), (SELECT coalesce(v.fuel_grade, m.fuel_grade)"
                   " FROM fleet.vehicles v LEFT JOIN fleet.vehicle_models m USING (make_model)"
-                  " WHERE v.vehicle_id = $3), $15) RETURNING waybill_id",
+                  " WHERE v.vehicle_id = $3), $15, jsonb_build_object('odometer_carried', "
+                  "$16::boolean,"
+                  " 'fuel_carried', $17::boolean)) RETURNING waybill_id",
                   q.issuer, out.number, *vehicle_id, *driver_id, q.assignment_id, valid_from,
                   valid_to, out.odometer_out_km, out.fuel_out_l, q.trailer_make_model,
                   q.trailer_registration, q.trailer_mass_t, q.service_kind, q.transport_kind,
-                  q.actor)[0]
+                  q.actor, !previous.empty() && !q.odometer_out_km,
+                  !previous.empty() && !q.fuel_out_l)[0]
                 .as<std::int64_t>();
         journal(tx, q.actor, "waybill issued", q.issuer + "/" + std::to_string(out.number),
                 Json{{"waybill_id", out.waybill_id},
@@ -248,6 +289,7 @@ void record_check(pqxx::connection& conn, const CheckRequest& q) {
     if (q.kind.empty() || q.person.empty() || q.checked_at.empty()) {
         throw InputError("a check needs its kind, time and the person who made it");
     }
+    require_time("check time", q.checked_at);
     if (q.kind == "technical" && !q.odometer_km) {
         throw InputError("the technical inspection needs the odometer reading at inspection");
     }
@@ -277,15 +319,22 @@ void release(pqxx::connection& conn, const ReleaseRequest& q) {
     if (q.dispatcher.empty() || q.departed_at.empty()) {
         throw InputError("a release needs the departure time and the releasing dispatcher");
     }
+    require_time("departure time", q.departed_at);
     in_transaction(conn, [&](pqxx::work& tx) {
+        // The vehicle first: two releases of one vehicle at once queue here.
+        tx.exec_params(
+            "SELECT 1 FROM fleet.vehicles v JOIN fleet.waybills w USING (vehicle_id)"
+            " WHERE w.waybill_id = $1 FOR UPDATE OF v",
+            q.waybill_id);
         const auto subject = lock_with_status(tx, q.waybill_id, {"issued"}, "release it");
         std::vector<std::string> reasons;
         const auto checks = tx.exec_params(
-            "SELECT k.kind, c.passed FROM unnest(ARRAY['technical', 'medical_pre']) k(kind)"
-            " LEFT JOIN LATERAL (SELECT passed FROM fleet.waybill_checks c WHERE"
+            "SELECT k.kind, c.passed, c.checked_at > $2::timestamptz"
+            " FROM unnest(ARRAY['technical', 'medical_pre']) k(kind)"
+            " LEFT JOIN LATERAL (SELECT passed, checked_at FROM fleet.waybill_checks c WHERE"
             " c.waybill_id = $1 AND c.kind = k.kind ORDER BY checked_at DESC, check_id DESC"
             " LIMIT 1) c ON true",
-            q.waybill_id);
+            q.waybill_id, q.departed_at);
         for (const auto& r : checks) {
             const std::string what = r[0].as<std::string>() == "technical"
                                          ? "pre-trip technical inspection"
@@ -294,6 +343,8 @@ void release(pqxx::connection& conn, const ReleaseRequest& q) {
                 reasons.push_back(what + " missing");
             } else if (!r[1].as<bool>()) {
                 reasons.push_back(what + " failed");
+            } else if (r[2].as<bool>()) {
+                reasons.push_back(what + " is dated after the departure");
             }
         }
         const auto w = tx.exec_params1(
@@ -301,7 +352,12 @@ void release(pqxx::connection& conn, const ReleaseRequest& q) {
             " BETWEEN w.valid_from AND w.valid_to,"
             " (SELECT o.issuer || '/' || o.number FROM fleet.waybills o WHERE"
             "  o.vehicle_id = w.vehicle_id AND o.status = 'released' AND o.waybill_id <> $1"
-            "  LIMIT 1)"
+            "  LIMIT 1),"
+            " (SELECT o.issuer || '/' || o.number || ' returned ' ||"
+            "  to_char(o.returned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC'"
+            "  FROM fleet.waybills o WHERE o.vehicle_id = w.vehicle_id"
+            "  AND o.status IN ('returned', 'closed') AND o.returned_at > $2::timestamptz"
+            "  ORDER BY o.returned_at DESC LIMIT 1)"
             " FROM fleet.waybills w JOIN fleet.issuers i ON i.code = w.issuer"
             " WHERE w.waybill_id = $1",
             q.waybill_id, q.departed_at);
@@ -311,6 +367,10 @@ void release(pqxx::connection& conn, const ReleaseRequest& q) {
         if (!w[2].is_null()) {
             reasons.push_back("the vehicle is still out on waybill " + w[2].as<std::string>());
         }
+        if (!w[3].is_null()) {
+            reasons.push_back("the departure is before the vehicle came back on waybill " +
+                              w[3].as<std::string>());
+        }
         if (!reasons.empty()) {
             std::string message = "waybill " + subject + " cannot be released:";
             for (const auto& r : reasons) {
@@ -318,6 +378,19 @@ void release(pqxx::connection& conn, const ReleaseRequest& q) {
             }
             throw InputError(message);
         }
+        // Issued ahead of time: departure values carried over are taken again from the
+        // waybill that came back last, so the chain holds.
+        tx.exec_params(
+            "UPDATE fleet.waybills w SET"
+            " odometer_out_km = CASE WHEN (w.details ->> 'odometer_carried')::boolean"
+            "  THEN coalesce(p.odometer_in_km, w.odometer_out_km) ELSE w.odometer_out_km END,"
+            " fuel_out_l = CASE WHEN (w.details ->> 'fuel_carried')::boolean"
+            "  THEN coalesce(p.fuel_in_l, w.fuel_out_l) ELSE w.fuel_out_l END"
+            " FROM (SELECT o.odometer_in_km, o.fuel_in_l FROM fleet.waybills o, fleet.waybills x"
+            "  WHERE x.waybill_id = $1 AND o.vehicle_id = x.vehicle_id"
+            "  AND o.status IN ('returned', 'closed') ORDER BY o.returned_at DESC LIMIT 1) p"
+            " WHERE w.waybill_id = $1",
+            q.waybill_id);
         tx.exec_params(
             "UPDATE fleet.waybills SET status = 'released', departed_at = $2::timestamptz,"
             " released_by = $3 WHERE waybill_id = $1",
@@ -336,15 +409,19 @@ void return_vehicle(pqxx::connection& conn, const ReturnRequest& q) {
     require_not_negative("idle hours", q.idle_h);
     require_not_negative("transport work", q.transport_work_tkm);
     require_not_negative("loaded trips", q.loaded_trips);
-    if (q.returned_at.empty()) {
-        throw InputError("a return needs the return time");
+    require_time("return time", q.returned_at);
+    std::string declared = "{";
+    for (const auto& code : q.declared_corrections) {
+        parse_correction_code(code);  // refuses what the norms do not know
+        declared += (declared.size() > 1 ? "," : "") + code;
     }
+    declared += "}";
     in_transaction(conn, [&](pqxx::work& tx) {
         const auto subject = lock_with_status(tx, q.waybill_id, {"released"}, "return it");
         const auto w = tx.exec_params1(
             "SELECT vehicle_id, odometer_out_km, $2::timestamptz > departed_at,"
             " EXISTS (SELECT 1 FROM fleet.odometer_events e WHERE e.vehicle_id = w.vehicle_id"
-            "  AND e.occurred_at BETWEEN w.departed_at AND $2::timestamptz)"
+            "  AND e.occurred_at > w.departed_at AND e.occurred_at <= $2::timestamptz)"
             " FROM fleet.waybills w WHERE waybill_id = $1",
             q.waybill_id, q.returned_at);
         if (!w[2].as<bool>()) {
@@ -360,20 +437,16 @@ void return_vehicle(pqxx::connection& conn, const ReturnRequest& q) {
             "UPDATE fleet.waybills SET status = 'returned', returned_at = $2::timestamptz,"
             " odometer_in_km = $3, fuel_in_l = $4, fuel_handed_over_l = $5, heater_h = $6,"
             " equipment_h = $7, idle_h = $8, transport_work_tkm = $9, loaded_trips = $10,"
-            " air_conditioning = $11 WHERE waybill_id = $1",
+            " air_conditioning = $11, declared_corrections = $12::text[] WHERE waybill_id = $1",
             q.waybill_id, q.returned_at, q.odometer_in_km, q.fuel_in_l, q.fuel_handed_over_l,
             q.heater_h, q.equipment_h, q.idle_h, q.transport_work_tkm, q.loaded_trips,
-            q.air_conditioning);
-        const auto linked = tx.exec_params(
-            "UPDATE fleet.fuel_transactions t SET waybill_id = w.waybill_id"
-            " FROM fleet.waybills w WHERE w.waybill_id = $1 AND t.vehicle_id = w.vehicle_id"
-            " AND t.waybill_id IS NULL AND t.occurred_at BETWEEN w.departed_at AND w.returned_at",
-            q.waybill_id);
+            q.air_conditioning, declared);
+        const auto linked = link_receipts(tx, w[0].as<std::int64_t>());
         journal(tx, q.actor, "waybill returned", subject,
                 Json{{"returned_at", q.returned_at},
                      {"odometer_in_km", q.odometer_in_km},
                      {"fuel_in_l", q.fuel_in_l},
-                     {"fuel_transactions_linked", linked.affected_rows()}}
+                     {"fuel_transactions_linked", linked}}
                     .dump());
     });
 }
@@ -386,6 +459,7 @@ std::int64_t record_odometer_event(pqxx::connection& conn, const OdometerEventRe
     if (q.document.empty()) {
         throw InputError("an odometer " + q.kind + " needs the act's reference (--document)");
     }
+    require_time("act time", q.occurred_at);
     require_not_negative("old reading", static_cast<double>(q.old_reading_km));
     require_not_negative("new reading", static_cast<double>(q.new_reading_km));
     return in_transaction(conn, [&](pqxx::work& tx) {
@@ -412,6 +486,7 @@ std::size_t import_fuel_transactions(pqxx::connection& conn,
                                      const std::vector<FuelTransaction>& transactions,
                                      const std::string& actor) {
     for (const auto& t : transactions) {
+        require_time("fuel transaction time", t.occurred_at);
         if (t.volume_l <= 0) {
             throw InputError("fuel transaction at " + t.occurred_at + " for " + t.vehicle +
                              ": volume must be positive");
@@ -433,8 +508,9 @@ std::size_t import_fuel_transactions(pqxx::connection& conn,
                            t.odometer_km, t.source, t.external_id)
                          .affected_rows();
         }
+        const auto linked = link_receipts(tx, std::nullopt);
         journal(tx, actor, "fuel transactions imported", "",
-                Json{{"read", transactions.size()}, {"new", added}}.dump());
+                Json{{"read", transactions.size()}, {"new", added}, {"linked", linked}}.dump());
         return added;
     });
 }
@@ -626,8 +702,33 @@ std::int64_t correct(pqxx::connection& conn, const WaybillCorrection& c) {
             require_not_negative(field, *value);
         }
     }
+    if (!c.departed_at.empty()) {
+        require_time("departure time", c.departed_at);
+    }
+    if (!c.returned_at.empty()) {
+        require_time("return time", c.returned_at);
+    }
     return in_transaction(conn, [&](pqxx::work& tx) {
         const auto subject = lock_with_status(tx, c.waybill_id, {"closed"}, "correct it");
+        // The corrected figures must hold as a return would: time order, and an odometer that
+        // comes back lower only over an act inside the trip.
+        const auto check = tx.exec_params1(
+            "SELECT coalesce(NULLIF($2, '')::timestamptz, returned_at) >"
+            "  coalesce(NULLIF($3, '')::timestamptz, departed_at),"
+            " coalesce($4, odometer_in_km) >= coalesce($5, odometer_out_km) OR EXISTS ("
+            "  SELECT 1 FROM fleet.odometer_events e WHERE e.vehicle_id = w.vehicle_id"
+            "  AND e.occurred_at > coalesce(NULLIF($3, '')::timestamptz, departed_at)"
+            "  AND e.occurred_at <= coalesce(NULLIF($2, '')::timestamptz, returned_at))"
+            " FROM fleet.waybills w WHERE waybill_id = $1",
+            c.waybill_id, c.returned_at, c.departed_at, c.odometer_in_km, c.odometer_out_km);
+        if (!check[0].as<bool>()) {
+            throw InputError("the corrected return time is not after the departure");
+        }
+        if (!check[1].as<bool>()) {
+            throw InputError(
+                "the corrected return odometer is below the departure odometer, and no "
+                "rollover or replacement act is recorded for the trip");
+        }
         const auto issuer = tx.exec_params1(
             "UPDATE fleet.issuers i SET last_number = last_number + 1 FROM fleet.waybills w"
             " WHERE w.waybill_id = $1 AND i.code = w.issuer RETURNING i.last_number",
@@ -640,7 +741,7 @@ std::int64_t correct(pqxx::connection& conn, const WaybillCorrection& c) {
                   " corrects_waybill_id, trailer_make_model, trailer_registration,"
                   " trailer_mass_t, service_kind, transport_kind, fuel_grade,"
                   " fuel_handed_over_l, heater_h, equipment_h, idle_h, transport_work_tkm,"
-                  " loaded_trips, air_conditioning, issued_by, released_by)"
+                  " loaded_trips, air_conditioning, issued_by, released_by, declared_corrections)"
                   " SELECT issuer, $2, vehicle_id, driver_id, assignment_id, valid_from,"
                   " valid_to, 'returned', coalesce($3, odometer_out_km),"
                   " coalesce($4, odometer_in_km), coalesce($5, fuel_out_l),"
@@ -651,7 +752,8 @@ std::int64_t correct(pqxx::connection& conn, const WaybillCorrection& c) {
                   " transport_kind, fuel_grade, coalesce($10, fuel_handed_over_l),"
                   " coalesce($11, heater_h), coalesce($12, equipment_h), coalesce($13, idle_h),"
                   " coalesce($14, transport_work_tkm), coalesce($15, loaded_trips),"
-                  " air_conditioning, $16, released_by FROM fleet.waybills WHERE waybill_id = $1"
+                  " air_conditioning, $16, released_by, declared_corrections"
+                  " FROM fleet.waybills WHERE waybill_id = $1"
                   " RETURNING waybill_id",
                   c.waybill_id, issuer[0].as<std::int64_t>(), c.odometer_out_km, c.odometer_in_km,
                   c.fuel_out_l, c.fuel_in_l, c.departed_at, c.returned_at, c.reason,

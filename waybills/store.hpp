@@ -13,6 +13,10 @@
 /// ("2026-11-27 07:30+03"); output times are UTC ("2026-11-27T04:30:00Z").
 namespace fleet::waybills {
 
+/// Fuel receipts this long before the departure or after the return belong to the trip (a fill
+/// on the way out of the depot, a card file that comes the next day). Reconciliation's default.
+inline constexpr double default_receipt_slack_min = 30;
+
 /// A pre-trip or post-trip check as recorded.
 struct Check {
     std::string kind;  ///< technical, medical_pre, medical_post
@@ -124,11 +128,14 @@ struct ReturnRequest {
     double heater_h = 0, equipment_h = 0, idle_h = 0, transport_work_tkm = 0;
     int loaded_trips = 0;
     bool air_conditioning = false;
+    /// Corrections that depend on the trip (heavy_road, low_speed, frequent_stops, ...).
+    std::vector<std::string> declared_corrections;
     std::string actor = "fleetctl";
 };
 
-/// Records the return: odometer, fuel remainder, hours and work. Fuel transactions of the
-/// vehicle during the trip are linked to the waybill. A return odometer below the departure one
+/// Records the return: odometer, fuel remainder, hours and work. Fuel receipts of the vehicle
+/// during the trip (give or take default_receipt_slack_min) are linked to the waybill; so are
+/// receipts imported later, by import_fuel_transactions. A return odometer below the departure one
 /// needs a rollover or replacement act inside the trip; negative values are refused.
 void return_vehicle(pqxx::connection& conn, const ReturnRequest& request);
 

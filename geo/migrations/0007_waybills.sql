@@ -125,6 +125,9 @@ ALTER TABLE fleet.fuel_transactions
     ADD COLUMN external_id text,   -- the card processor's transaction id: re-import is idempotent
     ADD CONSTRAINT fuel_transactions_source_check CHECK (source IN ('card', 'coupon', 'manual'));
 CREATE UNIQUE INDEX ON fleet.fuel_transactions (source, external_id) WHERE external_id IS NOT NULL;
+-- Without the processor's id, the same receipt read twice is the same vehicle, time and volume.
+CREATE UNIQUE INDEX ON fleet.fuel_transactions (vehicle_id, occurred_at, volume_l,
+    coalesce(card_or_coupon, '')) WHERE external_id IS NULL;
 CREATE INDEX ON fleet.fuel_transactions (waybill_id);
 
 -- The latest reconciliation of each waybill: figures, and every discrepancy found.
@@ -172,3 +175,40 @@ BEGIN
 END $$;
 CREATE TRIGGER waybills_closed_are_final BEFORE UPDATE OR DELETE ON fleet.waybills
     FOR EACH ROW EXECUTE FUNCTION fleet.refuse_closed_waybill_edits();
+
+-- What a closed waybill was accepted on stays as it was: its checks and its fuel receipts. A
+-- correction (a new waybill pointing at the closed one) takes the receipts over.
+CREATE FUNCTION fleet.waybill_is_final(id bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM fleet.waybills WHERE waybill_id = id
+                   AND status IN ('closed', 'superseded'))
+$$;
+
+CREATE FUNCTION fleet.refuse_final_waybill_details() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND fleet.waybill_is_final(OLD.waybill_id) THEN
+        IF TG_TABLE_NAME = 'fuel_transactions' AND TG_OP = 'UPDATE'
+           AND (to_jsonb(NEW) - 'waybill_id') = (to_jsonb(OLD) - 'waybill_id')
+           AND EXISTS (SELECT 1 FROM fleet.waybills c WHERE c.waybill_id = NEW.waybill_id
+                       AND c.corrects_waybill_id = OLD.waybill_id) THEN
+            RETURN NEW;  -- handed over to the correction
+        END IF;
+        RAISE EXCEPTION '% of waybill % cannot change: it is closed', TG_TABLE_NAME,
+            OLD.waybill_id USING ERRCODE = 'check_violation';
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND fleet.waybill_is_final(NEW.waybill_id) THEN
+        RAISE EXCEPTION 'waybill % is closed: nothing can be added to it', NEW.waybill_id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE TRIGGER fuel_transactions_of_final_waybills BEFORE INSERT OR UPDATE OR DELETE
+    ON fleet.fuel_transactions FOR EACH ROW EXECUTE FUNCTION fleet.refuse_final_waybill_details();
+CREATE TRIGGER checks_of_final_waybills BEFORE INSERT OR UPDATE OR DELETE
+    ON fleet.waybill_checks FOR EACH ROW EXECUTE FUNCTION fleet.refuse_final_waybill_details();
+CREATE FUNCTION fleet.refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% holds accepted waybills and is kept', TG_TABLE_NAME
+        USING ERRCODE = 'check_violation';
+END $$;
+CREATE TRIGGER waybills_not_truncated BEFORE TRUNCATE ON fleet.waybills
+    FOR EACH STATEMENT EXECUTE FUNCTION fleet.refuse_truncate();

@@ -117,6 +117,15 @@ void post_trip_and_accept(pqxx::connection& conn, const std::string& url, std::i
                      {});
 }
 
+}  // namespace
+
+void close_returned(pqxx::connection& conn, const std::string& url, std::int64_t waybill_id,
+                    const std::string& date) {
+    post_trip_and_accept(conn, url, waybill_id, date);
+}
+
+namespace {
+
 std::string url_of(pqxx::connection& conn) {
     return "host=" + std::string(conn.hostname()) + " port=" + conn.port() +
            " user=" + conn.username() + " dbname=" + conn.dbname();

@@ -28,6 +28,9 @@ waybills::ReturnRequest return_request(std::int64_t waybill_id, std::int64_t odo
 /// Released, returned, post-trip examination, accepted (with a reason: there is no track).
 std::int64_t closed_waybill(pqxx::connection& conn, std::int64_t odometer_out_km, double fuel_out_l,
                             std::int64_t odometer_in_km, double fuel_in_l);
+/// Post-trip examination (18:40 Moscow on `date`) and acceptance with a reason.
+void close_returned(pqxx::connection& conn, const std::string& url, std::int64_t waybill_id,
+                    const std::string& date);
 /// Checks, releases (07:30 Moscow on `date`) and returns (18:30) an issued waybill.
 std::int64_t returned_waybill_from(pqxx::connection& conn, std::int64_t waybill_id,
                                    std::int64_t inspection_odometer_km, const std::string& date,

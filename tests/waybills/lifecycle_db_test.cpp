@@ -71,7 +71,16 @@ TEST_SUITE("db") {
         test::MigratedDatabase db;
         test::prepare_fleet(db.conn());
         const auto w = issue(db.conn(), test::issue_request());  // valid on 2026-11-20
-        test::pass_pre_trip_checks(db.conn(), w.waybill_id, 120000);
+        for (const char* kind : {"technical", "medical_pre"}) {
+            record_check(db.conn(), {.waybill_id = w.waybill_id,
+                                     .kind = kind,
+                                     .checked_at = "2026-11-20 00:05+03",
+                                     .person = "P. Night Shift",
+                                     .passed = true,
+                                     .odometer_km = 120000,
+                                     .notes = "",
+                                     .actor = "test"});
+        }
         ReleaseRequest r{.waybill_id = w.waybill_id,
                          .departed_at = "2026-11-21 00:30+03",  // the next day in Moscow
                          .dispatcher = "D. Dispatcher",
@@ -106,6 +115,29 @@ TEST_SUITE("db") {
                              doctest::Contains("departure fuel cannot be negative"), InputError);
         CHECK(test::count(db.conn(), "SELECT count(*) FROM fleet.waybills") == 0);
         CHECK(test::count(db.conn(), "SELECT last_number FROM fleet.issuers") == 0);
+
+        const auto issued = issue(db.conn(), test::issue_request());
+        CheckRequest local{.waybill_id = issued.waybill_id,
+                           .kind = "medical_pre",
+                           .checked_at = "2026-11-20 07:15",  // whose 07:15?
+                           .person = "M. Medic",
+                           .passed = true,
+                           .odometer_km = {},
+                           .notes = "",
+                           .actor = "test"};
+        CHECK_THROWS_WITH_AS(record_check(db.conn(), local),
+                             doctest::Contains("is not a date and time with its offset"),
+                             InputError);
+        local.checked_at = "infinity";
+        CHECK_THROWS_AS(record_check(db.conn(), local), InputError);
+        test::pass_pre_trip_checks(db.conn(), issued.waybill_id, 120000);  // at 07:10 and 07:15
+        CHECK_THROWS_WITH_AS(release(db.conn(), {.waybill_id = issued.waybill_id,
+                                                 .departed_at = "2026-11-20 07:00+03",
+                                                 .dispatcher = "D. Dispatcher",
+                                                 .actor = "test"}),
+                             doctest::Contains("medical examination is dated after the departure"),
+                             InputError);
+        CHECK(test::count(db.conn(), "SELECT count(*) FROM fleet.waybill_checks") == 2);
 
         const auto w = test::released_waybill(db.conn(), 120000, 40);
         ReturnRequest back = test::return_request(w, 119990, 30);

@@ -202,23 +202,46 @@ TEST_SUITE("db") {
         auto back = test::return_request(w, 120006, 50);
         back.returned_at = utc_text(t);
         return_vehicle(db.conn(), back);
-        // A receipt after the return (but within the slack) that is on no waybill.
-        import_fuel_transactions(db.conn(),
-                                 {{.vehicle = "A123BC",
-                                   .occurred_at = utc_text(t + 600'000),
+        // A card file that comes after the return: its receipt, 10 min after it, is linked.
+        const auto coupon = [&](std::int64_t at_ms, const std::string& id) {
+            return FuelTransaction{.vehicle = "A123BC",
+                                   .occurred_at = utc_text(at_ms),
                                    .volume_l = 15,
                                    .fuel_grade = "petrol",
-                                   .card_or_coupon = "coupon 12",
+                                   .card_or_coupon = "coupon " + id,
                                    .odometer_km = {},
                                    .source = "coupon",
-                                   .external_id = "c-12"}},
-                                 "test");
-        const auto r = reconcile(db.url(), {.from = "", .to = "", .waybill_ids = {w}}, {});
+                                   .external_id = id};
+        };
+        import_fuel_transactions(db.conn(), {coupon(t + 600'000, "c-12")}, "test");
+        auto r = reconcile(db.url(), {.from = "", .to = "", .waybill_ids = {w}}, {});
         REQUIRE(r.size() == 1);
         CHECK(has(r[0], "undocumented_fill"));
         CHECK(has(r[0], "receipt_without_fill"));
-        CHECK(has(r[0], "unlinked_receipt"));
         CHECK(has(r[0], "pump_odometer"));  // 125 000 km typed on a 120 000–120 006 km trip
+        CHECK_FALSE(has(r[0], "unlinked_receipt"));
+        REQUIRE(r[0].receipts.size() == 2);
+        CHECK(r[0].fuel_issued_l == doctest::Approx(45));
+
+        // Once the waybill is closed nothing is added to it: a later receipt close to the trip
+        // stays unlinked and is flagged; one far from every trip is a receipt without waybill.
+        test::close_returned(db.conn(), db.url(), w, "2026-11-20");
+        import_fuel_transactions(
+            db.conn(), {coupon(t + 900'000, "c-13"), coupon(t + 86'400'000, "c-14")}, "test");
+        r = reconcile(db.url(), {.from = "", .to = "", .waybill_ids = {w}}, {});
+        CHECK(has(r[0], "unlinked_receipt"));
+        const auto loose = receipts_without_waybill(db.conn(), "2026-11-20", "2026-11-21", {});
+        REQUIRE(loose.size() == 1);
+        CHECK(loose[0].card_or_coupon == "coupon c-14");
+        CHECK(loose[0].volume_l == 15);
+        // The receipts of a closed waybill cannot be moved or removed behind its back.
+        CHECK_THROWS_AS(
+            [&] {
+                pqxx::work tx(db.conn());
+                tx.exec0("DELETE FROM fleet.fuel_transactions WHERE external_id = 'c-12'");
+                tx.commit();
+            }(),
+            pqxx::sql_error);
         // Importing the same processor ids again adds nothing.
         CHECK(import_fuel_transactions(db.conn(),
                                        {{.vehicle = "A123BC",

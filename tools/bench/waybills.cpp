@@ -27,11 +27,11 @@ double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// The fleet and its month. Vehicles drive 15 loops of a 5 km-radius circle from their depot
-// (07:00-12:00 and 12:20-19:20 UTC, 39.3 km/h), stand at the depot the rest of the day with the
-// receiver wandering a few metres, and fill 40 L at 12:10 during the midday stop (seen by the
-// level sensor and paid with a fuel card). Waybills 06:45-19:45 with a consistent odometer and
-// fuel chain; two overspeed events a day.
+// The fleet and its month (the last part of generate() plants a few discrepancies). Vehicles drive
+// 15 loops of a 5 km-radius circle from their depot (07:00-12:00 and 12:20-19:20 UTC, 39.3 km/h),
+// stand at the depot the rest of the day with the receiver wandering a few metres, and fill 40 L at
+// 12:10 during the midday stop (seen by the level sensor and paid with a fuel card). Waybills
+// 06:45-19:45 with a consistent odometer and fuel chain; two overspeed events a day.
 void generate(pqxx::connection& conn, int vehicles, int days, const std::string& month_start) {
     pqxx::work tx(conn);
     tx.exec0("SET LOCAL synchronous_commit = off");
@@ -86,6 +86,17 @@ void generate(pqxx::connection& conn, int vehicles, int days, const std::string&
         "  ($3 || ' days')::interval - interval '1 day', interval '1 day') d",
         vehicles, month_start, days);
     tx.exec0("UPDATE fleet.issuers SET last_number = (SELECT max(number) FROM fleet.waybills)");
+    // A few things for the accountants to find: a tracker silent for half an hour on about one
+    // waybill in 37, and a remainder written down 10 L short on about one in 53 (a fuel chain
+    // break the next day).
+    tx.exec0(
+        "DELETE FROM fleet.positions p USING fleet.waybills w WHERE p.vehicle_id = w.vehicle_id"
+        " AND (w.vehicle_id + (w.valid_from - date '2026-01-01')) % 37 = 0"
+        " AND p.device_time >= w.departed_at + interval '3 hours 15 minutes'"
+        " AND p.device_time < w.departed_at + interval '3 hours 45 minutes'");
+    tx.exec0(
+        "UPDATE fleet.waybills SET fuel_in_l = fuel_in_l - 10"
+        " WHERE (vehicle_id * 7 + (valid_from - date '2026-01-01')) % 53 = 0");
     tx.exec0(
         "INSERT INTO fleet.fuel_transactions (vehicle_id, waybill_id, occurred_at, volume_l,"
         " fuel_grade, card_or_coupon, odometer_km, source, external_id)"

@@ -1,4 +1,6 @@
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "tools/fleetctl/command.hpp"
 #include "tools/fleetctl/waybill_cli.hpp"
@@ -25,6 +27,9 @@ cli::po::options_description options() {
         ("work", po::value<double>()->default_value(0)->value_name("TKM"), "trucks: transport work, tonne-km")
         ("loaded-trips", po::value<int>()->default_value(0)->value_name("N"), "dump trucks: loaded trips")
         ("air-conditioning", "the air conditioning was used while driving")
+        ("declare", po::value<std::vector<std::string>>()->value_name("CODE"),
+         "a norm correction the trip's conditions call for (heavy_road, low_speed, frequent_stops, "
+         "mountains, ...); repeatable")
         ("actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"), "who, for the journal");
     // clang-format on
     return d;
@@ -47,6 +52,9 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     q.transport_work_tkm = vm["work"].as<double>();
     q.loaded_trips = vm["loaded-trips"].as<int>();
     q.air_conditioning = vm.count("air-conditioning") > 0;
+    if (vm.count("declare")) {
+        q.declared_corrections = vm["declare"].as<std::vector<std::string>>();
+    }
     q.actor = vm["actor"].as<std::string>();
     auto db = cli::open(config);
     waybills::return_vehicle(*db, q);
@@ -70,7 +78,7 @@ const Registration registration(
            "receipts",
            "waybill return ID --at TIME --odometer KM --fuel L [--handed-over L] [--heater-hours "
            "H] [--equipment-hours H] [--idle-hours H] [--work TKM] [--loaded-trips N] "
-           "[--air-conditioning]",
+           "[--air-conditioning] [--declare CODE]...",
            run, [] { return cli::describe(options()); }});
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <bit>
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <string_view>
+#include <utility>
 
 #include <libpq-fe.h>
 
@@ -66,100 +69,138 @@ T read_be(const char* p) {
     return v;
 }
 
-// Parses tuples of (int8 waybill, timestamptz, float8 x, float8 y, float4 speed, float4 fuel,
-// bool valid) out of `buffer` from `pos`; returns false when the trailer was seen.
-class TupleParser {
-  public:
-    explicit TupleParser(const std::function<void(const FixRow&)>& on_row) : on_row_(on_row) {}
-
-    bool feed(const char* data, int size) {
-        buffer_.append(data, static_cast<std::size_t>(size));
-        std::size_t pos = 0;
-        if (!header_seen_) {
-            static constexpr char signature[] = "PGCOPY\n\377\r\n";
-            if (buffer_.size() < 19) {
-                return true;
-            }
-            if (std::memcmp(buffer_.data(), signature, 11) != 0) {
-                throw DatabaseError("binary COPY: unexpected header");
-            }
-            pos = 19 + static_cast<std::size_t>(read_be<std::int32_t>(buffer_.data() + 15));
-            header_seen_ = true;
-        }
-        bool more = true;
-        while (more) {
-            const std::size_t start = pos;
-            if (buffer_.size() - pos < 2) {
-                break;
-            }
-            const auto fields = read_be<std::int16_t>(buffer_.data() + pos);
-            pos += 2;
-            if (fields == -1) {
-                more = false;
-                pos = buffer_.size();
-                break;
-            }
-            if (fields != 7) {
-                throw DatabaseError("binary COPY: " + std::to_string(fields) + " fields, not 7");
-            }
-            FixRow row;
-            bool complete = true;
-            for (int f = 0; f < 7 && complete; ++f) {
-                if (buffer_.size() - pos < 4) {
-                    complete = false;
-                    break;
-                }
-                const auto len = read_be<std::int32_t>(buffer_.data() + pos);
-                pos += 4;
-                if (len > 0 && buffer_.size() - pos < static_cast<std::size_t>(len)) {
-                    complete = false;
-                    break;
-                }
-                const char* p = buffer_.data() + pos;
-                switch (f) {
-                    case 0:
-                        row.waybill_id = read_be<std::int64_t>(p);
-                        break;
-                    case 1:
-                        row.time_ms = read_be<std::int64_t>(p) / 1000 + pg_epoch_ms;
-                        break;
-                    case 2:
-                        row.lon_deg = read_be<double>(p);
-                        break;
-                    case 3:
-                        row.lat_deg = read_be<double>(p);
-                        break;
-                    case 4:
-                        row.speed_kmh = len < 0 ? 0 : read_be<float>(p);
-                        break;
-                    case 5:
-                        if (len >= 0) {
-                            row.fuel_l = read_be<float>(p);
-                        }
-                        break;
-                    case 6:
-                        row.valid = *p != 0;
-                        break;
-                }
-                pos += len > 0 ? static_cast<std::size_t>(len) : 0;
-            }
-            if (!complete) {
-                pos = start;
-                break;
-            }
-            on_row_(row);
-        }
-        buffer_.erase(0, pos);
-        return more;
-    }
-
-  private:
-    const std::function<void(const FixRow&)>& on_row_;
-    std::string buffer_;
-    bool header_seen_ = false;
+// The tuple's fields: their names for errors, their widths, and whether they may be NULL.
+struct FieldSpec {
+    const char* name;
+    std::int32_t width;
+    bool nullable;
 };
+constexpr FieldSpec fields[] = {
+    {"waybill_id", 8, false}, {"device_time", 8, false}, {"lon", 8, false},  {"lat", 8, false},
+    {"speed_kmh", 4, true},   {"fuel_l", 4, true},       {"valid", 1, false}};
+constexpr std::int16_t field_count = std::size(fields);
+
+// Header: an 11-byte signature, an int32 of flags and an int32 length of the extension area
+// that follows it.
+constexpr std::string_view signature{"PGCOPY\n\377\r\n\0", 11};
+constexpr std::size_t header_fixed = 19;
+// The extension area carries nothing yet; a long one is a corrupt stream, not one to buffer.
+constexpr std::int32_t max_extension = 1 << 16;
+// Flag bits 0-15 are backwards-incompatible changes a reader must refuse; bit 16 adds an OID
+// field to every tuple; bits 17-31 may be ignored.
+constexpr std::uint32_t refused_flags = 0x0001'ffff;
 
 }  // namespace
+
+FixCopyParser::FixCopyParser(std::function<void(const FixRow&)> on_row)
+    : on_row_(std::move(on_row)) {}
+
+void FixCopyParser::feed(std::string_view chunk) {
+    if (trailer_seen_) {
+        if (!chunk.empty()) {
+            throw DatabaseError("binary COPY: data after the trailer");
+        }
+        return;
+    }
+    buffer_.append(chunk);
+    std::size_t pos = 0;
+    if (header_seen_ || parse_header(pos)) {
+        while (!trailer_seen_ && parse_tuple(pos)) {
+        }
+    }
+    buffer_.erase(0, pos);
+    if (trailer_seen_ && !buffer_.empty()) {
+        throw DatabaseError("binary COPY: data after the trailer");
+    }
+}
+
+void FixCopyParser::finish() const {
+    if (!trailer_seen_) {
+        throw DatabaseError("binary COPY: stream ended without its trailer (" +
+                            std::to_string(buffer_.size()) + " bytes left over)");
+    }
+}
+
+bool FixCopyParser::parse_header(std::size_t& pos) {
+    if (buffer_.size() < header_fixed) {
+        return false;
+    }
+    if (std::string_view(buffer_).substr(0, signature.size()) != signature) {
+        throw DatabaseError("binary COPY: unexpected header");
+    }
+    const auto flags = read_be<std::uint32_t>(buffer_.data() + 11);
+    if ((flags & refused_flags) != 0) {
+        throw DatabaseError("binary COPY: unsupported header flags " + std::to_string(flags));
+    }
+    const auto extension = read_be<std::int32_t>(buffer_.data() + 15);
+    if (extension < 0 || extension > max_extension) {
+        throw DatabaseError("binary COPY: header extension length " + std::to_string(extension));
+    }
+    if (buffer_.size() < header_fixed + static_cast<std::size_t>(extension)) {
+        return false;
+    }
+    pos = header_fixed + static_cast<std::size_t>(extension);
+    header_seen_ = true;
+    return true;
+}
+
+bool FixCopyParser::parse_tuple(std::size_t& pos) {
+    const std::size_t size = buffer_.size();
+    if (size - pos < 2) {
+        return false;
+    }
+    const auto count = read_be<std::int16_t>(buffer_.data() + pos);
+    if (count == -1) {
+        trailer_seen_ = true;
+        pos += 2;
+        return false;
+    }
+    if (count != field_count) {
+        throw DatabaseError("binary COPY: " + std::to_string(count) + " fields, not " +
+                            std::to_string(field_count));
+    }
+    // Check every length word as soon as it is there, and find where each field's bytes start;
+    // consume nothing until the whole tuple is.
+    const char* data[field_count] = {};
+    std::size_t at = pos + 2;
+    for (int f = 0; f < field_count; ++f) {
+        if (size - at < 4) {
+            return false;
+        }
+        const auto length = read_be<std::int32_t>(buffer_.data() + at);
+        at += 4;
+        if (length == -1 && fields[f].nullable) {
+            continue;
+        }
+        if (length != fields[f].width) {
+            throw DatabaseError(
+                std::string("binary COPY: field ") + fields[f].name + " has " +
+                (length == -1 ? std::string("NULL") : std::to_string(length) + " bytes") +
+                ", not " + std::to_string(fields[f].width) + " bytes");
+        }
+        if (size - at < static_cast<std::size_t>(length)) {
+            return false;
+        }
+        data[f] = buffer_.data() + at;
+        at += static_cast<std::size_t>(length);
+    }
+    FixRow row;
+    row.waybill_id = read_be<std::int64_t>(data[0]);
+    // timestamptz: microseconds since PostgreSQL's epoch.
+    row.time_ms = read_be<std::int64_t>(data[1]) / 1000 + pg_epoch_ms;
+    row.lon_deg = read_be<double>(data[2]);
+    row.lat_deg = read_be<double>(data[3]);
+    if (data[4] != nullptr) {
+        row.speed_kmh = read_be<float>(data[4]);
+    }
+    if (data[5] != nullptr) {
+        row.fuel_l = read_be<float>(data[5]);
+    }
+    row.valid = *data[6] != 0;
+    pos = at;
+    on_row_(row);
+    return true;
+}
 
 void copy_fixes(const std::string& url, const std::vector<PeriodQuery>& periods,
                 const std::function<void(const FixRow&)>& on_row) {
@@ -170,7 +211,8 @@ void copy_fixes(const std::string& url, const std::vector<PeriodQuery>& periods,
     PGconn* c = conn.get();
     run(c, "BEGIN", PGRES_COMMAND_OK);
     run(c,
-        "CREATE TEMP TABLE track_periods (seq serial, waybill_id bigint, vehicle_id bigint,"
+        "CREATE TEMP TABLE track_periods (seq serial PRIMARY KEY, waybill_id bigint, vehicle_id "
+        "bigint,"
         " from_ts timestamptz, to_ts timestamptz) ON COMMIT DROP",
         PGRES_COMMAND_OK);
     std::vector<std::int64_t> ids, vehicles, from, to;
@@ -193,13 +235,18 @@ void copy_fixes(const std::string& url, const std::vector<PeriodQuery>& periods,
     if (PQresultStatus(filled.get()) != PGRES_COMMAND_OK) {
         throw DatabaseError(message_of(c));
     }
+    // Known size and an ordered key: the plan walks the periods in order through a nested loop,
+    // each period's positions sorted on their own, with no sort of the whole stream (a sort on
+    // (seq, device_time) would re-sort every period). The reader checks the time order it
+    // relies on and fails loudly if a plan ever broke it.
+    run(c, "ANALYZE track_periods", PGRES_COMMAND_OK);
     run(c,
         "COPY (SELECT p.waybill_id, f.* FROM track_periods p, LATERAL (SELECT q.device_time,"
         " ST_X(q.geom), ST_Y(q.geom), q.speed_kmh, q.fuel_l, q.valid FROM fleet.positions q"
         " WHERE q.vehicle_id = p.vehicle_id AND q.device_time BETWEEN p.from_ts AND p.to_ts"
         " ORDER BY q.device_time) f ORDER BY p.seq) TO STDOUT (FORMAT binary)",
         PGRES_COPY_OUT);
-    TupleParser parser(on_row);
+    FixCopyParser parser(on_row);
     for (;;) {
         char* data = nullptr;
         const int n = PQgetCopyData(c, &data, 0);
@@ -210,7 +257,7 @@ void copy_fixes(const std::string& url, const std::vector<PeriodQuery>& periods,
             throw DatabaseError(message_of(c));
         }
         const std::unique_ptr<char, decltype(&PQfreemem)> owned(data, &PQfreemem);
-        parser.feed(data, n);
+        parser.feed(std::string_view(data, static_cast<std::size_t>(n)));
     }
     bool failed = false;
     while (PGresult* end = PQgetResult(c)) {
@@ -220,6 +267,7 @@ void copy_fixes(const std::string& url, const std::vector<PeriodQuery>& periods,
     if (failed) {
         throw DatabaseError(message_of(c));
     }
+    parser.finish();
     run(c, "COMMIT", PGRES_COMMAND_OK);
 }
 
