@@ -29,7 +29,8 @@ double seconds_since(Clock::time_point t) {
 
 // The fleet and its month (the last part of generate() plants a few discrepancies). Vehicles drive
 // 15 loops of a 5 km-radius circle from their depot (07:00-12:00 and 12:20-19:20 UTC, 39.3 km/h),
-// stand at the depot the rest of the day with the receiver wandering a few metres, and fill 40 L at
+// stand where they are at midday and at the depot the rest of the day with the receiver wandering
+// a few metres, and fill 40 L at
 // 12:10 during the midday stop (seen by the level sensor and paid with a fuel card). Waybills
 // 06:45-19:45 with a consistent odometer and fuel chain; two overspeed events a day.
 void generate(pqxx::connection& conn, int vehicles, int days, const std::string& month_start) {
@@ -60,8 +61,8 @@ void generate(pqxx::connection& conn, int vehicles, int days, const std::string&
         " valid, fuel_l, ignition)"
         " SELECT v, t, t, CASE WHEN moving THEN ST_SetSRID(ST_MakePoint("
         "   cx + 0.0801 * cos(angle), 55.7 + 0.045 * sin(angle)), 4326)"
-        "  ELSE ST_SetSRID(ST_MakePoint(cx + 0.0801 + (random() - 0.5) * 0.0001,"
-        "   55.7 + (random() - 0.5) * 0.0001), 4326) END,"
+        "  ELSE ST_SetSRID(ST_MakePoint(cx + 0.0801 * cos(angle) + (random() - 0.5) * 0.0001,"
+        "   55.7 + 0.045 * sin(angle) + (random() - 0.5) * 0.0001), 4326) END,"
         " CASE WHEN moving THEN 39.3 ELSE 0 END, true,"
         " (70 - 0.1 * 39.27 * least(greatest(h - 7, 0), 5) + CASE WHEN h >= 12.1667 THEN 40"
         "  ELSE 0 END - 0.1 * 39.27 * greatest(h - 12.3333, 0))::real, moving"
