@@ -30,9 +30,9 @@ double seconds_since(Clock::time_point t) {
 // The fleet and its month (the last part of generate() plants a few discrepancies). Vehicles drive
 // 15 loops of a 5 km-radius circle from their depot (07:00-12:00 and 12:20-19:20 UTC, 39.3 km/h),
 // stand where they are at midday and at the depot the rest of the day with the receiver wandering
-// a few metres, and fill 40 L at
-// 12:10 during the midday stop (seen by the level sensor and paid with a fuel card). Waybills
-// 06:45-19:45 with a consistent odometer and fuel chain; two overspeed events a day.
+// a few metres, and fill 40 L at 12:10 during the midday stop (seen by the level sensor and paid
+// with a fuel card). Waybills 06:45-19:45 with a consistent odometer and fuel chain; two
+// overspeed events a day.
 void generate(pqxx::connection& conn, int vehicles, int days, const std::string& month_start) {
     pqxx::work tx(conn);
     tx.exec0("SET LOCAL synchronous_commit = off");
