@@ -19,28 +19,18 @@
 #include "waybills/detail/sql.hpp"
 #include "waybills/report.hpp"
 #include "waybills/store.hpp"
+#include "waybills/table.hpp"
 
 namespace fleet::waybills {
 
 namespace {
 
 using Json = nlohmann::json;
-
-template <typename T>
-std::optional<T> opt(const pqxx::field& f) {
-    return f.is_null() ? std::nullopt : std::optional<T>(f.as<T>());
-}
-
-std::string text(const pqxx::field& f) {
-    return f.is_null() ? std::string() : f.as<std::string>();
-}
+using detail::opt;
+using detail::text;
 
 std::string fixed(double v, int decimals = 1) {
-    std::ostringstream s;
-    s.setf(std::ios::fixed);
-    s.precision(decimals);
-    s << v;
-    return s.str();
+    return format_decimal(v, decimals);
 }
 
 std::chrono::year_month_day parse_date(const std::string& text) {
@@ -130,15 +120,16 @@ constexpr const char* facts_sql =
     " LEFT JOIN fleet.shift_results r ON r.assignment_id = w.assignment_id"
     " ORDER BY w.valid_from, w.issuer, w.number";
 
-// Receipts linked to the waybill, and any of the vehicle's close to its period.
-constexpr const char* receipts_sql =
-    "SELECT s.waybill_id, t.transaction_id, t.waybill_id, " FLEET_MS("t.occurred_at") ","
-    " t.volume_l::float8, coalesce(t.card_or_coupon, ''), t.odometer_km"
+// Receipts linked to the waybill, and any of the vehicle's close to its period (two joins, each
+// on its own index, rather than one join on an OR).
+#define FLEET_RECEIPT_COLUMNS                                         \
+    "SELECT s.waybill_id, t.transaction_id, t.waybill_id, " FLEET_MS( \
+        "t.occurred_at") ", t.volume_l::float8, coalesce(t.card_or_coupon, ''), t.odometer_km"
+constexpr const char* receipts_sql = FLEET_RECEIPT_COLUMNS
     " FROM reconcile_set s JOIN fleet.fuel_transactions t ON t.vehicle_id = s.vehicle_id"
     " AND t.occurred_at BETWEEN s.departed_at - $1 * interval '1 minute'"
     "  AND s.returned_at + $1 * interval '1 minute'"
-    " UNION SELECT s.waybill_id, t.transaction_id, t.waybill_id, " FLEET_MS("t.occurred_at") ","
-    " t.volume_l::float8, coalesce(t.card_or_coupon, ''), t.odometer_km"
+    " UNION " FLEET_RECEIPT_COLUMNS
     " FROM reconcile_set s JOIN fleet.fuel_transactions t ON t.waybill_id = s.waybill_id"
     " ORDER BY 1, 4";
 
@@ -187,14 +178,8 @@ std::vector<Correction> load_corrections(pqxx::transaction_base& tx) {
 }
 
 // One waybill's period as the track readers need it.
-struct Period {
-    std::int64_t waybill_id = 0;
-    std::int64_t vehicle_id = 0;
-    std::int64_t from_ms = 0;
-    std::int64_t to_ms = 0;
-};
+using Period = detail::PeriodQuery;
 
-// Reads the fixes of `periods` in one COPY and summarises each period's track.
 // Reads the fixes of `periods` and summarises each period's track: one parameterised query on
 // `conn` when there is one period (a waybill reconciled on its own), else one binary COPY of
 // all of them on a connection of its own.
@@ -259,14 +244,7 @@ void read_tracks(pqxx::connection* conn, const std::string& url, const std::vect
                     .valid = r[5].as<bool>()});
         }
     } else {
-        std::vector<detail::PeriodQuery> queries;
-        for (const auto& p : periods) {
-            queries.push_back({.waybill_id = p.waybill_id,
-                               .vehicle_id = p.vehicle_id,
-                               .from_ms = p.from_ms,
-                               .to_ms = p.to_ms});
-        }
-        detail::copy_fixes(url, queries, on_fix);
+        detail::copy_fixes(url, periods, on_fix);
     }
     flush();
     // Periods without a single fix: the whole period is a gap.

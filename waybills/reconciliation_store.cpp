@@ -18,10 +18,6 @@ std::optional<double> number(const Json& j, const char* key) {
     return j.at(key).get<double>();
 }
 
-std::optional<double> opt(const pqxx::field& f) {
-    return f.is_null() ? std::nullopt : std::optional<double>(f.as<double>());
-}
-
 Json parse(const pqxx::field& f) {
     return f.is_null() ? Json() : Json::parse(f.as<std::string>());
 }
@@ -45,16 +41,16 @@ std::optional<StoredReconciliation> load_reconciliation(pqxx::connection& conn,
     s.waybill_id = waybill_id;
     try {
         s.computed_at = row[0].as<std::string>();
-        s.mileage_km = opt(row[1]);
-        s.gps_km = opt(row[2]);
+        s.mileage_km = detail::opt<double>(row[1]);
+        s.gps_km = detail::opt<double>(row[2]);
         s.gps_fixes = row[3].as<int>();
         for (const auto& g : parse(row[4])) {
             s.gaps.push_back({.from = g.at("from").get<std::string>(),
                               .to = g.at("to").get<std::string>(),
                               .straight_m = g.at("straight_m").get<double>()});
         }
-        s.fuel_issued_l = opt(row[5]);
-        s.norm_l = opt(row[6]);
+        s.fuel_issued_l = detail::opt<double>(row[5]);
+        s.norm_l = detail::opt<double>(row[6]);
         const auto norm = parse(row[7]);
         if (norm.is_object() && norm.contains("correction_pct")) {
             s.correction_pct = number(norm, "correction_pct");
@@ -64,8 +60,8 @@ std::optional<StoredReconciliation> load_reconciliation(pqxx::connection& conn,
                                          .reference = c.value("reference", "")});
             }
         }
-        s.actual_l = opt(row[8]);
-        s.saving_l = opt(row[9]);
+        s.actual_l = detail::opt<double>(row[8]);
+        s.saving_l = detail::opt<double>(row[9]);
         for (const auto& e : parse(row[10])) {
             s.sensor_events.push_back({.kind = e.at("kind").get<std::string>(),
                                        .from = e.at("from").get<std::string>(),

@@ -17,6 +17,8 @@ namespace {
 using detail::in_transaction;
 using detail::journal;
 using Json = nlohmann::json;
+using detail::opt;
+using detail::text;
 
 constexpr std::array service_kinds{"urban", "suburban", "intercity", "international"};
 constexpr std::array transport_kinds{"regular_passenger", "charter", "cargo",
@@ -100,15 +102,6 @@ std::string lock_with_status(pqxx::transaction_base& tx, std::int64_t waybill_id
         }
     }
     throw InputError("waybill " + r[0][1].as<std::string>() + " is " + status + ": cannot " + step);
-}
-
-template <typename T>
-std::optional<T> opt(const pqxx::field& f) {
-    return f.is_null() ? std::nullopt : std::optional<T>(f.as<T>());
-}
-
-std::string text(const pqxx::field& f) {
-    return f.is_null() ? std::string() : f.as<std::string>();
 }
 
 // Links the vehicle's (or every vehicle's) unlinked fuel receipts to the returned waybill they

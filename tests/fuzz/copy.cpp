@@ -13,9 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     std::size_t rows = 0;
-    fleet::waybills::detail::FixCopyParser parser([&](const fleet::waybills::detail::FixRow&) {
-        ++rows;
-    });
+    fleet::waybills::detail::FixCopyParser parser(
+        [&](const fleet::waybills::detail::FixRow&) { ++rows; });
     // The first byte picks the chunk size, so the same stream is also cut in odd places.
     const std::size_t chunk = 1 + data[0] % 17;
     const auto* bytes = reinterpret_cast<const char*>(data + 1);

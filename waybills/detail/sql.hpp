@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -40,6 +41,17 @@ auto in_transaction(pqxx::connection& conn, Step&& step) {
     } catch (const pqxx::integrity_constraint_violation& e) {
         throw_input(e);
     }
+}
+
+/// A nullable column as an optional value.
+template <typename T>
+std::optional<T> opt(const pqxx::field& f) {
+    return f.is_null() ? std::nullopt : std::optional<T>(f.as<T>());
+}
+
+/// A nullable text column; NULL reads as empty.
+inline std::string text(const pqxx::field& f) {
+    return f.is_null() ? std::string() : f.as<std::string>();
 }
 
 /// A PostgreSQL array literal ("{1,2,3}") of ids, passed as one parameter.
