@@ -11,6 +11,7 @@
 #include "dispatch/route_rules.hpp"
 #include "geo/error.hpp"
 #include "geo/geodesy.hpp"
+#include "geo/journal.hpp"
 
 namespace fleet::dispatch {
 
@@ -582,11 +583,13 @@ std::int64_t Saver::save(const AssignmentRequest& q) {
         details["block"] = q.block.empty() ? nlohmann::json() : nlohmann::json(q.block);
         details["trips"] = trips.size();
     }
-    tx_.exec_params(
-        "INSERT INTO fleet.journal (actor, action, subject, details) VALUES ($1, $2, $3,"
-        " $4::jsonb)",
-        q.actor, before.empty() ? "assignment created" : "assignment changed", q.vehicle,
-        details.dump());
+    geo::record(tx_, {.actor = q.actor,
+                      .action = before.empty() ? "assignment created" : "assignment changed",
+                      .subject = q.vehicle,
+                      .details = details,
+                      .vehicle_id = vehicle_id,
+                      .driver_id = driver,
+                      .assignment_id = id});
     return id;
 }
 

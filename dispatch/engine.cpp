@@ -52,6 +52,25 @@ void Engine::assign(std::int64_t vehicle_id, std::shared_ptr<const Assignment> a
     wake_.notify_one();
 }
 
+void Engine::upsert(std::shared_ptr<const Assignment> assignment) {
+    const auto vehicle = assignment->vehicle_id;
+    assign(vehicle, std::move(assignment));
+}
+
+void Engine::cancel(std::int64_t assignment_id) {
+    {
+        std::lock_guard lock(mutex_);
+        calls_.push_back([this, assignment_id] {
+            for (auto& [vehicle, t] : trackers_) {
+                if (t->assignment() && t->assignment()->assignment_id == assignment_id) {
+                    t->assign(nullptr);
+                }
+            }
+        });
+    }
+    wake_.notify_one();
+}
+
 void Engine::set_speed_limits(std::shared_ptr<const SpeedLimits> limits) {
     {
         std::lock_guard lock(mutex_);

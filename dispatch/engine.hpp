@@ -69,6 +69,13 @@ class Engine {
     /// Sets or replaces a vehicle's assignment (any thread); nullptr clears it.
     void assign(std::int64_t vehicle_id, std::shared_ptr<const Assignment> assignment);
 
+    /// Adds an assignment, or replaces the one with its assignment_id, for its vehicle (any
+    /// thread). The same work again (same trips and stops and times) keeps the tracker's
+    /// progress; only route rules (thresholds, speed limits) change then.
+    void upsert(std::shared_ptr<const Assignment> assignment);
+    /// Withdraws an assignment (any thread); unknown ids are ignored.
+    void cancel(std::int64_t assignment_id);
+
     /// The shift summary of a vehicle so far (any thread; waits for the engine's thread).
     std::optional<ShiftSummary> summary(std::int64_t vehicle_id);
 

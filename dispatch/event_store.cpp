@@ -45,12 +45,13 @@ std::string event_wkt(const Event& event) {
     return out + ")";
 }
 
-PostgisEventStore::PostgisEventStore(std::string database_url) : url_(std::move(database_url)) {}
+PostgisEventStore::PostgisEventStore(geo::ConnectionFactory connections)
+    : connections_(std::move(connections)) {}
 
 pqxx::connection& PostgisEventStore::connection() {
     if (!conn_ || !conn_->is_open()) {
         conn_.reset();
-        conn_ = std::make_unique<pqxx::connection>(url_);
+        conn_ = connections_.connect("fleetd events");
         conn_->prepare("save_event",
                        "INSERT INTO fleet.events (vehicle_id, assignment_id, trip_id, kind,"
                        " started_at, ended_at, geom, magnitude, cause, details, discriminator)"

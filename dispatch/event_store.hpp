@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "dispatch/engine.hpp"
+#include "geo/store.hpp"
 
 namespace fleet::dispatch {
 
@@ -13,14 +14,14 @@ namespace fleet::dispatch {
 /// event already stored (same vehicle, kind, start and stop) updates it.
 class PostgisEventStore : public EventStore {
   public:
-    explicit PostgisEventStore(std::string database_url);
+    explicit PostgisEventStore(geo::ConnectionFactory connections);
     void save(const std::vector<Event>& events) override;
     void save_summary(const Assignment& assignment, const ShiftSummary& summary) override;
 
   private:
     pqxx::connection& connection();
 
-    std::string url_;
+    geo::ConnectionFactory connections_;
     std::unique_ptr<pqxx::connection> conn_;
 };
 

@@ -41,7 +41,10 @@ struct SpeedSegment {
 struct TripPlan {
     std::int64_t trip_id = 0;  ///< fleet.trips; 0 for a freight run (it has no trip row)
     std::int64_t route_id = 0;
-    std::string code;
+    std::string code;  ///< the GTFS trip_id; for a freight run the route's code
+    /// The route as people know it: its code (GTFS route_id) and short name ("12", "N7").
+    std::string route_code;
+    std::string route_short_name;
     std::shared_ptr<const geo::Polyline> shape;
     /// In travel order: at least two for a timetabled trip, at least one for a freight run.
     std::vector<PlannedStop> stops;
@@ -63,6 +66,8 @@ struct Assignment {
     std::int64_t assignment_id = 0;
     std::int64_t vehicle_id = 0;
     std::optional<std::int64_t> driver_id;
+    std::string service_date;  ///< YYYY-MM-DD, the local service day the work belongs to
+    std::string block;         ///< the GTFS block_id of timetabled work; empty otherwise
     Millis planned_start;  ///< shift start (leaving the depot)
     Millis planned_end;
     std::vector<TripPlan> trips;  ///< in order

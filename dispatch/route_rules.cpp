@@ -7,6 +7,7 @@
 
 #include "dispatch/detail/geojson.hpp"
 #include "geo/error.hpp"
+#include "geo/journal.hpp"
 
 namespace fleet::dispatch {
 
@@ -38,10 +39,11 @@ void journal(pqxx::transaction_base& tx, const std::string& actor, const std::st
     auto d = details;
     d["feed"] = route.feed;
     d["route"] = route.code;
-    tx.exec_params(
-        "INSERT INTO fleet.journal (actor, action, subject, details) VALUES ($1, $2, $3, "
-        "$4::jsonb)",
-        actor, action, route.feed + "/" + route.code, d.dump());
+    geo::record(tx, {.actor = actor,
+                     .action = action,
+                     .subject = route.feed + "/" + route.code,
+                     .details = d,
+                     .kind = "route"});
 }
 
 // Checks a stretch and cuts it to the route's line.

@@ -90,6 +90,9 @@ MigrationReport migrate(pqxx::connection& conn, const std::vector<Migration>& mi
         }
         pqxx::work tx(conn);
         try {
+            // A migration may rewrite a large table; the connection's statement timeout is for
+            // the service's own statements.
+            tx.exec0("SET LOCAL statement_timeout = 0");
             tx.exec(m.sql);
         } catch (const pqxx::sql_error& e) {
             throw DatabaseError("migration " + label(m) +
@@ -112,6 +115,7 @@ int ensure_position_partitions(pqxx::connection& conn, int months_ahead) {
         throw ConfigError("partition-months-ahead", "must not be negative");
     }
     pqxx::work tx(conn);
+    tx.exec0("SET LOCAL statement_timeout = 0");  // creating a partition may move rows into it
     const int created =
         tx.exec_params1(
               "SELECT fleet.ensure_position_partitions("

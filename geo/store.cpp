@@ -95,10 +95,65 @@ std::string redacted(const std::string& url) {
     return build(params);
 }
 
-std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& url,
+ConnectionFactory::ConnectionFactory(DatabaseOptions options) : options_(std::move(options)) {
+    check_connection_string(options_.url, "database-url");
+}
+
+std::string ConnectionFactory::conninfo(std::string_view application) const {
+    auto params = parse_conninfo(options_.url, "database-url");
+    auto set = [&params](const std::string& key, const std::string& value) {
+        for (auto& p : params) {
+            if (p.key == key) {
+                p.value = value;
+                return;
+            }
+        }
+        params.push_back({key, value});
+    };
+    if (options_.connect_timeout.count() > 0) {
+        set("connect_timeout", std::to_string(options_.connect_timeout.count()));
+    }
+    if (!application.empty()) {
+        set("application_name", std::string(application));
+    }
+    // Over TCP, a peer that vanished without a reset is noticed by keep-alives, and data it never
+    // acknowledges fails the connection (ignored on Unix sockets).
+    set("keepalives", "1");
+    set("keepalives_idle", "30");
+    set("keepalives_interval", "10");
+    set("keepalives_count", "3");
+    if (options_.statement_timeout.count() > 0) {
+        set("tcp_user_timeout", std::to_string(options_.statement_timeout.count()));
+        std::string options =
+            "-c statement_timeout=" + std::to_string(options_.statement_timeout.count());
+        for (const auto& p : params) {
+            if (p.key == "options" && !p.value.empty()) {
+                options = p.value + " " + options;
+            }
+        }
+        set("options", options);
+    }
+    return build(params);
+}
+
+std::unique_ptr<pqxx::connection> ConnectionFactory::connect(std::string_view application) const {
+    try {
+        return std::make_unique<pqxx::connection>(conninfo(application));
+    } catch (const pqxx::broken_connection& e) {
+        std::string reason = e.what();
+        while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
+            reason.pop_back();
+        }
+        throw DatabaseError("database unreachable at " + redacted(options_.url) + ": " + reason);
+    }
+}
+
+std::unique_ptr<pqxx::connection> connect_with_retry(const ConnectionFactory& factory,
+                                                     std::string_view application,
                                                      const RetryPolicy& policy,
                                                      const Sleeper& sleep) {
-    const std::string shown = redacted(url);
+    const std::string url = factory.conninfo(application);
+    const std::string shown = redacted(factory.options().url);
     auto delay = policy.first_delay;
     std::chrono::milliseconds waited{0};
     for (int attempt = 1;; ++attempt) {

@@ -1,6 +1,7 @@
 #include "ingest/devices.hpp"
 
 #include "geo/error.hpp"
+#include "geo/journal.hpp"
 #include "geo/log.hpp"
 
 namespace fleet::ingest {
@@ -15,17 +16,13 @@ UnknownDevices parse_unknown_devices(const std::string& text, const std::string&
     throw ConfigError(key, "must be 'register' or 'refuse', got '" + text + "'");
 }
 
-DeviceRegistry::DeviceRegistry(std::string database_url, UnknownDevices policy)
-    : url_(std::move(database_url)), policy_(policy) {}
+DeviceRegistry::DeviceRegistry(geo::ConnectionFactory connections, UnknownDevices policy)
+    : connections_(std::move(connections)), policy_(policy) {}
 
 pqxx::connection& DeviceRegistry::connection() {
     if (!conn_ || !conn_->is_open()) {
         conn_.reset();
-        try {
-            conn_ = std::make_unique<pqxx::connection>(url_);
-        } catch (const pqxx::broken_connection& e) {
-            throw DatabaseError(std::string("device registry: database unreachable: ") + e.what());
-        }
+        conn_ = connections_.connect("fleetd devices");
     }
     return *conn_;
 }
@@ -56,13 +53,13 @@ std::optional<std::int64_t> DeviceRegistry::resolve(const std::string& identifie
                 "SELECT $1, $2, vehicle_id, true FROM fleet.vehicles WHERE registration = $3 "
                 "ON CONFLICT (identifier) DO NOTHING",
                 identifier, protocol, "unregistered " + identifier);
-            tx.exec_params(
-                "INSERT INTO fleet.journal (actor, action, subject, details) VALUES "
-                "('ingest', 'device auto-registered', $1, jsonb_build_object('protocol', "
-                "$2::text))",
-                identifier, protocol);
             found = tx.exec_params("SELECT vehicle_id FROM fleet.devices WHERE identifier = $1",
                                    identifier);
+            geo::record(tx, {.actor = "ingest",
+                             .action = "device auto-registered",
+                             .subject = identifier,
+                             .details = {{"protocol", protocol}},
+                             .vehicle_id = found[0][0].as<std::int64_t>()});
             log::info("ingest", "registered unknown " + protocol + " device " + identifier +
                                     " as a new vehicle");
         }

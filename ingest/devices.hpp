@@ -9,6 +9,8 @@
 
 #include <pqxx/pqxx>
 
+#include "geo/store.hpp"
+
 /// Device identifier → vehicle, from fleet.devices, cached.
 namespace fleet::ingest {
 
@@ -21,7 +23,7 @@ UnknownDevices parse_unknown_devices(const std::string& text, const std::string&
 /// Thread-safe. Lookups hit the database once per identifier; later ones come from the cache.
 class DeviceRegistry {
   public:
-    DeviceRegistry(std::string database_url, UnknownDevices policy);
+    DeviceRegistry(geo::ConnectionFactory connections, UnknownDevices policy);
 
     /// The vehicle of the device, registering a new vehicle and device when the policy says so
     /// (journalled); nullopt when the device is unknown and refused. Throws DatabaseError when
@@ -31,7 +33,7 @@ class DeviceRegistry {
   private:
     pqxx::connection& connection();
 
-    std::string url_;
+    geo::ConnectionFactory connections_;
     UnknownDevices policy_;
     std::mutex mutex_;
     std::unique_ptr<pqxx::connection> conn_;

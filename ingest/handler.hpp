@@ -26,6 +26,9 @@ struct Step {
     std::optional<std::string> login;
     /// Positions to store; `reply` is sent only after they are committed.
     std::vector<Position> positions;
+    /// The device's own state (a heartbeat's), kept as the vehicle's latest status; stored with
+    /// the positions, and `reply` sent only after it is.
+    std::optional<DeviceStatus> status;
     /// Receipts for notices, handed to the notices module.
     std::vector<NoticeReceipt> receipts;
     /// Bytes for the device (an acknowledgement), possibly empty.

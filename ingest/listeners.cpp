@@ -51,10 +51,13 @@ auto async_store(PositionWriter& writer, ProtocolCounters& counters,
         [&writer, &counters](auto handler, std::vector<StoredPosition> positions) {
             auto executor = asio::get_associated_executor(handler);
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-            writer.submit(counters, std::move(positions),
-                          [shared, executor](const WriteResult& result) {
-                              asio::post(executor, [shared, result] { (*shared)(result); });
-                          });
+            Packet packet;
+            packet.counters = &counters;
+            packet.vehicle_id = positions.empty() ? 0 : positions.front().vehicle_id;
+            packet.positions = std::move(positions);
+            writer.submit(std::move(packet), [shared, executor](const WriteResult& result) {
+                asio::post(executor, [shared, result] { (*shared)(result); });
+            });
         },
         token, std::move(positions));
 }

@@ -29,4 +29,11 @@ struct Position {
     nlohmann::json attributes = nlohmann::json::object();  ///< everything else, by name
 };
 
+/// A device's report of its own state that is not a fix (a GT06 heartbeat: power, GSM level,
+/// ignition, charging), kept as the vehicle's latest status.
+struct DeviceStatus {
+    Millis reported_at{};
+    nlohmann::json values = nlohmann::json::object();
+};
+
 }  // namespace fleet::ingest

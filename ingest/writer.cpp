@@ -281,8 +281,9 @@ class PositionWriter::Connection {
     PGconn* conn_;
 };
 
-PositionWriter::PositionWriter(std::string database_url, WriterConfig config, Counters& counters)
-    : url_(std::move(database_url)), config_(config), counters_(counters) {}
+PositionWriter::PositionWriter(const geo::ConnectionFactory& connections, WriterConfig config,
+                               Counters& counters)
+    : url_(connections.conninfo("fleetd writer")), config_(config), counters_(counters) {}
 
 PositionWriter::~PositionWriter() {
     stop(std::chrono::milliseconds(0));
@@ -292,24 +293,44 @@ void PositionWriter::start() {
     thread_ = std::thread([this] { run(); });
 }
 
-void PositionWriter::submit(ProtocolCounters& counters, std::vector<StoredPosition> positions,
-                            Completion done) {
-    if (positions.empty()) {
+PositionWriter::Ticket PositionWriter::submit(Packet packet, Completion done) {
+    if (packet.positions.empty() && !packet.status) {
         done(WriteResult{true, 0, 0});
-        return;
+        return 0;
     }
+    Ticket ticket = 0;
     {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         if (stopping_ && give_up_) {
             // Too late: never acknowledged, so the device keeps and resends them.
+            lock.unlock();
             done(WriteResult{});
-            return;
+            return 0;
         }
-        queued_positions_ += positions.size();
+        if (queued_positions_ + packet.positions.size() > config_.max_queued) {
+            lock.unlock();
+            done(WriteResult{.refused = true});
+            return 0;
+        }
+        ticket = next_ticket_++;
+        queued_positions_ += packet.positions.size();
         queue_.push_back(
-            {&counters, std::move(positions), std::move(done), std::chrono::steady_clock::now()});
+            {ticket, std::move(packet), std::move(done), std::chrono::steady_clock::now()});
     }
     wake_.notify_one();
+    return ticket;
+}
+
+bool PositionWriter::cancel(Ticket ticket) {
+    std::lock_guard lock(mutex_);
+    const auto it = std::find_if(queue_.begin(), queue_.end(),
+                                 [ticket](const Submission& s) { return s.ticket == ticket; });
+    if (ticket == 0 || it == queue_.end()) {
+        return false;
+    }
+    queued_positions_ -= it->packet.positions.size();
+    queue_.erase(it);
+    return true;
 }
 
 std::size_t PositionWriter::queued_positions() const {
@@ -352,8 +373,8 @@ void PositionWriter::run() {
         std::vector<Submission> batch;
         std::size_t n = 0;
         while (!queue_.empty() &&
-               (batch.empty() || n + queue_.front().positions.size() <= config_.max_batch)) {
-            n += queue_.front().positions.size();
+               (batch.empty() || n + queue_.front().packet.positions.size() <= config_.max_batch)) {
+            n += queue_.front().packet.positions.size();
             batch.push_back(std::move(queue_.front()));
             queue_.pop_front();
         }
@@ -370,7 +391,7 @@ void PositionWriter::commit_with_retry(std::vector<Submission>& batch) {
     std::vector<const StoredPosition*> rows;
     std::vector<std::size_t> owner;  // submission index of each row
     for (std::size_t s = 0; s < batch.size(); ++s) {
-        for (const auto& p : batch[s].positions) {
+        for (const auto& p : batch[s].packet.positions) {
             rows.push_back(&p);
             owner.push_back(s);
         }
@@ -448,8 +469,8 @@ void PositionWriter::commit_with_retry(std::vector<Submission>& batch) {
                 }
             }
             for (std::size_t s = 0; s < batch.size(); ++s) {
-                batch[s].counters->positions_stored += results[s].stored;
-                batch[s].counters->duplicates += results[s].duplicates;
+                batch[s].packet.counters->positions_stored += results[s].stored;
+                batch[s].packet.counters->duplicates += results[s].duplicates;
                 batch[s].done(results[s]);
             }
             for (auto* sink : sinks_) {

@@ -7,12 +7,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "geo/store.hpp"
+#include "ingest/bytes.hpp"
 #include "ingest/counters.hpp"
 #include "ingest/position.hpp"
 
@@ -34,10 +36,23 @@ class PositionSink {
     virtual void on_committed(std::span<const StoredPosition> positions) = 0;
 };
 
+/// One packet of one connection, as the writer takes it.
+struct Packet {
+    ProtocolCounters* counters = nullptr;  ///< the connection's protocol's
+    std::int64_t vehicle_id = 0;
+    std::string protocol;              ///< for the quarantine
+    std::string device;                ///< the device's identifier, for the quarantine
+    std::shared_ptr<const Bytes> raw;  ///< the packet as received, for the quarantine
+    std::vector<StoredPosition> positions;
+    std::optional<DeviceStatus> status;  ///< the vehicle's latest status, stored with the batch
+};
+
 struct WriteResult {
-    bool committed = false;      ///< false only when the writer stopped without a database
-    std::size_t stored = 0;      ///< new rows
-    std::size_t duplicates = 0;  ///< rows already there (same vehicle and device time)
+    bool committed = false;       ///< false when the writer stopped without a database, or refused
+    std::size_t stored = 0;       ///< new rows
+    std::size_t duplicates = 0;   ///< rows already there (same vehicle and device time)
+    std::size_t quarantined = 0;  ///< records the database refused, kept in fleet.quarantine
+    bool refused = false;         ///< not queued: the queue was full (nothing stored)
 };
 
 struct WriterConfig {
@@ -46,6 +61,9 @@ struct WriterConfig {
     /// Commit early once nothing has arrived for this long (all senders await this commit).
     std::chrono::microseconds quiet{2000};
     geo::RetryPolicy reconnect{};  ///< back-off while the database is down
+    /// Positions queued at most; a packet beyond it is refused at once (its connection closes
+    /// unacknowledged and the device resends later).
+    std::size_t max_queued = 200000;
 };
 
 /// One thread, one connection. Holds a failed batch and retries it after reconnecting, so a
@@ -53,8 +71,11 @@ struct WriterConfig {
 class PositionWriter {
   public:
     using Completion = std::function<void(const WriteResult&)>;
+    /// Names a submitted packet, for cancel().
+    using Ticket = std::uint64_t;
 
-    PositionWriter(std::string database_url, WriterConfig config, Counters& counters);
+    PositionWriter(const geo::ConnectionFactory& connections, WriterConfig config,
+                   Counters& counters);
     ~PositionWriter();
     PositionWriter(const PositionWriter&) = delete;
     PositionWriter& operator=(const PositionWriter&) = delete;
@@ -63,11 +84,17 @@ class PositionWriter {
     void add_sink(PositionSink& sink) { sinks_.push_back(&sink); }
     void start();
 
-    /// Queues the positions of one packet. `done` runs on the writer thread after the commit
-    /// that holds them (an empty submission completes at once). Back-pressure comes from the
-    /// callers: each connection keeps one submission in flight and reads nothing until it
+    /// Queues one packet. `done` runs on the writer thread after the commit that holds it (a
+    /// packet with neither positions nor status completes at once, on the caller's thread; so
+    /// does one refused because the queue holds `max_queued` positions). Back-pressure comes
+    /// from the callers: each connection keeps one packet in flight and reads nothing until it
     /// completes.
-    void submit(ProtocolCounters& counters, std::vector<StoredPosition> positions, Completion done);
+    Ticket submit(Packet packet, Completion done);
+
+    /// Withdraws a queued packet whose connection stopped waiting for it: its `done` is never
+    /// called. Returns false when the packet is already being committed (or done), in which case
+    /// `done` runs as usual.
+    bool cancel(Ticket ticket);
 
     /// Stops taking work, commits what is queued (waiting for the database at most
     /// `deadline`; what cannot be committed by then completes with committed = false), joins.
@@ -77,8 +104,8 @@ class PositionWriter {
 
   private:
     struct Submission {
-        ProtocolCounters* counters;
-        std::vector<StoredPosition> positions;
+        Ticket ticket;
+        Packet packet;
         Completion done;
         std::chrono::steady_clock::time_point queued_at;
     };
@@ -97,6 +124,7 @@ class PositionWriter {
     std::condition_variable wake_;
     std::deque<Submission> queue_;
     std::size_t queued_positions_ = 0;
+    Ticket next_ticket_ = 1;
     bool stopping_ = false;
     std::chrono::steady_clock::time_point stop_deadline_{};
     std::atomic<bool> give_up_{false};

@@ -19,6 +19,7 @@
 #include "ingest/listeners.hpp"
 #include "ingest/pipeline.hpp"
 #include "ingest/writer.hpp"
+#include "server/assignment_feed.hpp"
 #include "server/database.hpp"
 #include "server/dispatch_bridge.hpp"
 
@@ -111,10 +112,11 @@ int run_fleetd(const Config& config) {
     }
 
     ingest::Counters counters;
-    ingest::DeviceRegistry devices(config.database_url, config.unknown_devices);
+    const geo::ConnectionFactory connections(config.database);
+    ingest::DeviceRegistry devices(connections, config.unknown_devices);
     ingest::Pipeline pipeline(config.validation);
-    ingest::PositionWriter writer(config.database_url, config.writer, counters);
-    dispatch::PostgisEventStore events(config.database_url);
+    ingest::PositionWriter writer(connections, config.writer, counters);
+    dispatch::PostgisEventStore events(connections);
     dispatch::Engine engine(dispatch::EngineConfig{config.dispatch}, events, [] {
         return std::chrono::time_point_cast<std::chrono::milliseconds>(
             std::chrono::system_clock::now());
@@ -122,7 +124,7 @@ int run_fleetd(const Config& config) {
     DispatchBridge bridge(engine);
     writer.add_sink(bridge);
     engine.start();
-    AssignmentFeed assignments(config.database_url, engine, config.class_speed_caps);
+    AssignmentFeed assignments(connections, engine, config.class_speed_caps);
     try {
         const auto [handed, replayed] = assignments.refresh(/*replay=*/true);
         log::info("dispatch", std::to_string(handed) + " assignments loaded, " +

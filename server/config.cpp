@@ -26,6 +26,10 @@ po::options_description config_options() {
          "overridden by FLEET_DATABASE_URL unless given on the command line")
         ("database-wait", po::value<long>()->default_value(0)->value_name("SECONDS"),
          "give up when the database stays unreachable this long (0: keep retrying with back-off)")
+        ("database-connect-timeout", po::value<long>()->default_value(10)->value_name("SECONDS"),
+         "each attempt to connect to the database gives up after this long (0: no limit)")
+        ("database-statement-timeout", po::value<long>()->default_value(60)->value_name("SECONDS"),
+         "every database statement is cancelled after this long (0: no limit)")
         ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"),
          "debug, info, warn or error")
         ("partition-months-ahead", po::value<int>()->default_value(3)->value_name("N"),
@@ -216,18 +220,22 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     Config& c = inv.config;
     if (auto it = environment.find(geo::database_url_env);
         it != environment.end() && !it->second.empty() && !url_on_cli) {
-        c.database_url = it->second;
+        c.database.url = it->second;
     } else if (vm.count("database-url")) {
-        c.database_url = vm["database-url"].as<std::string>();
+        c.database.url = vm["database-url"].as<std::string>();
     }
-    if (c.database_url.empty()) {
+    if (c.database.url.empty()) {
         throw ConfigError("database-url",
                           "no database given: pass --database-url, set database-url in the config "
                           "file, or set FLEET_DATABASE_URL (tools/run starts a private PostGIS)");
     }
-    geo::check_connection_string(c.database_url, "database-url");
+    geo::check_connection_string(c.database.url, "database-url");
 
     c.database_wait = std::chrono::seconds(in_range<long>(vm, "database-wait", 0, 86400 * 365));
+    c.database.connect_timeout =
+        std::chrono::seconds(in_range<long>(vm, "database-connect-timeout", 0, 3600));
+    c.database.statement_timeout = std::chrono::milliseconds(
+        1000 * in_range<long>(vm, "database-statement-timeout", 0, 86400));
     c.log_level = log::parse_level(vm["log-level"].as<std::string>(), "log-level");
     c.partition_months_ahead = in_range<int>(vm, "partition-months-ahead", 0, 120);
     c.shutdown_timeout = std::chrono::seconds(in_range<long>(vm, "shutdown-timeout", 1, 3600));

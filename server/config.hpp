@@ -8,6 +8,7 @@
 
 #include "dispatch/thresholds.hpp"
 #include "geo/log.hpp"
+#include "geo/store.hpp"
 #include "ingest/devices.hpp"
 #include "ingest/listeners.hpp"
 #include "ingest/validate.hpp"
@@ -19,7 +20,7 @@
 namespace fleet::server {
 
 struct Config {
-    std::string database_url;               ///< libpq connection string or URI
+    geo::DatabaseOptions database;          ///< server and timeouts of every connection
     std::chrono::seconds database_wait{0};  ///< give up connecting after; 0 = never
     log::Level log_level = log::Level::info;
     int partition_months_ahead = 3;             ///< position partitions prepared ahead

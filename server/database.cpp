@@ -10,8 +10,8 @@ std::unique_ptr<pqxx::connection> open_database(const Config& config,
                                                 const std::atomic<bool>& stop) {
     geo::RetryPolicy policy;
     policy.give_up_after = config.database_wait;
-    auto conn =
-        geo::connect_with_retry(config.database_url, policy, geo::interruptible_sleeper(stop));
+    auto conn = geo::connect_with_retry(geo::ConnectionFactory(config.database), "fleet", policy,
+                                        geo::interruptible_sleeper(stop));
     std::string versions;
     {
         pqxx::read_transaction tx(*conn);
@@ -21,7 +21,7 @@ std::unique_ptr<pqxx::connection> open_database(const Config& config,
                          "'postgis'), 'not yet installed')")[0]
                        .as<std::string>();
     }
-    log::info("database", "connected to " + geo::redacted(config.database_url) + " (PostgreSQL " +
+    log::info("database", "connected to " + geo::redacted(config.database.url) + " (PostgreSQL " +
                               versions + ")");
     const auto report = geo::migrate(*conn, geo::bundled_migrations());
     log::info("database", "schema at migration " + std::to_string(report.schema_version) + " (" +

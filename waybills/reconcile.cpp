@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "geo/error.hpp"
+#include "geo/journal.hpp"
 #include "geo/log.hpp"
 #include "waybills/detail/copy_reader.hpp"
 #include "waybills/detail/sql.hpp"
@@ -921,13 +922,15 @@ Reconciliation accept(const std::string& url, const AcceptRequest& q,
         for (const auto& d : r.discrepancies) {
             codes.push_back(d.code);
         }
-        detail::journal(tx, q.actor, "waybill accepted", subject,
-                        Json{{"person", q.person},
-                             {"reason", q.reason},
-                             {"discrepancies", codes},
-                             {"tolerances", tolerances_json(options)},
-                             {"saving_l", r.saving_l ? Json(*r.saving_l) : Json()}}
-                            .dump());
+        geo::record(tx, {.actor = q.actor,
+                         .action = "waybill accepted",
+                         .subject = subject,
+                         .details = Json{{"person", q.person},
+                                         {"reason", q.reason},
+                                         {"discrepancies", codes},
+                                         {"tolerances", tolerances_json(options)},
+                                         {"saving_l", r.saving_l ? Json(*r.saving_l) : Json()}},
+                         .waybill_id = q.waybill_id});
     });
     r.status = "closed";
     return r;

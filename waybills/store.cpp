@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "geo/error.hpp"
+#include "geo/journal.hpp"
 #include "waybills/detail/sql.hpp"
 #include "waybills/norms.hpp"
 
@@ -15,7 +16,6 @@ namespace fleet::waybills {
 namespace {
 
 using detail::in_transaction;
-using detail::journal;
 using Json = nlohmann::json;
 using detail::opt;
 using detail::text;
@@ -145,7 +145,11 @@ void save_issuer(pqxx::connection& conn, const Issuer& i, const std::string& act
             " address = EXCLUDED.address, phone = EXCLUDED.phone, ogrn = EXCLUDED.ogrn,"
             " ogrnip = EXCLUDED.ogrnip, time_zone = EXCLUDED.time_zone",
             i.code, i.name, i.legal_form, i.address, i.phone, i.ogrn, i.ogrnip, i.time_zone);
-        journal(tx, actor, "issuer saved", i.code, Json{{"name", i.name}}.dump());
+        geo::record(tx, {.actor = actor,
+                         .action = "issuer saved",
+                         .subject = i.code,
+                         .details = Json{{"name", i.name}},
+                         .kind = "issuer"});
     });
 }
 
@@ -265,14 +269,18 @@ Issued issue(pqxx::connection& conn, const IssueRequest& q) {
                   q.actor, !previous.empty() && !q.odometer_out_km,
                   !previous.empty() && !q.fuel_out_l)[0]
                 .as<std::int64_t>();
-        journal(tx, q.actor, "waybill issued", q.issuer + "/" + std::to_string(out.number),
-                Json{{"waybill_id", out.waybill_id},
-                     {"vehicle_id", *vehicle_id},
-                     {"driver_id", *driver_id},
-                     {"valid_from", valid_from},
-                     {"valid_to", valid_to},
-                     {"carried_over", out.carried_over}}
-                    .dump());
+        geo::record(tx, {.actor = q.actor,
+                         .action = "waybill issued",
+                         .subject = q.issuer + "/" + std::to_string(out.number),
+                         .details = Json{{"waybill_id", out.waybill_id},
+                                         {"vehicle_id", *vehicle_id},
+                                         {"driver_id", *driver_id},
+                                         {"valid_from", valid_from},
+                                         {"valid_to", valid_to},
+                                         {"carried_over", out.carried_over}},
+                         .vehicle_id = *vehicle_id,
+                         .driver_id = *driver_id,
+                         .waybill_id = out.waybill_id});
         return out;
     });
 }
@@ -299,12 +307,14 @@ void record_check(pqxx::connection& conn, const CheckRequest& q) {
             "INSERT INTO fleet.waybill_checks (waybill_id, kind, checked_at, person, passed,"
             " odometer_km, notes) VALUES ($1, $2, $3::timestamptz, $4, $5, $6, NULLIF($7, ''))",
             q.waybill_id, q.kind, q.checked_at, q.person, q.passed, q.odometer_km, q.notes);
-        journal(tx, q.actor, "waybill check recorded", subject,
-                Json{{"kind", q.kind},
-                     {"checked_at", q.checked_at},
-                     {"person", q.person},
-                     {"passed", q.passed}}
-                    .dump());
+        geo::record(tx, {.actor = q.actor,
+                         .action = "waybill check recorded",
+                         .subject = subject,
+                         .details = Json{{"kind", q.kind},
+                                         {"checked_at", q.checked_at},
+                                         {"person", q.person},
+                                         {"passed", q.passed}},
+                         .waybill_id = q.waybill_id});
     });
 }
 
@@ -388,8 +398,12 @@ void release(pqxx::connection& conn, const ReleaseRequest& q) {
             "UPDATE fleet.waybills SET status = 'released', departed_at = $2::timestamptz,"
             " released_by = $3 WHERE waybill_id = $1",
             q.waybill_id, q.departed_at, q.dispatcher);
-        journal(tx, q.actor, "waybill released", subject,
-                Json{{"departed_at", q.departed_at}, {"dispatcher", q.dispatcher}}.dump());
+        geo::record(tx,
+                    {.actor = q.actor,
+                     .action = "waybill released",
+                     .subject = subject,
+                     .details = Json{{"departed_at", q.departed_at}, {"dispatcher", q.dispatcher}},
+                     .waybill_id = q.waybill_id});
     });
 }
 
@@ -435,12 +449,14 @@ void return_vehicle(pqxx::connection& conn, const ReturnRequest& q) {
             q.heater_h, q.equipment_h, q.idle_h, q.transport_work_tkm, q.loaded_trips,
             q.air_conditioning, declared);
         const auto linked = link_receipts(tx, w[0].as<std::int64_t>());
-        journal(tx, q.actor, "waybill returned", subject,
-                Json{{"returned_at", q.returned_at},
-                     {"odometer_in_km", q.odometer_in_km},
-                     {"fuel_in_l", q.fuel_in_l},
-                     {"fuel_transactions_linked", linked}}
-                    .dump());
+        geo::record(tx, {.actor = q.actor,
+                         .action = "waybill returned",
+                         .subject = subject,
+                         .details = Json{{"returned_at", q.returned_at},
+                                         {"odometer_in_km", q.odometer_in_km},
+                                         {"fuel_in_l", q.fuel_in_l},
+                                         {"fuel_transactions_linked", linked}},
+                         .waybill_id = q.waybill_id});
     });
 }
 
@@ -465,12 +481,14 @@ std::int64_t record_odometer_event(pqxx::connection& conn, const OdometerEventRe
                               vehicle_id, q.kind, q.occurred_at, q.old_reading_km, q.new_reading_km,
                               q.document, q.actor)[0]
                             .as<std::int64_t>();
-        journal(tx, q.actor, "odometer " + q.kind, q.vehicle,
-                Json{{"occurred_at", q.occurred_at},
-                     {"old_reading_km", q.old_reading_km},
-                     {"new_reading_km", q.new_reading_km},
-                     {"document", q.document}}
-                    .dump());
+        geo::record(tx, {.actor = q.actor,
+                         .action = "odometer " + q.kind,
+                         .subject = q.vehicle,
+                         .details = Json{{"occurred_at", q.occurred_at},
+                                         {"old_reading_km", q.old_reading_km},
+                                         {"new_reading_km", q.new_reading_km},
+                                         {"document", q.document}},
+                         .vehicle_id = vehicle_id});
         return id;
     });
 }
@@ -502,8 +520,12 @@ std::size_t import_fuel_transactions(pqxx::connection& conn,
                          .affected_rows();
         }
         const auto linked = link_receipts(tx, std::nullopt);
-        journal(tx, actor, "fuel transactions imported", "",
-                Json{{"read", transactions.size()}, {"new", added}, {"linked", linked}}.dump());
+        geo::record(
+            tx, {.actor = actor,
+                 .action = "fuel transactions imported",
+                 .subject = "",
+                 .details = Json{{"read", transactions.size()}, {"new", added}, {"linked", linked}},
+                 .kind = "fuel"});
         return added;
     });
 }
@@ -762,11 +784,13 @@ std::int64_t correct(pqxx::connection& conn, const WaybillCorrection& c) {
                        c.waybill_id, id);
         tx.exec_params("UPDATE fleet.waybills SET status = 'superseded' WHERE waybill_id = $1",
                        c.waybill_id);
-        journal(tx, c.actor, "waybill corrected", subject,
-                Json{{"correction_waybill_id", id},
-                     {"correction_number", issuer[0].as<std::int64_t>()},
-                     {"reason", c.reason}}
-                    .dump());
+        geo::record(tx, {.actor = c.actor,
+                         .action = "waybill corrected",
+                         .subject = subject,
+                         .details = Json{{"correction_waybill_id", id},
+                                         {"correction_number", issuer[0].as<std::int64_t>()},
+                                         {"reason", c.reason}},
+                         .waybill_id = c.waybill_id});
         return id;
     });
 }

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "geo/journal.hpp"
+
 namespace fleet::dispatch::gtfs {
 
 namespace {
@@ -349,10 +351,10 @@ ImportReport import_feed(pqxx::connection& conn, const Feed& feed, const std::st
     if (!options.source.empty()) {
         details["source"] = options.source;
     }
-    tx.exec_params(
-        "INSERT INTO fleet.journal (actor, action, subject, details)"
-        " VALUES ($1, 'gtfs imported', $2, $3::jsonb)",
-        options.actor, feed_name, details.dump());
+    geo::record(tx, {.actor = options.actor,
+                     .action = "gtfs imported",
+                     .subject = feed_name,
+                     .details = details});
     tx.commit();
     return report;
 }

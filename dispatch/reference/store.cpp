@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "geo/error.hpp"
+#include "geo/journal.hpp"
 
 namespace fleet::dispatch::reference {
 
@@ -152,11 +153,10 @@ void journal(pqxx::work& tx, const ImportOptions& options, const std::string& ac
     details["features"] = report.inserted + report.replaced;
     details["inserted"] = report.inserted;
     details["replaced"] = report.replaced;
-    tx.exec_params(
-        "INSERT INTO fleet.journal (actor, action, subject, details) VALUES ($1, $2, $3, "
-        "$4::jsonb)",
-        options.actor.empty() ? std::string("unknown") : options.actor, action,
-        options.source.empty() ? options.feed : options.source, json_text(details));
+    geo::record(tx, {.actor = options.actor.empty() ? std::string("unknown") : options.actor,
+                     .action = action,
+                     .subject = options.source.empty() ? options.feed : options.source,
+                     .details = details});
 }
 
 }  // namespace

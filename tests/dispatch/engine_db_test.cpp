@@ -57,7 +57,7 @@ TEST_SUITE("db") {
                           .as<std::int64_t>();
             tx.commit();
         }
-        PostgisEventStore store(db.url());
+        PostgisEventStore store(geo::ConnectionFactory({.url = db.url()}));
         Engine engine(EngineConfig{}, store, [] { return eight + 30min; });
         std::atomic<int> seen{0};
         engine.subscribe([&](const Event& e) {
@@ -114,7 +114,7 @@ TEST_SUITE("db") {
             tx.exec0("INSERT INTO fleet.vehicles (vehicle_id, registration) VALUES (5, 'B1')");
             tx.commit();
         }
-        PostgisEventStore store(db.url());
+        PostgisEventStore store(geo::ConnectionFactory({.url = db.url()}));
         Event e;
         e.kind = EventKind::late;
         e.vehicle_id = 5;
@@ -155,7 +155,7 @@ TEST_SUITE("db") {
                              .as<std::int64_t>();
             tx.commit();
         }
-        PostgisEventStore store(db.url());
+        PostgisEventStore store(geo::ConnectionFactory({.url = db.url()}));
         EngineConfig config;
         config.tick = 20ms;
         std::atomic<long long> clock_ms{(eight + 10min).time_since_epoch().count()};

@@ -27,6 +27,27 @@ TEST_CASE("connection strings are checked, re-targeted and redacted") {
           "user='u' dbname='d' host='h'");
 }
 
+TEST_CASE("every connection carries the connect and statement timeouts and its application") {
+    const geo::ConnectionFactory factory({.url = "postgresql://u@h:7/fleet?options=-c%20x%3D1",
+                                          .connect_timeout = 3s,
+                                          .statement_timeout = 1500ms});
+    const std::string info = factory.conninfo("fleetd writer");
+    CHECK(info.find("connect_timeout='3'") != std::string::npos);
+    CHECK(info.find("application_name='fleetd writer'") != std::string::npos);
+    // The server's options are kept, the statement timeout added to them.
+    CHECK(info.find("options='-c x=1 -c statement_timeout=1500'") != std::string::npos);
+    CHECK(info.find("keepalives='1'") != std::string::npos);
+    CHECK(info.find("dbname='fleet'") != std::string::npos);
+    // Zero means none.
+    const std::string unbounded =
+        geo::ConnectionFactory(
+            {.url = "host=/tmp dbname=x", .connect_timeout = 0s, .statement_timeout = 0ms})
+            .conninfo("");
+    CHECK(unbounded.find("connect_timeout") == std::string::npos);
+    CHECK(unbounded.find("statement_timeout") == std::string::npos);
+    CHECK_THROWS_AS(geo::ConnectionFactory({.url = "host=/tmp port"}), ConfigError);
+}
+
 TEST_CASE("an unreachable database is retried with growing delays, then given up with a reason") {
     geo::RetryPolicy policy;
     policy.first_delay = 1000ms;
@@ -39,7 +60,10 @@ TEST_CASE("an unreachable database is retried with growing delays, then given up
     };
     // Port 1 on the loopback refuses at once.
     try {
-        geo::connect_with_retry("host=127.0.0.1 port=1 connect_timeout=2 dbname=x", policy, record);
+        geo::connect_with_retry(
+            geo::ConnectionFactory({.url = "host=127.0.0.1 port=1 dbname=x",
+                                    .connect_timeout = std::chrono::seconds(2)}),
+            "test", policy, record);
         FAIL("connected to a closed port");
     } catch (const DatabaseError& e) {
         const std::string what = e.what();
@@ -53,7 +77,8 @@ TEST_CASE("an unreachable database is retried with growing delays, then given up
 
 TEST_CASE("waiting for the database stops when the sleeper is interrupted") {
     std::atomic<bool> stop{true};
-    CHECK_THROWS_WITH_AS(geo::connect_with_retry("host=127.0.0.1 port=1 dbname=x", {},
-                                                 geo::interruptible_sleeper(stop)),
-                         doctest::Contains("stopped while waiting"), DatabaseError);
+    CHECK_THROWS_WITH_AS(
+        geo::connect_with_retry(geo::ConnectionFactory({.url = "host=127.0.0.1 port=1 dbname=x"}),
+                                "test", {}, geo::interruptible_sleeper(stop)),
+        doctest::Contains("stopped while waiting"), DatabaseError);
 }

@@ -56,8 +56,8 @@ struct Harness {
 
     explicit Harness(UnknownDevices policy = UnknownDevices::register_vehicle,
                      std::chrono::seconds idle = 30s, std::size_t max_per_ip = 256)
-        : devices(db.url(), policy),
-          writer(db.url(), writer_config(), counters),
+        : devices(geo::ConnectionFactory({.url = db.url()}), policy),
+          writer(geo::ConnectionFactory({.url = db.url()}), writer_config(), counters),
           listeners(ioc, config(idle, max_per_ip),
                     IngestServices{devices, pipeline, writer, counters, clock_now, {}}) {
         writer.start();

@@ -72,7 +72,7 @@ TEST_CASE("bad values name the key and the problem") {
 TEST_CASE("the config file takes the same keys; bad keys in it are named with the file") {
     TempFile good("# fleetd\ndatabase-url = host=/tmp dbname=a\nlog-level = warn\n");
     const auto inv = parse_invocation(Program::fleetd, {"--config", good.path}, no_env);
-    CHECK(inv.config.database_url == "host=/tmp dbname=a");
+    CHECK(inv.config.database.url == "host=/tmp dbname=a");
     CHECK(inv.config.log_level == log::Level::warn);
 
     TempFile bad("database-url = host=/tmp\nshutdown-timeout = 0\n");
@@ -92,13 +92,13 @@ TEST_CASE("the config file takes the same keys; bad keys in it are named with th
 TEST_CASE("the command line beats FLEET_DATABASE_URL, which beats the config file") {
     TempFile file("database-url = dbname=from_file\n");
     const std::map<std::string, std::string> env = {{"FLEET_DATABASE_URL", "dbname=from_env"}};
-    CHECK(parse_invocation(Program::fleetd, {"--config", file.path}, no_env).config.database_url ==
+    CHECK(parse_invocation(Program::fleetd, {"--config", file.path}, no_env).config.database.url ==
           "dbname=from_file");
-    CHECK(parse_invocation(Program::fleetd, {"--config", file.path}, env).config.database_url ==
+    CHECK(parse_invocation(Program::fleetd, {"--config", file.path}, env).config.database.url ==
           "dbname=from_env");
     CHECK(parse_invocation(Program::fleetd, {"--config", file.path, "--database-url", "dbname=cli"},
                            env)
-              .config.database_url == "dbname=cli");
+              .config.database.url == "dbname=cli");
 }
 
 TEST_CASE("fleetctl takes a command after its options") {
@@ -114,7 +114,7 @@ TEST_CASE("fleetctl leaves a command's own options to the command, in order") {
         {"--database-url", "dbname=x", "import", "gtfs", "feed.zip", "--feed", "city"}, no_env);
     CHECK(inv.positional ==
           std::vector<std::string>{"import", "gtfs", "feed.zip", "--feed", "city"});
-    CHECK(inv.config.database_url == "dbname=x");
+    CHECK(inv.config.database.url == "dbname=x");
 }
 
 TEST_CASE("every dispatch threshold is a key, from the command line or the file, checked") {

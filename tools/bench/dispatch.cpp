@@ -564,7 +564,7 @@ EngineFigures bench_engine(const Options& o, pqxx::connection& conn) {
     }
 
     FleetSim sim(o, routes, t0);
-    dispatch::PostgisEventStore store(o.database_url);
+    dispatch::PostgisEventStore store(geo::ConnectionFactory({.url = o.database_url}));
     const auto wall0 = Steady::now();
     auto sim_clock = [wall0, t0, speedup] {
         return t0 + std::chrono::duration_cast<std::chrono::milliseconds>(

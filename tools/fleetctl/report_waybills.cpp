@@ -86,8 +86,8 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     auto db = cli::open(config);  // the schema up to date before reconcile() connects on its own
     cli::Progress progress;
     const auto results = waybills::reconcile(
-        config.database_url, {.from = period.from, .to = period.to, .waybill_ids = {}}, tolerances,
-        progress.callback());
+        geo::ConnectionFactory(config.database).conninfo("fleetctl"),
+        {.from = period.from, .to = period.to, .waybill_ids = {}}, tolerances, progress.callback());
     progress.finish(results.size());
     const auto loose = waybills::receipts_without_waybill(*db, period.from, period.to, tolerances);
     if (format == "xlsx") {

@@ -34,7 +34,8 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     q.actor = vm["actor"].as<std::string>();
     const auto tolerances = cli::reconcile_options(vm);
     cli::open(config);  // the schema up to date before accept() connects on its own
-    const auto r = waybills::accept(config.database_url, q, tolerances);
+    const auto r = waybills::accept(geo::ConnectionFactory(config.database).conninfo("fleetctl"), q,
+                                    tolerances);
     std::cout << "waybill " << r.issuer << "/" << r.number << " accepted by " << q.person
               << " and closed" << (r.discrepancies.empty() ? "" : ", with discrepancies") << "\n";
     cli::print_figures(std::cout, r, "  ");

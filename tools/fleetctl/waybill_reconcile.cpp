@@ -31,8 +31,8 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     cli::open(config);  // the schema up to date before reconcile() connects on its own
     cli::Progress progress;
     const auto results = waybills::reconcile(
-        config.database_url, {.from = period.from, .to = period.to, .waybill_ids = {}}, tolerances,
-        progress.callback());
+        geo::ConnectionFactory(config.database).conninfo("fleetctl"),
+        {.from = period.from, .to = period.to, .waybill_ids = {}}, tolerances, progress.callback());
     progress.finish(results.size());
     std::size_t flagged = 0;
     for (const auto& r : results) {

@@ -4,13 +4,6 @@
 
 namespace fleet::waybills::detail {
 
-void journal(pqxx::transaction_base& tx, const std::string& actor, const std::string& action,
-             const std::string& subject, const std::string& details_json) {
-    tx.exec_params(
-        "INSERT INTO fleet.journal (actor, action, subject, details) VALUES ($1, $2, $3, $4)",
-        actor, action, subject, details_json);
-}
-
 void throw_input(const pqxx::sql_error& e) {
     std::string message = e.what();
     if (const auto eol = message.find('\n'); eol != std::string::npos) {

@@ -15,10 +15,6 @@ namespace fleet::waybills::detail {
 #define FLEET_UTC(column) \
     "to_char((" column ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-/// Appends one entry to the operations journal inside the caller's transaction.
-void journal(pqxx::transaction_base& tx, const std::string& actor, const std::string& action,
-             const std::string& subject, const std::string& details_json);
-
 /// Throws InputError with the first line of the database's message.
 [[noreturn]] void throw_input(const pqxx::sql_error& e);
 
