@@ -18,6 +18,30 @@ const char* to_string(Rejection r) {
     return "other";
 }
 
+const char* to_string(Refusal r) {
+    switch (r) {
+        case Refusal::per_address_cap:
+            return "per_address_cap";
+        case Refusal::connection_cap:
+            return "connection_cap";
+        case Refusal::unknown_device:
+            return "unknown_device";
+        case Refusal::wrong_protocol:
+            return "wrong_protocol";
+        case Refusal::database_unavailable:
+            return "database_unavailable";
+        case Refusal::lookups_busy:
+            return "lookups_busy";
+        case Refusal::writer_full:
+            return "writer_full";
+        case Refusal::commit_timeout:
+            return "commit_timeout";
+        case Refusal::count_:
+            break;
+    }
+    return "other";
+}
+
 void LatencyHistogram::observe(std::chrono::nanoseconds d) {
     const double ms = static_cast<double>(d.count()) / 1e6;
     std::size_t i = 0;
@@ -89,6 +113,22 @@ std::string Counters::prometheus_text() const {
                 << to_string(static_cast<Rejection>(r)) << "\"} " << c->rejected[r].load() << "\n";
         }
     }
+    out << "# HELP fleet_ingest_refused_total Connections refused or closed unanswered, by reason.\n"
+           "# TYPE fleet_ingest_refused_total counter\n";
+    for (const auto& [protocol, c] : by_protocol_) {
+        for (std::size_t r = 0; r < c->refused.size(); ++r) {
+            out << "fleet_ingest_refused_total{protocol=\"" << protocol << "\",reason=\""
+                << to_string(static_cast<Refusal>(r)) << "\"} " << c->refused[r].load() << "\n";
+        }
+    }
+    family("session_failures_total", "counter", "Sessions ended by an unexpected error.",
+           [](const ProtocolCounters& c) { return c.session_failures.load(); });
+    family("downlink_written_total", "counter", "Messages written to devices.",
+           [](const ProtocolCounters& c) { return c.downlink_written.load(); });
+    family("downlink_failed_total", "counter", "Messages whose connection closed before writing.",
+           [](const ProtocolCounters& c) { return c.downlink_failed.load(); });
+    family("receipts_total", "counter", "Notice receipts and command answers from devices.",
+           [](const ProtocolCounters& c) { return c.receipts.load(); });
     out << "# HELP fleet_ingest_ack_latency_ms From a packet's arrival to its acknowledgement.\n"
            "# TYPE fleet_ingest_ack_latency_ms histogram\n";
     for (const auto& [protocol, c] : by_protocol_) {

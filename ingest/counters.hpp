@@ -21,6 +21,20 @@ enum class Rejection : std::size_t {
 };
 const char* to_string(Rejection r);
 
+/// Why a connection was refused or closed before its data was answered.
+enum class Refusal : std::size_t {
+    per_address_cap,       ///< max-connections-per-ip open from the address already
+    connection_cap,        ///< max-connections open in all
+    unknown_device,        ///< not registered, and unknown devices are refused
+    wrong_protocol,        ///< registered for another protocol
+    database_unavailable,  ///< the device lookup failed or took longer than database-wait
+    lookups_busy,          ///< too many device lookups waiting for the database
+    writer_full,           ///< the writer's queue is full (the database is slow or down)
+    commit_timeout,        ///< no commit within database-wait: closed unanswered
+    count_
+};
+const char* to_string(Refusal r);
+
 /// Cumulative histogram of durations with fixed millisecond buckets (Prometheus-style).
 class LatencyHistogram {
   public:
@@ -40,7 +54,13 @@ class LatencyHistogram {
 struct ProtocolCounters {
     std::atomic<std::uint64_t> connections_opened{0};
     std::atomic<std::int64_t> connections_active{0};
-    std::atomic<std::uint64_t> connections_refused{0};  ///< per-IP cap or unknown device
+    std::atomic<std::uint64_t> connections_refused{0};  ///< any Refusal
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::count_)> refused{};
+    /// Sessions ended by an exception nothing expected (logged once each).
+    std::atomic<std::uint64_t> session_failures{0};
+    std::atomic<std::uint64_t> downlink_written{0};
+    std::atomic<std::uint64_t> downlink_failed{0};
+    std::atomic<std::uint64_t> receipts{0};  ///< notice receipts and command answers from devices
     std::atomic<std::uint64_t> frames{0};
     std::atomic<std::uint64_t> malformed_frames{0};
     std::atomic<std::uint64_t> idle_timeouts{0};
@@ -52,6 +72,24 @@ struct ProtocolCounters {
     LatencyHistogram ack_latency;  ///< from a packet's arrival to its acknowledgement
 
     void reject(Rejection r, std::uint64_t n = 1) { rejected[static_cast<std::size_t>(r)] += n; }
+    void refuse(Refusal r) {
+        ++connections_refused;
+        ++refused[static_cast<std::size_t>(r)];
+    }
+};
+
+/// Counts a connection in connections_active for as long as it lives.
+class ActiveConnection {
+  public:
+    explicit ActiveConnection(ProtocolCounters& counters) : counters_(counters) {
+        ++counters_.connections_active;
+    }
+    ~ActiveConnection() { --counters_.connections_active; }
+    ActiveConnection(const ActiveConnection&) = delete;
+    ActiveConnection& operator=(const ActiveConnection&) = delete;
+
+  private:
+    ProtocolCounters& counters_;
 };
 
 /// Counters by protocol name. Protocol entries are created on first use and never removed, so

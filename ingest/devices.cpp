@@ -27,19 +27,34 @@ pqxx::connection& DeviceRegistry::connection() {
     return *conn_;
 }
 
-std::optional<std::int64_t> DeviceRegistry::resolve(const std::string& identifier,
-                                                    const std::string& protocol) {
+std::optional<DeviceAnswer> DeviceRegistry::cached(std::string_view identifier,
+                                                   std::string_view) const {
     std::lock_guard lock(mutex_);
-    if (auto it = cache_.find(identifier); it != cache_.end()) {
-        return it->second;
+    if (auto it = cache_.find(std::string(identifier)); it != cache_.end()) {
+        return DeviceAnswer{DeviceVerdict::accepted, it->second};
     }
+    return std::nullopt;
+}
+
+void DeviceRegistry::forget(std::string_view identifier) {
+    std::lock_guard lock(mutex_);
+    cache_.erase(std::string(identifier));
+}
+
+DeviceAnswer DeviceRegistry::resolve(const std::string& identifier, const std::string& protocol,
+                                     const std::string&) {
+    if (auto answer = cached(identifier, protocol)) {
+        return *answer;
+    }
+    // One lookup at a time on the registry's connection; cached() never waits for it.
+    std::lock_guard lookup(lookup_mutex_);
     try {
         pqxx::work tx(connection());
         auto found = tx.exec_params("SELECT vehicle_id FROM fleet.devices WHERE identifier = $1",
                                     identifier);
         if (found.empty()) {
             if (policy_ == UnknownDevices::refuse) {
-                return std::nullopt;
+                return {};
             }
             // A placeholder vehicle named after the device, for the operator to complete. Two
             // processes registering the same device at once end with one row (ON CONFLICT).
@@ -65,8 +80,9 @@ std::optional<std::int64_t> DeviceRegistry::resolve(const std::string& identifie
         }
         const auto vehicle = found[0][0].as<std::int64_t>();
         tx.commit();
+        std::lock_guard lock(mutex_);
         cache_[identifier] = vehicle;
-        return vehicle;
+        return {DeviceVerdict::accepted, vehicle};
     } catch (const pqxx::broken_connection& e) {
         conn_.reset();
         throw DatabaseError(std::string("device registry: ") + e.what());

@@ -1,18 +1,24 @@
 #include "server/app.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
 #include "dispatch/engine.hpp"
 #include "dispatch/event_store.hpp"
 #include "geo/error.hpp"
 #include "geo/log.hpp"
+#include "geo/metrics.hpp"
 #include "geo/migrations.hpp"
 #include "ingest/counters.hpp"
 #include "ingest/devices.hpp"
@@ -22,6 +28,9 @@
 #include "server/assignment_feed.hpp"
 #include "server/database.hpp"
 #include "server/dispatch_bridge.hpp"
+#include "server/metrics.hpp"
+#include "server/parts.hpp"
+#include "server/receipts.hpp"
 
 namespace fleet::server {
 
@@ -29,39 +38,100 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Keeps the position partitions ahead of time, once an hour.
-class PartitionKeeper {
+ingest::Millis wall_clock() {
+    return std::chrono::time_point_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now());
+}
+
+// Every device connection is a descriptor: take what the hard limit allows.
+void raise_descriptor_limit(std::size_t wanted) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return;
+    }
+    const rlim_t target =
+        limit.rlim_max == RLIM_INFINITY ? static_cast<rlim_t>(wanted) : limit.rlim_max;
+    if (limit.rlim_cur < target) {
+        limit.rlim_cur = target;
+        setrlimit(RLIMIT_NOFILE, &limit);
+        getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (limit.rlim_cur < wanted) {
+        log::warn("fleetd", "open files are limited to " + std::to_string(limit.rlim_cur) +
+                                ", fewer than max-connections (" + std::to_string(wanted) +
+                                ") needs; connections beyond it are refused");
+    }
+}
+
+// Runs `work` on the worker pool every `period` (the timer lives on the control context); a run
+// still going when the next is due is not doubled.
+class Periodic {
   public:
-    PartitionKeeper(asio::io_context& ioc, pqxx::connection& conn, int months_ahead)
-        : timer_(ioc), conn_(conn), months_ahead_(months_ahead) {}
+    Periodic(asio::io_context& control, asio::thread_pool& workers,
+             std::chrono::steady_clock::duration period, std::function<void()> work)
+        : timer_(control), workers_(workers), period_(period), work_(std::move(work)) {}
 
     void start() { schedule(); }
-    void stop() { timer_.cancel(); }
+    void stop() {
+        stopped_ = true;
+        asio::post(timer_.get_executor(), [this] { timer_.cancel(); });
+    }
+    /// Runs the work now (on the pool) unless a run is going.
+    void poke() {
+        if (running_.exchange(true)) {
+            return;
+        }
+        asio::post(workers_, [this] {
+            if (!stopped_) {
+                work_();
+            }
+            running_ = false;
+        });
+    }
 
   private:
     void schedule() {
-        timer_.expires_after(std::chrono::hours(1));
+        timer_.expires_after(period_);
         timer_.async_wait([this](const boost::system::error_code& ec) {
-            if (ec) {
+            if (ec || stopped_) {
                 return;
             }
-            try {
-                const int created = geo::ensure_position_partitions(conn_, months_ahead_);
-                if (created > 0) {
-                    log::info("database",
-                              "created " + std::to_string(created) + " position partitions");
-                }
-            } catch (const std::exception& e) {
-                // Positions still land in the default partition; try again next hour.
-                log::warn("database", std::string("could not prepare partitions: ") + e.what());
-            }
+            poke();
             schedule();
         });
     }
 
     asio::steady_timer timer_;
-    pqxx::connection& conn_;
-    int months_ahead_;
+    asio::thread_pool& workers_;
+    std::chrono::steady_clock::duration period_;
+    std::function<void()> work_;
+    std::atomic<bool> running_{false};
+    std::atomic<bool> stopped_{false};
+};
+
+// A stop asked for by a signal, waited for by the main thread.
+class StopRequest {
+  public:
+    void request() {
+        {
+            std::lock_guard lock(mutex_);
+            requested_ = true;
+        }
+        changed_.notify_all();
+    }
+    bool requested() const {
+        std::lock_guard lock(mutex_);
+        return requested_;
+    }
+    void wait() {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return requested_; });
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    bool requested_ = false;
 };
 
 }  // namespace
@@ -69,11 +139,14 @@ class PartitionKeeper {
 int run_fleetd(const Config& config) {
     log::set_level(config.log_level);
     log::info("fleetd", "starting (pid " + std::to_string(::getpid()) + ")");
+    raise_descriptor_limit(config.listeners.max_connections + 256);
 
-    asio::io_context ioc;
+    // The control context: signals and timers; nothing on it waits for the database.
+    asio::io_context control;
+    auto control_guard = asio::make_work_guard(control);
     std::atomic<bool> stopping{false};
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    std::function<void()> on_stop;  // set once the services are up
+    StopRequest stop;
+    asio::signal_set signals(control, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
         if (ec) {
             return;
@@ -87,22 +160,21 @@ int run_fleetd(const Config& config) {
                                      " s; exiting now");
             std::_Exit(1);
         }).detach();
-        if (on_stop) {
-            on_stop();
-        }
+        stop.request();
     });
     // Signals are handled from the start, also while the database is being waited for.
-    std::thread io_thread([&ioc] { ioc.run(); });
-    auto join = [&] {
-        ioc.stop();
-        io_thread.join();
+    std::thread control_thread([&control] { control.run(); });
+    auto join_control = [&] {
+        control_guard.reset();
+        control.stop();
+        control_thread.join();
     };
 
     std::unique_ptr<pqxx::connection> db;
     try {
         db = open_database(config, stopping);
     } catch (const Error& e) {
-        join();
+        join_control();
         if (stopping) {
             log::info("fleetd", "stopped before the database was ready");
             return 0;
@@ -110,113 +182,126 @@ int run_fleetd(const Config& config) {
         log::error("fleetd", e.what());
         return 1;
     }
+    const auto stop_deadline = [&] {
+        return std::chrono::steady_clock::now() + config.shutdown_timeout * 9 / 10;
+    };
 
-    ingest::Counters counters;
+    // Stores first, from one connection factory; then the parts, in the order they start.
     const geo::ConnectionFactory connections(config.database);
+    asio::thread_pool workers(config.worker_threads);
+    geo::MetricsRegistry metrics;
+    ingest::Counters counters;
     ingest::DeviceRegistry devices(connections, config.unknown_devices);
     ingest::Pipeline pipeline(config.validation);
     ingest::PositionWriter writer(connections, config.writer, counters);
     dispatch::PostgisEventStore events(connections);
-    dispatch::Engine engine(dispatch::EngineConfig{config.dispatch}, events, [] {
-        return std::chrono::time_point_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now());
-    });
+    dispatch::Engine engine(dispatch::EngineConfig{config.dispatch}, events, wall_clock);
     DispatchBridge bridge(engine);
     writer.add_sink(bridge);
-    engine.start();
     AssignmentFeed assignments(connections, engine, config.class_speed_caps);
-    try {
-        const auto [handed, replayed] = assignments.refresh(/*replay=*/true);
-        log::info("dispatch", std::to_string(handed) + " assignments loaded, " +
-                                  std::to_string(replayed) + " positions of the day replayed");
-    } catch (const Error& e) {
-        log::warn("dispatch",
-                  std::string("assignments not loaded (retried every minute): ") + e.what());
-    }
-    log::info("dispatch", "engine started (on route within " +
-                              std::to_string(static_cast<int>(config.dispatch.on_route_m)) +
-                              " m, late after " + std::to_string(config.dispatch.late.count()) +
-                              " s)");
-    writer.start();
-    log::info("writer", "batches of up to " + std::to_string(config.writer.max_batch) +
-                            " positions, committed at most " +
-                            std::to_string(config.writer.max_wait.count()) + " ms after arrival");
+    ReceiptRecorder receipts(connections, workers.get_executor(), wall_clock);
     ingest::Listeners listeners(
-        ioc, config.listeners,
-        ingest::IngestServices{devices,
-                               pipeline,
-                               writer,
-                               counters,
-                               [] {
-                                   return std::chrono::time_point_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now());
-                               },
-                               {}});
-    PartitionKeeper partitions(ioc, *db, config.partition_months_ahead);
-    // Assignment changes reach the engine within a minute.
-    asio::steady_timer assignment_timer(ioc);
-    std::function<void()> watch_assignments = [&] {
-        assignment_timer.expires_after(std::chrono::minutes(1));
-        assignment_timer.async_wait([&](const boost::system::error_code& ec) {
-            if (ec) {
-                return;
-            }
-            try {
-                const auto [handed, replayed] = assignments.refresh(false);
-                if (handed > 0) {
-                    log::info("dispatch", std::to_string(handed) + " assignments new or changed");
-                }
-            } catch (const Error& e) {
-                log::warn("dispatch", std::string("assignments not refreshed: ") + e.what());
-            }
-            watch_assignments();
-        });
-    };
-    std::thread drain;  // commits what was received, then lets the acknowledgements go out
-    asio::steady_timer grace(ioc);
-    int exit_code = 0;
+        config.listeners,
+        ingest::IngestServices{devices, pipeline, writer, counters, wall_clock,
+                               workers.get_executor(),
+                               [&receipts](std::int64_t vehicle, const ingest::NoticeReceipt& r) {
+                                   receipts.on_receipt(vehicle, r);
+                               }});
+    register_metrics(metrics, counters, writer, engine, receipts);
 
-    asio::post(ioc, [&] {
+    // Keeps the position partitions ahead of time, once an hour (the first run was at start).
+    Periodic partitions(control, workers, std::chrono::hours(1), [&] {
         try {
-            listeners.start();
-        } catch (const Error& e) {
-            log::error("fleetd", e.what());
-            exit_code = 1;
-            ioc.stop();
-            return;
+            const int created = geo::ensure_position_partitions(*db, config.partition_months_ahead);
+            if (created > 0) {
+                log::info("database", "created " + std::to_string(created) + " position partitions");
+            }
+        } catch (const std::exception& e) {
+            // Positions still land in the default partition; try again next hour.
+            log::warn("database", std::string("could not prepare partitions: ") + e.what());
         }
-        partitions.start();
-        watch_assignments();
-        on_stop = [&] {
-            listeners.stop_accepting();
-            partitions.stop();
-            assignment_timer.cancel();
-            drain = std::thread([&] {
-                // Sessions waiting for a commit get it (or, without a database past the
-                // deadline, a refusal: nothing unacknowledged is lost, devices resend).
-                writer.stop(std::chrono::duration_cast<std::chrono::milliseconds>(
-                    config.shutdown_timeout * 3 / 4));
-                asio::post(ioc, [&] {
-                    grace.expires_after(std::chrono::milliseconds(200));
-                    grace.async_wait([&](const boost::system::error_code&) {
-                        listeners.close_connections();
-                        ioc.stop();
-                    });
-                });
-            });
-        };
-        if (stopping) {
-            on_stop();
-            return;
-        }
-        log::info("fleetd", "ready");
     });
-    io_thread.join();
-    if (drain.joinable()) {
-        drain.join();
+    // Assignment changes reach the engine within a minute.
+    Periodic assignment_refresh(control, workers, std::chrono::minutes(1), [&] {
+        try {
+            const auto [handed, replayed] = assignments.refresh(false);
+            if (handed > 0) {
+                log::info("dispatch", std::to_string(handed) + " assignments new or changed");
+            }
+        } catch (const Error& e) {
+            log::warn("dispatch", std::string("assignments not refreshed: ") + e.what());
+        }
+    });
+
+    Parts parts;
+    parts.add({"dispatch engine",
+               [&] {
+                   engine.start();
+                   log::info("dispatch",
+                             "engine started (on route within " +
+                                 std::to_string(static_cast<int>(config.dispatch.on_route_m)) +
+                                 " m, late after " + std::to_string(config.dispatch.late.count()) +
+                                 " s)");
+               },
+               {},
+               [&](auto) { engine.stop(); }});
+    parts.add({"assignments",
+               [&] {
+                   try {
+                       const auto [handed, replayed] = assignments.refresh(/*replay=*/true);
+                       log::info("dispatch", std::to_string(handed) + " assignments loaded, " +
+                                                 std::to_string(replayed) +
+                                                 " positions of the day replayed");
+                   } catch (const Error& e) {
+                       log::warn("dispatch",
+                                 std::string("assignments not loaded (retried every minute): ") +
+                                     e.what());
+                   }
+                   assignment_refresh.start();
+               },
+               [&] { assignment_refresh.stop(); },
+               [](auto) {}});
+    parts.add({"writer",
+               [&] {
+                   writer.start();
+                   log::info("writer", "batches of up to " +
+                                           std::to_string(config.writer.max_batch) +
+                                           " positions, committed at most " +
+                                           std::to_string(config.writer.max_wait.count()) +
+                                           " ms after arrival");
+               },
+               {},
+               [&](std::chrono::steady_clock::time_point deadline) {
+                   // Packets still queued are committed (or, without a database past the
+                   // deadline, left unanswered: devices resend them).
+                   writer.stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::max(deadline - std::chrono::steady_clock::now(),
+                                std::chrono::steady_clock::duration::zero())));
+               }});
+    parts.add({"partition upkeep", [&] { partitions.start(); }, [&] { partitions.stop(); },
+               [](auto) {}});
+    parts.add({"receipts", [] {}, {},
+               [&](std::chrono::steady_clock::time_point deadline) { receipts.drain(deadline); }});
+    parts.add({"listeners", [&] { listeners.start(); }, [&] { listeners.stop_accepting(); },
+               [&](std::chrono::steady_clock::time_point deadline) {
+                   // The sessions get three quarters of the time to answer what they received;
+                   // the writer keeps the rest for the last commits.
+                   const auto now = std::chrono::steady_clock::now();
+                   listeners.drain(now + (deadline - now) * 3 / 4);
+               }});
+
+    int exit_code = 0;
+    try {
+        parts.start(config.shutdown_timeout);
+        log::info("fleetd", "ready");
+        stop.wait();
+        parts.stop(stop_deadline());
+    } catch (const Error& e) {
+        log::error("fleetd", e.what());
+        exit_code = 1;
     }
-    writer.stop(std::chrono::milliseconds(0));
-    engine.stop();
+    workers.join();
+    join_control();
     log::info("fleetd", exit_code == 0 ? "stopped" : "stopped after an error");
     return exit_code;
 }

@@ -10,6 +10,7 @@
 #include "dispatch/thresholds.hpp"
 #include "geo/error.hpp"
 #include "geo/store.hpp"
+#include "ingest/protocols.hpp"
 
 namespace fleet::server {
 
@@ -38,16 +39,22 @@ po::options_description config_options() {
          "bound on a clean stop after SIGINT/SIGTERM (1-3600)")
         ("bind", po::value<std::string>()->default_value("0.0.0.0")->value_name("ADDRESS"),
          "address the device listeners bind to (IPv4 or IPv6)")
-        ("teltonika-port", po::value<long>()->default_value(5027)->value_name("PORT"),
-         "Teltonika Codec 8/8E over TCP (0 disables)")
-        ("gt06-port", po::value<long>()->default_value(5023)->value_name("PORT"),
-         "GT06 / Concox over TCP (0 disables)")
-        ("osmand-port", po::value<long>()->default_value(5055)->value_name("PORT"),
-         "OsmAnd / Traccar Client over HTTP (0 disables)")
-        ("native-port", po::value<long>()->default_value(5100)->value_name("PORT"),
-         "the fleet in-cab terminal protocol over TCP (0 disables)")
-        ("unknown-devices", po::value<std::string>()->default_value("register")->value_name("POLICY"),
-         "a device not in fleet.devices: 'register' (new vehicle, journalled) or 'refuse'")
+        ("unknown-devices", po::value<std::string>()->default_value("refuse")->value_name("POLICY"),
+         "a device not in fleet.devices: 'refuse' (remembered in fleet.unknown_devices for an "
+         "operator to add) or 'register' (a new vehicle, journalled; for a local trial)")
+        ("network-threads", po::value<long>()->default_value(0)->value_name("N"),
+         "threads serving device connections (0: one per core; 0-256)")
+        ("worker-threads", po::value<long>()->default_value(2)->value_name("N"),
+         "threads for database work off the network threads: device lookups, partition "
+         "upkeep, receipts (1-64)")
+        ("max-connections", po::value<long>()->default_value(50000)->value_name("N"),
+         "open device connections of all protocols together (1-1000000)")
+        ("commit-timeout", po::value<long>()->default_value(30)->value_name("SECONDS"),
+         "a device connection waiting this long for the database (its device's lookup, its "
+         "packet's commit) is closed unanswered; the device resends (1-3600)")
+        ("writer-queue", po::value<long>()->default_value(200000)->value_name("N"),
+         "positions waiting for the database at most; packets beyond are refused and their "
+         "connections closed unanswered (1000-100000000)")
         ("idle-timeout", po::value<long>()->default_value(600)->value_name("SECONDS"),
          "a device connection silent this long is closed (5-86400)")
         ("max-frame-bytes", po::value<long>()->default_value(65536)->value_name("BYTES"),
@@ -68,6 +75,13 @@ po::options_description config_options() {
          po::value<std::string>()->default_value("bus:70,truck:70,dump_truck:70")->value_name("LIST"),
          "dispatch: caps per vehicle class (CLASS:KMH,...), over zone, route and default limits");
     // clang-format on
+    // One listener port per protocol of the registry.
+    for (const auto& p : ingest::protocols()) {
+        const std::string key = std::string(p.name) + "-port";
+        d.add_options()(key.c_str(),
+                        po::value<long>()->default_value(p.default_port)->value_name("PORT"),
+                        (std::string(p.description) + " (0 disables)").c_str());
+    }
     // The engine's thresholds, by the keys that routes use for their overrides too.
     po::options_description thresholds(
         "Dispatch thresholds (a route may override each one not marked \"not per route\": "
@@ -248,11 +262,19 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
             throw ConfigError("bind", "not an IP address: '" + c.listeners.bind_address + "'");
         }
     }
-    for (const char* protocol : {"teltonika", "gt06", "osmand", "native"}) {
-        const std::string key = std::string(protocol) + "-port";
+    for (const auto& p : ingest::protocols()) {
+        const std::string key = std::string(p.name) + "-port";
         const auto port = static_cast<std::uint16_t>(in_range<long>(vm, key, 0, 65535));
-        c.listeners.endpoints[protocol] = {port != 0, port};
+        c.listeners.endpoints[std::string(p.name)] = {port != 0, port};
     }
+    c.listeners.threads = static_cast<unsigned>(in_range<long>(vm, "network-threads", 0, 256));
+    c.worker_threads = static_cast<unsigned>(in_range<long>(vm, "worker-threads", 1, 64));
+    c.listeners.max_connections =
+        static_cast<std::size_t>(in_range<long>(vm, "max-connections", 1, 1000000));
+    c.listeners.database_wait =
+        std::chrono::seconds(in_range<long>(vm, "commit-timeout", 1, 3600));
+    c.writer.max_queued =
+        static_cast<std::size_t>(in_range<long>(vm, "writer-queue", 1000, 100000000));
     c.unknown_devices =
         ingest::parse_unknown_devices(vm["unknown-devices"].as<std::string>(), "unknown-devices");
     c.listeners.idle_timeout = std::chrono::seconds(in_range<long>(vm, "idle-timeout", 5, 86400));

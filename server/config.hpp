@@ -27,7 +27,8 @@ struct Config {
     std::chrono::seconds shutdown_timeout{10};  ///< bound on a clean stop
 
     ingest::ListenerConfig listeners;
-    ingest::UnknownDevices unknown_devices = ingest::UnknownDevices::register_vehicle;
+    ingest::UnknownDevices unknown_devices = ingest::UnknownDevices::refuse;
+    unsigned worker_threads = 2;  ///< database work off the network threads
     ingest::ValidationConfig validation;
     ingest::WriterConfig writer;
     dispatch::Thresholds dispatch;

@@ -117,6 +117,8 @@ TEST_SUITE("db") {
             const std::string huge =
                 "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n";
             d.send(Bytes(huge.begin(), huge.end()));
+            const Bytes reply = d.receive(512, 2000ms);
+            CHECK(std::string(reply.begin(), reply.end()).starts_with("HTTP/1.1 413"));
             CHECK(d.closed_by_peer());
         }
         CHECK(http_get(oport, "/?id=x&lat=abc&lon=30").starts_with("HTTP/1.1 400"));

@@ -8,6 +8,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -43,6 +44,18 @@ inline Millis clock_now() {
         std::chrono::system_clock::now());
 }
 
+// What a test may change of the wiring.
+struct HarnessOptions {
+    UnknownDevices policy = UnknownDevices::register_vehicle;
+    std::chrono::seconds idle = 30s;
+    std::size_t max_per_ip = 256;
+    std::size_t max_connections = 1000;
+    std::chrono::milliseconds database_wait = 5000ms;
+    std::size_t max_pending_lookups = 64;
+    std::size_t writer_queue = 100000;
+    unsigned threads = 2;
+};
+
 // The ingest services wired as fleetd wires them, listening on free loopback ports.
 struct Harness {
     MigratedDatabase db;
@@ -50,45 +63,49 @@ struct Harness {
     DeviceRegistry devices;
     Pipeline pipeline{ValidationConfig{}};
     PositionWriter writer;
-    asio::io_context ioc;
+    asio::thread_pool lookups{2};
     Listeners listeners;
-    std::thread io;
 
     explicit Harness(UnknownDevices policy = UnknownDevices::register_vehicle,
                      std::chrono::seconds idle = 30s, std::size_t max_per_ip = 256)
-        : devices(geo::ConnectionFactory({.url = db.url()}), policy),
-          writer(geo::ConnectionFactory({.url = db.url()}), writer_config(), counters),
-          listeners(ioc, config(idle, max_per_ip),
-                    IngestServices{devices, pipeline, writer, counters, clock_now, {}}) {
+        : Harness(HarnessOptions{.policy = policy, .idle = idle, .max_per_ip = max_per_ip}) {}
+    explicit Harness(const HarnessOptions& o,
+                     std::function<void(std::int64_t, const NoticeReceipt&)> on_receipt = {})
+        : devices(geo::ConnectionFactory({.url = db.url()}), o.policy),
+          writer(geo::ConnectionFactory({.url = db.url()}), writer_config(o.writer_queue),
+                 counters),
+          listeners(config(o),
+                    IngestServices{devices, pipeline, writer, counters, clock_now,
+                                   lookups.get_executor(), std::move(on_receipt)}) {
         writer.start();
         listeners.start();
-        io = std::thread([this] { ioc.run(); });
     }
     ~Harness() {
-        asio::post(ioc, [this] { listeners.stop_accepting(); });
+        listeners.stop_accepting();
+        listeners.drain(std::chrono::steady_clock::now() + 1s);
         writer.stop(1s);
-        asio::post(ioc, [this] {
-            listeners.close_connections();
-            ioc.stop();
-        });
-        io.join();
     }
-    static WriterConfig writer_config() {
+    static WriterConfig writer_config(std::size_t max_queued) {
         WriterConfig c;
         c.max_batch = 1000;
         c.max_wait = 20ms;
         c.reconnect = {100ms, 200ms, 0ms};  // quick retries while the database is away
+        c.max_queued = max_queued;
         return c;
     }
-    static ListenerConfig config(std::chrono::seconds idle, std::size_t max_per_ip) {
+    static ListenerConfig config(const HarnessOptions& o) {
         ListenerConfig c;
         c.bind_address = "127.0.0.1";
         for (auto& [name, ep] : c.endpoints) {
             ep.port = 0;
         }
-        c.idle_timeout = idle;
+        c.idle_timeout = o.idle;
         c.max_frame_bytes = 4096;
-        c.max_connections_per_ip = max_per_ip;
+        c.max_connections_per_ip = o.max_per_ip;
+        c.max_connections = o.max_connections;
+        c.database_wait = o.database_wait;
+        c.max_pending_lookups = o.max_pending_lookups;
+        c.threads = o.threads;
         return c;
     }
     std::uint16_t port(const std::string& protocol) { return listeners.bound_ports().at(protocol); }

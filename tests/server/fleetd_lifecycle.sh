@@ -34,12 +34,26 @@ stop() {
   grep -q 'fleetd: stopped' "$log" || fail "no 'stopped' line"
 }
 
+# The private and throwaway clusters trust whoever reaches their socket: only the owner may.
+sock=$(sed -n "s/^host=\([^ ]*\) .*/\1/p" "$state/url")
+if [ -d "$sock" ] && [ -f "$state/dir" ]; then
+  [ "$(stat -c %a "$sock")" = 700 ] || fail "socket folder $sock is open to others: $(stat -c %a "$sock")"
+fi
+
 start
 grep -q 'database: connected to' "$log" || fail "no database line"
 grep -qE 'database: schema at migration [0-9]+ \([0-9]+ applied now\)' "$log" || fail "no schema line"
 grep -q "teltonika: listening on 127.0.0.1:$tport (TCP)" "$log" || fail "no teltonika listener line"
 grep -q "osmand: listening on 127.0.0.1:$oport (HTTP)" "$log" || fail "no osmand listener line"
 psql "$url" -qc "INSERT INTO fleet.vehicles (registration) VALUES ('kept-across-restart')" || fail "insert"
+psql "$url" -qc "INSERT INTO fleet.devices (identifier, protocol, vehicle_id) SELECT '356307042441013',
+  'teltonika', vehicle_id FROM fleet.vehicles WHERE registration = 'kept-across-restart'" || fail "insert device"
+
+# Unknown devices are refused by default: the answer is 00 and the connection closes.
+exec 3<>"/dev/tcp/127.0.0.1/$tport" || fail "cannot connect to the teltonika port"
+perl -e 'print pack("H*", $ARGV[0])' 000F333536333037303432343431303939 >&3
+[ "$(head -c 1 <&3 | od -An -tx1 | tr -d ' ')" = 00 ] || fail "an unknown device was not refused"
+exec 3>&-
 
 # Teltonika's documented login and "Codec 8 > 1st example" packet, as nc would send them: the
 # ACK 00000001 arrives, and the row holds the documented time and IO values.

@@ -1,0 +1,18 @@
+#pragma once
+
+#include "dispatch/engine.hpp"
+#include "geo/metrics.hpp"
+#include "ingest/counters.hpp"
+#include "ingest/writer.hpp"
+#include "server/receipts.hpp"
+
+/// fleetd's metrics: every part's counters in one registry, ready to be served (Prometheus).
+namespace fleet::server {
+
+/// Adds the collectors of the listeners and the writer (`counters`), the writer's queue, the
+/// dispatch engine and the receipt recorder. All must outlive the registry's reads.
+void register_metrics(geo::MetricsRegistry& registry, const ingest::Counters& counters,
+                      const ingest::PositionWriter& writer, const dispatch::Engine& engine,
+                      const ReceiptRecorder& receipts);
+
+}  // namespace fleet::server

@@ -1,0 +1,325 @@
+// The sessions under a slow or locked database, at their caps, while stopping, and the downlink:
+// nothing on a network thread waits for the database, and one device's trouble is its own.
+#include <doctest/doctest.h>
+
+#include "ingest/gt06/encoder.hpp"
+#include "ingest/native/frame.hpp"
+#include "ingest/teltonika/encoder.hpp"
+#include "proto/terminal.pb.h"
+#include "tests/ingest/harness.hpp"
+
+using namespace fleet;
+using namespace fleet::test;
+
+namespace {
+
+namespace pb = fleet::proto::terminal;
+
+// A Teltonika login of IMEI 3563070424410NN (any two digits).
+Bytes teltonika_login_of(int n) {
+    std::string imei = "3563070424410" + std::string(n < 10 ? "0" : "") + std::to_string(n);
+    Bytes out(2 + imei.size());
+    out[1] = 0x0F;
+    std::copy(imei.begin(), imei.end(), out.begin() + 2);
+    return out;
+}
+
+// Holds a table locked in another session, so that statements needing it wait.
+struct TableLock {
+    pqxx::connection conn;
+    std::unique_ptr<pqxx::work> tx;
+    TableLock(const std::string& url, const std::string& table) : conn(url) {
+        tx = std::make_unique<pqxx::work>(conn);
+        tx->exec0("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+    }
+    void release() { tx.reset(); }
+};
+
+std::int64_t vehicle_of(Harness& h, const std::string& identifier) {
+    pqxx::read_transaction tx(h.db.conn());
+    return tx.exec_params1("SELECT vehicle_id FROM fleet.devices WHERE identifier = $1",
+                           identifier)[0]
+        .as<std::int64_t>();
+}
+
+std::uint64_t refused(Harness& h, const std::string& protocol, Refusal reason) {
+    return h.counters.protocol(protocol).refused[static_cast<std::size_t>(reason)].load();
+}
+
+pb::Frame receive_native(Device& d) {
+    Bytes prefix = d.receive(1);
+    REQUIRE(prefix.size() == 1);
+    Bytes body = d.receive(prefix[0]);
+    pb::Frame f;
+    REQUIRE(f.ParseFromArray(body.data(), static_cast<int>(body.size())));
+    return f;
+}
+
+// Waits for the downlink's answer.
+struct Outcome {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::optional<DownlinkResult> result;
+    std::function<void(DownlinkResult)> callback() {
+        return [this](DownlinkResult r) {
+            {
+                std::lock_guard lock(mutex);
+                result = r;
+            }
+            changed.notify_all();
+        };
+    }
+    std::optional<DownlinkResult> wait(std::chrono::milliseconds timeout = 3000ms) {
+        std::unique_lock lock(mutex);
+        changed.wait_for(lock, timeout, [this] { return result.has_value(); });
+        return result;
+    }
+};
+
+}  // namespace
+
+TEST_SUITE("db") {
+    TEST_CASE("many devices at once over two network threads, each acknowledged after its commit") {
+        Harness h(HarnessOptions{.threads = 2});
+        std::vector<std::unique_ptr<Device>> devices;
+        for (int i = 0; i < 12; ++i) {
+            devices.push_back(std::make_unique<Device>(h.port("teltonika")));
+            devices.back()->send(teltonika_login_of(i));
+        }
+        for (auto& d : devices) {
+            CHECK(d->receive(1) == Bytes{0x01});
+            d->send_hex(teltonika_two_records);
+        }
+        for (auto& d : devices) {
+            CHECK(d->receive(4) == Bytes{0, 0, 0, 2});
+        }
+        CHECK(h.count("SELECT count(*) FROM fleet.positions") == 24);
+        CHECK(h.counters.protocol("teltonika").connections_active == 12);
+    }
+
+    TEST_CASE("a packet whose commit does not come in time is left unanswered; others go on") {
+        Harness h(HarnessOptions{.database_wait = 600ms});
+        Device d(h.port("teltonika"));
+        d.send_hex(teltonika_login);
+        REQUIRE(d.receive(1) == Bytes{0x01});
+        TableLock lock(h.db.url(), "fleet.positions");
+        d.send_hex(teltonika_two_records);
+        const auto sent = std::chrono::steady_clock::now();
+        CHECK(d.receive(4, 2000ms).empty());  // no ACK for what is not committed
+        CHECK(d.closed_by_peer(2000ms));
+        CHECK(std::chrono::steady_clock::now() - sent < 3000ms);
+        CHECK(refused(h, "teltonika", Refusal::commit_timeout) == 1);
+        lock.release();
+        // The device comes back and resends: stored once, acknowledged.
+        Device again(h.port("teltonika"));
+        again.send_hex(teltonika_login);
+        REQUIRE(again.receive(1) == Bytes{0x01});
+        again.send_hex(teltonika_two_records);
+        CHECK(again.receive(4) == Bytes{0, 0, 0, 2});
+        CHECK(h.count("SELECT count(*) FROM fleet.positions") == 2);
+    }
+
+    TEST_CASE("a full writer queue refuses at once and closes the connection unanswered") {
+        Harness h(HarnessOptions{.writer_queue = 2});
+        std::vector<std::unique_ptr<Device>> devices;
+        for (int i = 0; i < 3; ++i) {
+            devices.push_back(std::make_unique<Device>(h.port("teltonika")));
+            devices.back()->send(teltonika_login_of(i));
+            REQUIRE(devices.back()->receive(1) == Bytes{0x01});
+        }
+        TableLock lock(h.db.url(), "fleet.positions");
+        devices[0]->send_hex(teltonika_two_records);  // taken by the writer, which now waits
+        std::this_thread::sleep_for(300ms);
+        devices[1]->send_hex(teltonika_two_records);  // queued: the queue is full
+        std::this_thread::sleep_for(300ms);
+        const auto sent = std::chrono::steady_clock::now();
+        devices[2]->send_hex(teltonika_two_records);  // refused at once
+        CHECK(devices[2]->closed_by_peer(2000ms));
+        CHECK(std::chrono::steady_clock::now() - sent < 1000ms);
+        CHECK(refused(h, "teltonika", Refusal::writer_full) == 1);
+        lock.release();
+        CHECK(devices[0]->receive(4) == Bytes{0, 0, 0, 2});
+        CHECK(devices[1]->receive(4) == Bytes{0, 0, 0, 2});
+    }
+
+    TEST_CASE("connections beyond max-connections, of any protocol, are closed at once") {
+        Harness h(HarnessOptions{.max_connections = 2});
+        Device a(h.port("teltonika"));
+        Device b(h.port("osmand"));
+        Device c(h.port("native"));
+        CHECK(c.closed_by_peer());
+        CHECK(refused(h, "native", Refusal::connection_cap) == 1);
+        a.send_hex(teltonika_login);
+        CHECK(a.receive(1) == Bytes{0x01});
+    }
+
+    TEST_CASE("a device lookup waiting for the database holds up no other device") {
+        Harness h(HarnessOptions{.database_wait = 800ms});
+        Device known(h.port("teltonika"));
+        known.send(teltonika_login_of(1));
+        REQUIRE(known.receive(1) == Bytes{0x01});
+        TableLock lock(h.db.url(), "fleet.devices");
+        // A stranger's first login needs the locked table: it waits on the worker pool.
+        Device stranger(h.port("teltonika"));
+        stranger.send(teltonika_login_of(2));
+        std::this_thread::sleep_for(100ms);
+        // Meanwhile the known device is served, and logs in again from memory.
+        known.send_hex(teltonika_two_records);
+        CHECK(known.receive(4, 1000ms) == Bytes{0, 0, 0, 2});
+        Device again(h.port("teltonika"));
+        again.send(teltonika_login_of(1));
+        CHECK(again.receive(1, 500ms) == Bytes{0x01});
+        // The stranger got no answer in time: closed without one (the device tries again).
+        CHECK(stranger.receive(1, 2000ms).empty());
+        CHECK(stranger.closed_by_peer(1000ms));
+        CHECK(refused(h, "teltonika", Refusal::database_unavailable) == 1);
+    }
+
+    TEST_CASE("device lookups beyond their bound are refused at once") {
+        Harness h(HarnessOptions{.database_wait = 3000ms, .max_pending_lookups = 1});
+        TableLock lock(h.db.url(), "fleet.devices");
+        Device first(h.port("teltonika"));
+        first.send(teltonika_login_of(1));
+        std::this_thread::sleep_for(200ms);
+        Device second(h.port("teltonika"));
+        second.send(teltonika_login_of(2));
+        CHECK(second.closed_by_peer(1000ms));
+        CHECK(refused(h, "teltonika", Refusal::lookups_busy) == 1);
+        lock.release();
+        CHECK(first.receive(1) == Bytes{0x01});
+    }
+
+    TEST_CASE("stopping: idle connections close at once, a packet in flight is answered first") {
+        Harness h;
+        Device idle(h.port("teltonika"));
+        idle.send(teltonika_login_of(1));
+        REQUIRE(idle.receive(1) == Bytes{0x01});
+        Device busy(h.port("teltonika"));
+        busy.send(teltonika_login_of(2));
+        REQUIRE(busy.receive(1) == Bytes{0x01});
+        const auto port = h.port("teltonika");
+        TableLock lock(h.db.url(), "fleet.positions");
+        busy.send_hex(teltonika_two_records);
+        std::this_thread::sleep_for(200ms);
+        h.listeners.stop_accepting();
+        CHECK(idle.closed_by_peer(1000ms));
+        lock.release();
+        CHECK(busy.receive(4) == Bytes{0, 0, 0, 2});  // what was received is answered
+        CHECK(busy.closed_by_peer(1000ms));          // and nothing more is read
+        h.listeners.drain(std::chrono::steady_clock::now() + 2s);
+        CHECK(h.listeners.open_connections() == 0);
+        // No new connections: refused by the closed port.
+        asio::io_context ioc;
+        tcp::socket s(ioc);
+        boost::system::error_code ec;
+        s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+        CHECK(ec);
+    }
+
+    TEST_CASE("stopping: a connection still waiting for its commit at the deadline is closed") {
+        Harness h(HarnessOptions{.database_wait = 30000ms});
+        Device busy(h.port("teltonika"));
+        busy.send_hex(teltonika_login);
+        REQUIRE(busy.receive(1) == Bytes{0x01});
+        TableLock lock(h.db.url(), "fleet.positions");
+        busy.send_hex(teltonika_two_records);
+        std::this_thread::sleep_for(200ms);
+        const auto started = std::chrono::steady_clock::now();
+        h.listeners.stop_accepting();
+        h.listeners.drain(started + 500ms);
+        CHECK(std::chrono::steady_clock::now() - started < 2000ms);
+        CHECK(busy.receive(4, 500ms).empty());
+        CHECK(busy.closed_by_peer(500ms));
+    }
+
+    TEST_CASE("downlink: a command goes down the device's own connection, in its protocol") {
+        std::atomic<int> receipts{0};
+        std::uint64_t receipt_id = 0;
+        Harness h(HarnessOptions{},
+                  [&](std::int64_t, const NoticeReceipt& r) {
+                      receipt_id = r.notice_id;
+                      ++receipts;
+                  });
+        // Teltonika: Codec 12.
+        Device t(h.port("teltonika"));
+        t.send_hex(teltonika_login);
+        REQUIRE(t.receive(1) == Bytes{0x01});
+        {
+            Outcome o;
+            h.listeners.send(vehicle_of(h, "356307042441013"),
+                             {.kind = DownlinkMessage::Kind::command, .id = 5, .text = "getinfo"},
+                             o.callback());
+            const Bytes expected = teltonika::encode_command("getinfo");
+            CHECK(t.receive(expected.size()) == expected);
+            CHECK(o.wait() == DownlinkResult::written);
+        }
+        // Native: a Notice the terminal shows, and its receipt comes back to the sink.
+        Device n(h.port("native"));
+        pb::Frame login;
+        login.mutable_login()->set_device_id("cab-9");
+        n.send(native::frame(login.SerializeAsString()));
+        REQUIRE(receive_native(n).login_result().accepted());
+        const auto cab = vehicle_of(h, "cab-9");
+        {
+            Outcome o;
+            h.listeners.send(cab,
+                             {.kind = DownlinkMessage::Kind::notice,
+                              .id = 77,
+                              .title = "Ice",
+                              .text = "Ice on the bridge",
+                              .severity = 2},
+                             o.callback());
+            const pb::Frame notice = receive_native(n);
+            CHECK(notice.notice().notice_id() == 77);
+            CHECK(notice.notice().title() == "Ice");
+            CHECK(notice.notice().text() == "Ice on the bridge");
+            CHECK(notice.notice().severity() == 2);
+            CHECK(o.wait() == DownlinkResult::written);
+            pb::Frame ack;
+            ack.mutable_notice_ack()->set_notice_id(77);
+            ack.mutable_notice_ack()->set_accepted(true);
+            n.send(native::frame(ack.SerializeAsString()));
+            CHECK(eventually([&] { return receipts.load() == 1; }));
+            CHECK(receipt_id == 77);
+        }
+        {
+            Outcome o;  // the terminal runs no commands
+            h.listeners.send(cab, {.kind = DownlinkMessage::Kind::command, .text = "reboot"},
+                             o.callback());
+            CHECK(o.wait() == DownlinkResult::unsupported);
+        }
+        // GT06: an online command 0x80 with the message id as its server flag.
+        Device g(h.port("gt06"));
+        g.send_hex("78780D01012345678901234500018CDD0D0A");
+        REQUIRE(g.receive(10).size() == 10);
+        {
+            Outcome o;
+            h.listeners.send(vehicle_of(h, "0123456789012345"),
+                             {.kind = DownlinkMessage::Kind::command, .id = 9, .text = "DYD#"},
+                             o.callback());
+            const Bytes expected = gt06::encode_command(9, "DYD#", 1);
+            CHECK(to_hex(g.receive(expected.size())) == to_hex(expected));
+            CHECK(o.wait() == DownlinkResult::written);
+        }
+        // OsmAnd: in the body of the next response to the phone.
+        const auto oport = h.port("osmand");
+        REQUIRE(http_get(oport, "/?id=phone-3&lat=59.93&lon=30.31").starts_with("HTTP/1.1 200"));
+        {
+            Outcome o;
+            h.listeners.send(vehicle_of(h, "phone-3"),
+                             {.kind = DownlinkMessage::Kind::notice, .text = "Call the dispatcher"},
+                             o.callback());
+            CHECK_FALSE(o.wait(200ms).has_value());  // waits for the phone to report
+            const std::string next = http_get(oport, "/?id=phone-3&lat=59.931&lon=30.31");
+            CHECK(next.starts_with("HTTP/1.1 200"));
+            CHECK(next.find("Call the dispatcher") != std::string::npos);
+            CHECK(o.wait() == DownlinkResult::written);
+        }
+        {
+            Outcome o;
+            h.listeners.send(424242, {.text = "hello"}, o.callback());
+            CHECK(o.wait() == DownlinkResult::not_connected);
+        }
+        CHECK(h.counters.protocol("teltonika").downlink_written == 1);
+    }
+}

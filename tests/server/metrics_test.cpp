@@ -1,0 +1,40 @@
+#include <doctest/doctest.h>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "server/metrics.hpp"
+
+using namespace fleet;
+
+namespace {
+
+// Keeps nothing: the engine is not started here, only read.
+struct NoStore : dispatch::EventStore {
+    void save(const std::vector<dispatch::Event>&) override {}
+    void save_summary(const dispatch::Assignment&, const dispatch::ShiftSummary&) override {}
+};
+
+}  // namespace
+
+TEST_CASE("one registry holds the listeners', the writer's, the engine's and the receipts' figures") {
+    const geo::ConnectionFactory connections({.url = "host=/nonexistent dbname=x"});
+    ingest::Counters counters;
+    ++counters.protocol("gt06").frames;
+    counters.protocol("gt06").refuse(ingest::Refusal::writer_full);
+    ingest::PositionWriter writer(connections, {}, counters);
+    NoStore store;
+    dispatch::Engine engine({}, store, [] { return dispatch::Millis{}; });
+    boost::asio::thread_pool workers(1);
+    server::ReceiptRecorder receipts(connections, workers.get_executor(),
+                                     [] { return ingest::Millis{}; });
+    geo::MetricsRegistry registry;
+    server::register_metrics(registry, counters, writer, engine, receipts);
+    const std::string text = registry.prometheus_text();
+    CHECK(text.find("fleet_ingest_frames_total{protocol=\"gt06\"} 1\n") != std::string::npos);
+    CHECK(text.find("fleet_ingest_refused_total{protocol=\"gt06\",reason=\"writer_full\"} 1\n") !=
+          std::string::npos);
+    CHECK(text.find("fleet_writer_queued_positions 0\n") != std::string::npos);
+    CHECK(text.find("fleet_dispatch_fixes_dropped_total 0\n") != std::string::npos);
+    CHECK(text.find("fleet_receipts_total{outcome=\"recorded\"} 0\n") != std::string::npos);
+    workers.join();
+}
