@@ -188,7 +188,13 @@ struct Listeners::Impl {
 
                     if (step.login) {
                         device = *step.login;
-                        vehicle = services.devices.resolve(device, protocol);
+                        const DeviceAnswer answer =
+                            services.devices.resolve(device, protocol, peer);
+                        if (answer.verdict == DeviceVerdict::accepted) {
+                            vehicle = answer.vehicle_id;
+                        } else {
+                            vehicle.reset();
+                        }
                         handler->set_logged_in(vehicle.has_value());
                         const Bytes reply = handler->login_reply(vehicle.has_value());
                         if (!reply.empty()) {
@@ -198,8 +204,9 @@ struct Listeners::Impl {
                         if (!vehicle) {
                             ++counters.connections_refused;
                             counters.reject(Rejection::unknown_device);
-                            log::info(protocol,
-                                      "refused unknown device " + device + " from " + peer);
+                            log::info(protocol, std::string("refused ") +
+                                                    to_string(answer.verdict) + " device " +
+                                                    device + " from " + peer);
                             done = true;
                             break;
                         }
@@ -261,6 +268,9 @@ struct Listeners::Impl {
                                     ": " + e.what());
         } catch (const DatabaseError& e) {
             log::warn(protocol, "closing " + peer + ": " + e.what());
+        } catch (const InputError& e) {
+            ++counters.malformed_frames;  // an identifier the registry cannot look up
+            log::warn(protocol, "closing " + peer + ": " + e.what());
         } catch (const boost::system::system_error& e) {
             if (shared->timed_out) {
                 ++counters.idle_timeouts;
@@ -298,7 +308,7 @@ struct Listeners::Impl {
                 response.version(request.version());
                 response.keep_alive(request.keep_alive());
                 response.set(http::field::content_type, "text/plain; charset=utf-8");
-                response.result(co_await handle_osmand(request, response, counters));
+                response.result(co_await handle_osmand(request, response, counters, ip));
                 response.prepare_payload();
                 stream->expires_after(config.idle_timeout);
                 co_await http::async_write(*stream, response, use_awaitable);
@@ -325,7 +335,7 @@ struct Listeners::Impl {
 
     awaitable<http::status> handle_osmand(const http::request<http::string_body>& request,
                                           http::response<http::string_body>& response,
-                                          ProtocolCounters& counters) {
+                                          ProtocolCounters& counters, const std::string& peer) {
         osmand::Request decoded_request{
             std::string(request.method_string()), std::string(request.target()),
             std::string(request[http::field::content_type]), request.body()};
@@ -339,16 +349,26 @@ struct Listeners::Impl {
                                                             : http::status::bad_request;
         }
         std::optional<std::int64_t> vehicle;
+        DeviceAnswer answer;
         try {
-            vehicle = services.devices.resolve(report.device_id, "osmand");
+            answer = services.devices.resolve(report.device_id, "osmand", peer);
         } catch (const DatabaseError& e) {
             response.body() = "storage unavailable, retry later\n";
             co_return http::status::service_unavailable;
+        } catch (const InputError& e) {
+            ++counters.malformed_frames;
+            response.body() = std::string(e.what()) + "\n";
+            co_return http::status::bad_request;
+        }
+        if (answer.verdict == DeviceVerdict::accepted) {
+            vehicle = answer.vehicle_id;
         }
         if (!vehicle) {
             ++counters.connections_refused;
             counters.reject(Rejection::unknown_device, report.positions.size());
-            response.body() = "unknown device '" + report.device_id + "'\n";
+            response.body() = answer.verdict == DeviceVerdict::wrong_protocol
+                                  ? "device '" + report.device_id + "' is not an osmand device\n"
+                                  : "unknown device '" + report.device_id + "'\n";
             co_return http::status::forbidden;
         }
         auto prepared = services.pipeline.prepare(counters, *vehicle, std::move(report.positions),
