@@ -1,5 +1,7 @@
 #include "ingest/devices.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
 
 #include "geo/error.hpp"
@@ -15,6 +17,17 @@ constexpr const char* application_name = "fleetd devices";
 
 std::optional<std::string> optional_text(const pqxx::field& field) {
     return field.is_null() ? std::nullopt : std::optional<std::string>(field.as<std::string>());
+}
+
+// An idle pooled connection has nothing to read unless the server closed it (a restart,
+// pg_terminate_backend, an idle timeout): such a one is dropped rather than failing a lookup.
+bool closed_by_server(const pqxx::connection& connection) {
+    const int fd = connection.sock();
+    if (fd < 0) {
+        return true;
+    }
+    pollfd pending{fd, POLLIN, 0};
+    return ::poll(&pending, 1, 0) != 0;  // readable, hung up, or an error
 }
 
 // Identifiers hold no control characters (checked first), so NUL separates the two parts.
@@ -107,11 +120,18 @@ DeviceRegistry::~DeviceRegistry() = default;
 
 DeviceRegistry::Lease DeviceRegistry::lease() {
     std::unique_lock lock(pool_mutex_);
-    pool_returned_.wait(lock, [&] { return !idle_.empty() || open_ < options_.max_connections; });
-    if (!idle_.empty()) {
+    for (;;) {
+        pool_returned_.wait(lock,
+                            [&] { return !idle_.empty() || open_ < options_.max_connections; });
+        if (idle_.empty()) {
+            break;
+        }
         auto connection = std::move(idle_.back());
         idle_.pop_back();
-        return Lease(*this, std::move(connection));
+        if (!closed_by_server(*connection)) {
+            return Lease(*this, std::move(connection));
+        }
+        --open_;  // its slot is free for a new connection
     }
     ++open_;
     lock.unlock();

@@ -139,8 +139,34 @@ TEST_SUITE("db") {
                         DatabaseError);
         CHECK_FALSE(registry.cached("356307042441014", "teltonika").has_value());
 
-        pqxx::nontransaction tx(admin);
-        tx.exec0("ALTER DATABASE " + tx.quote_name(name) + " ALLOW_CONNECTIONS true");
+        {
+            pqxx::nontransaction tx(admin);
+            tx.exec0("ALTER DATABASE " + tx.quote_name(name) + " ALLOW_CONNECTIONS true");
+        }
+
+        // Back: the next lookup works at once. A pooled connection the server closed (as a
+        // restart does) is replaced, not used to fail a device's login.
+        const auto later = add_device(db.conn(), "356307042441015", "teltonika");
+        CHECK(is(registry.resolve("356307042441015", "teltonika", "192.0.2.3:4000"),
+                 DeviceVerdict::accepted, later));
+        const auto killed = [&] {
+            pqxx::nontransaction tx(admin);
+            return tx
+                .exec_params1(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'fleetd devices' AND datname = $1",
+                    name)[0]
+                .as<long>();
+        }();
+        CHECK(killed == 1);
+        CHECK(eventually([&] {
+            return count(db.conn(),
+                         "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                         "'fleetd devices'") == 0;
+        }));
+        const auto after_restart = add_device(db.conn(), "356307042441016", "teltonika");
+        CHECK(is(registry.resolve("356307042441016", "teltonika", "192.0.2.4:4000"),
+                 DeviceVerdict::accepted, after_restart));
     }
 
     TEST_CASE("devices: a refusal is remembered for its period and recorded for an operator") {
