@@ -157,6 +157,7 @@ struct Listeners::Impl {
         WriteResult commit;
         std::optional<DeviceAnswer> answer;
         std::string lookup_failure;
+        bool lookup_bad_input = false;
 
         // One write in flight; replies and downlink messages in order.
         struct Outgoing {
@@ -397,8 +398,9 @@ struct Listeners::Impl {
     // ---- database waits, never on this thread ----------------------------------------------
 
     struct LookUp {
-        std::optional<std::int64_t> vehicle;  ///< empty: refused (counted and logged)
-        bool retry_later = false;             ///< refused for want of a database, not for cause
+        std::optional<std::int64_t> vehicle{};  ///< empty: refused (counted and logged)
+        bool retry_later = false;  ///< refused for want of a database, not for cause
+        std::string bad_input{};   ///< an identifier no device can have: why
     };
 
     // The device's vehicle, from the registry's memory or from a lookup on the worker pool
@@ -418,26 +420,37 @@ struct Listeners::Impl {
             c->waited_done = false;
             c->answer.reset();
             c->lookup_failure.clear();
+            c->lookup_bad_input = false;
             c->wait.expires_after(config.database_wait);
             asio::post(services.lookups, [&devices = services.devices, gate = gate,
                                           pending = pending_lookups, c, device, protocol] {
                 std::optional<DeviceAnswer> found;
                 std::string failure;
+                bool bad_input = false;
                 try {
                     found = devices.resolve(device, protocol, c->ip);
+                } catch (const InputError& e) {
+                    failure = e.what();
+                    bad_input = true;
                 } catch (const Error& e) {
                     failure = e.what();
                 }
                 --*pending;
-                gate->post(c->socket.get_executor(), [c, found, failure] {
+                gate->post(c->socket.get_executor(), [c, found, failure, bad_input] {
                     c->waited_done = true;
                     c->answer = found;
                     c->lookup_failure = failure;
+                    c->lookup_bad_input = bad_input;
                     c->wait.cancel();
                 });
             });
             boost::system::error_code ec;
             co_await c->wait.async_wait(asio::redirect_error(use_awaitable, ec));
+            if (c->waited_done && c->lookup_bad_input) {
+                ++c->counters.malformed_frames;
+                log::warn(protocol, "closing " + c->peer + ": " + c->lookup_failure);
+                co_return LookUp{std::nullopt, false, c->lookup_failure};
+            }
             if (!c->waited_done || !c->answer) {
                 refuse(c->counters, protocol, Refusal::database_unavailable,
                        "device " + device + " from " + c->peer + ": " +
@@ -510,8 +523,8 @@ struct Listeners::Impl {
         FrameHandler& handler = *c->handler;
         std::vector<std::uint8_t> buffer;
         std::array<std::uint8_t, 4096> chunk;
-        // Positions (and status) of frames that need no answer wait here and are committed
-        // together, before the next answer or read.
+        // What the complete frames in the buffer carry is committed together, then their replies
+        // go out in order: a burst of GT06 locations costs one commit, not one each.
         std::vector<Position> pending;
         std::optional<DeviceStatus> pending_status;
         Bytes raw;
@@ -533,6 +546,24 @@ struct Listeners::Impl {
             }
             co_return co_await commit(c, std::move(packet));
         };
+        Bytes replies;  // of the frames in `pending`, in order
+        std::vector<SteadyClock::time_point> arrivals;
+        auto flush = [&]() -> awaitable<bool> {
+            if (!co_await store()) {
+                co_return false;  // no commit: no acknowledgement, the device resends
+            }
+            if (replies.empty()) {
+                co_return true;
+            }
+            if (!co_await async_send(c, std::exchange(replies, {}), use_awaitable)) {
+                co_return false;
+            }
+            const auto now = SteadyClock::now();
+            for (const auto at : std::exchange(arrivals, {})) {
+                c->counters.ack_latency.observe(now - at);
+            }
+            co_return true;
+        };
         bool done = false;
         try {
             while (!done) {
@@ -542,6 +573,10 @@ struct Listeners::Impl {
                     const ByteView frame(buffer.data(), *length);
                     Step step = handler.on_frame(frame);
                     if (step.login) {
+                        if (!co_await flush()) {
+                            done = true;
+                            break;
+                        }
                         c->device = *step.login;
                         const LookUp found = co_await look_up(c, c->device);
                         if (found.retry_later) {
@@ -578,10 +613,6 @@ struct Listeners::Impl {
                         }
                     }
                     buffer.erase(buffer.begin(), buffer.begin() + static_cast<long>(*length));
-                    if ((!step.reply.empty() || step.close) && !co_await store()) {
-                        done = true;  // no commit: no acknowledgement, the device resends
-                        break;
-                    }
                     for (const auto& receipt : step.receipts) {
                         ++c->counters.receipts;
                         if (services.on_receipt) {
@@ -589,18 +620,15 @@ struct Listeners::Impl {
                         }
                     }
                     if (!step.reply.empty()) {
-                        if (!co_await async_send(c, std::move(step.reply), use_awaitable)) {
-                            done = true;
-                            break;
-                        }
-                        c->counters.ack_latency.observe(SteadyClock::now() - arrived);
+                        replies.insert(replies.end(), step.reply.begin(), step.reply.end());
+                        arrivals.push_back(arrived);
                     }
                     if (step.close) {
                         done = true;
                         break;
                     }
                 }
-                if (done || !c->socket.is_open() || !co_await store() || draining) {
+                if (!co_await flush() || done || !c->socket.is_open() || draining) {
                     break;  // stopping: what was received is answered; nothing more is read
                 }
                 if (buffer.size() >= config.max_frame_bytes) {
@@ -752,6 +780,10 @@ struct Listeners::Impl {
                                                             : http::status::bad_request;
         }
         const LookUp found = co_await look_up(c, report.device_id);
+        if (!found.bad_input.empty()) {
+            body = found.bad_input + "\n";
+            co_return http::status::bad_request;
+        }
         if (found.retry_later) {
             body = "storage unavailable, retry later\n";
             co_return http::status::service_unavailable;

@@ -207,7 +207,7 @@ int run_fleetd(const Config& config) {
                                [&receipts](std::int64_t vehicle, const ingest::NoticeReceipt& r) {
                                    receipts.on_receipt(vehicle, r);
                                }});
-    register_metrics(metrics, counters, writer, engine, receipts);
+    register_metrics(metrics, counters, devices, writer, engine, receipts);
 
     // Keeps the position partitions ahead of time, once an hour (the first run was at start).
     Periodic partitions(control, workers, std::chrono::hours(1), [&] {

@@ -3,9 +3,10 @@
 namespace fleet::server {
 
 void register_metrics(geo::MetricsRegistry& registry, const ingest::Counters& counters,
-                      const ingest::PositionWriter& writer, const dispatch::Engine& engine,
-                      const ReceiptRecorder& receipts) {
+                      const ingest::DeviceRegistry& devices, const ingest::PositionWriter& writer,
+                      const dispatch::Engine& engine, const ReceiptRecorder& receipts) {
     registry.add("ingest", [&counters](std::string& out) { out += counters.prometheus_text(); });
+    registry.add("devices", [&devices](std::string& out) { devices.collect(out); });
     registry.add("writer", [&writer](std::string& out) {
         geo::write_family(out, "fleet_writer_queued_positions", "gauge",
                           "Positions waiting for the database.",

@@ -3,6 +3,7 @@
 #include "dispatch/engine.hpp"
 #include "geo/metrics.hpp"
 #include "ingest/counters.hpp"
+#include "ingest/devices.hpp"
 #include "ingest/writer.hpp"
 #include "server/receipts.hpp"
 
@@ -12,7 +13,7 @@ namespace fleet::server {
 /// Adds the collectors of the listeners and the writer (`counters`), the writer's queue, the
 /// dispatch engine and the receipt recorder. All must outlive the registry's reads.
 void register_metrics(geo::MetricsRegistry& registry, const ingest::Counters& counters,
-                      const ingest::PositionWriter& writer, const dispatch::Engine& engine,
-                      const ReceiptRecorder& receipts);
+                      const ingest::DeviceRegistry& devices, const ingest::PositionWriter& writer,
+                      const dispatch::Engine& engine, const ReceiptRecorder& receipts);
 
 }  // namespace fleet::server

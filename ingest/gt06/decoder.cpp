@@ -66,10 +66,11 @@ Millis read_date_time(Reader& r) {
     return Millis{std::chrono::sys_days{date} + time};
 }
 
-// GT06 §5.2.1.4 to §5.2.1.9: the GPS block shared by location and alarm messages.
-Position read_gps(Reader& r) {
+// GT06 §5.2.1.4 to §5.2.1.9: the GPS block shared by location and alarm messages. The date is
+// the terminal's clock, `utc_offset_min` east of UTC.
+Position read_gps(Reader& r, int utc_offset_min) {
     Position p;
-    p.device_time = read_date_time(r);
+    p.device_time = read_date_time(r) - std::chrono::minutes{utc_offset_min};
     // §5.2.1.5: high nibble the length of the GPS information, low nibble the satellites in use.
     const std::uint8_t gps_info = r.u8();
     p.satellites = gps_info & 0x0F;
@@ -137,6 +138,12 @@ Status read_status(Reader& r, bool with_alarm_language) {
     return s;
 }
 
+// The offset of the date a message carries from UTC: the login's time zone for the types dated
+// in local time, none for the "UTC" types.
+int local_offset_min(const Envelope& envelope, const Context& context) {
+    return carries_local_time(envelope.protocol_number) ? context.utc_offset_min : 0;
+}
+
 void put_status_attributes(const Status& s, Position& p) {
     p.ignition = s.ignition;
     p.attributes["fuel_cut"] = s.fuel_cut;
@@ -151,6 +158,10 @@ void put_status_attributes(const Status& s, Position& p) {
 }
 
 }  // namespace
+
+bool carries_local_time(std::uint8_t protocol_number) {
+    return protocol_number == msg_location || protocol_number == msg_alarm;
+}
 
 Envelope open_frame(ByteView frame) {
     // The frame checks of GT06 §4 (start, length, stop) are frame_length's; a frame handed in
@@ -217,15 +228,20 @@ Login decode_login(ByteView frame, const Envelope& envelope) {
                           "time zone " + std::to_string(hhmm) + " is not hhmm");
     }
     const int minutes = hhmm / 100 * 60 + hhmm % 100;
+    if (minutes > max_utc_offset_min) {
+        throw DecodeError(protocol_name, DecodeFault::bad_value, zone_at,
+                          "time zone " + std::to_string(hhmm / 100) + ":" +
+                              std::to_string(hhmm % 100) + " is beyond 14:00 from UTC");
+    }
     login.utc_offset_min = (zone & 0x0008) != 0 ? -minutes : minutes;
     login.language = static_cast<std::uint8_t>(zone & 0x0003);
     expect_end(r, "login");
     return login;
 }
 
-Position decode_location(ByteView frame, const Envelope& envelope) {
+Position decode_location(ByteView frame, const Envelope& envelope, const Context& context) {
     Reader r = content_reader(frame, envelope);
-    Position p = read_gps(r);
+    Position p = read_gps(r, local_offset_min(envelope, context));
     read_lbs(r, p);
     if (envelope.protocol_number == msg_location_utc) {
         // VL03 §3: ACC, data upload mode, GPS real-time re-upload, then mileage if the product
@@ -252,10 +268,10 @@ Status decode_heartbeat(ByteView frame, const Envelope& envelope) {
     return s;
 }
 
-Alarm decode_alarm(ByteView frame, const Envelope& envelope) {
+Alarm decode_alarm(ByteView frame, const Envelope& envelope, const Context& context) {
     Reader r = content_reader(frame, envelope);
     Alarm alarm;
-    alarm.position = read_gps(r);
+    alarm.position = read_gps(r, local_offset_min(envelope, context));
     // GT06 §5.3.1: an LBS length byte precedes MCC..cell ID. Devices disagree on whether it
     // counts itself (9, as in the GT06 example) or not (8), so only zero is given meaning: no
     // cell, and the 8 LBS bytes are present (zeroed) only if the content has room for them.
@@ -285,9 +301,10 @@ Alarm decode_alarm(ByteView frame, const Envelope& envelope) {
     return alarm;
 }
 
-Message decode(ByteView frame) {
+Message decode(ByteView frame, const Context& context) {
     const Envelope envelope = open_frame(frame);
     Message m;
+    m.extended = envelope.extended;
     m.protocol_number = envelope.protocol_number;
     m.serial = envelope.serial;
     switch (envelope.protocol_number) {
@@ -296,14 +313,14 @@ Message decode(ByteView frame) {
             break;
         case msg_location:
         case msg_location_utc:
-            m.payload = decode_location(frame, envelope);
+            m.payload = decode_location(frame, envelope, context);
             break;
         case msg_heartbeat:
             m.payload = decode_heartbeat(frame, envelope);
             break;
         case msg_alarm:
         case msg_alarm_utc:
-            m.payload = decode_alarm(frame, envelope);
+            m.payload = decode_alarm(frame, envelope, context);
             break;
         default:
             throw DecodeError(

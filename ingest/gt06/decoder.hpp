@@ -62,8 +62,27 @@ struct Alarm {
 /// What a message carries: Login, Position (0x12, 0x22), Status (0x13) or Alarm (0x16, 0x26).
 using Payload = std::variant<Login, Position, Status, Alarm>;
 
+/// What earlier frames of a connection tell about the frames that follow it.
+struct Context {
+    /// The terminal's time zone as its login gave it (VL03 §1), minutes east of UTC. The GT06
+    /// message types 0x12 and 0x16 carry the terminal's local time in this zone; the VL03 types
+    /// 0x22 and 0x26 carry UTC. 0 when the login had no time zone: the date is taken as UTC.
+    int utc_offset_min = 0;
+};
+
+/// Whether a message type carries the terminal's local time rather than UTC: the GT06 location
+/// (0x12) and alarm (0x16), dated by the terminal's clock in the zone set by its "GMT" command
+/// (GMT+8 out of the factory). The JM-VL03 document names 0x22 and 0x26 "UTC" in its table of
+/// protocol numbers, in contrast to them.
+bool carries_local_time(std::uint8_t protocol_number);
+
+/// The largest time zone offset a login may give, in minutes either side of UTC (UTC+14:00 is
+/// the easternmost zone in use; VL03 §1's own example is GMT-12:45).
+inline constexpr int max_utc_offset_min = 14 * 60;
+
 /// One decoded frame.
 struct Message {
+    bool extended = false;  ///< came in a 0x79 0x79 frame (and is answered in one)
     std::uint8_t protocol_number = 0;
     std::uint16_t serial = 0;
     Payload payload;
@@ -78,18 +97,21 @@ Envelope open_frame(ByteView frame);
 /// content is shorter or longer than its message type allows; bad_value for a field the protocol
 /// does not allow (a non-BCD IMEI digit, an impossible date); unsupported for a protocol number
 /// not handled here, thrown only after the CRC matched, so a session may still reply using
-/// open_frame's serial number.
-Message decode(ByteView frame);
+/// open_frame's serial number. The date of 0x12 and 0x16 is converted from local time to UTC
+/// with `context.utc_offset_min`.
+Message decode(ByteView frame, const Context& context = {});
 
-/// The login message content (GT06 §5.1.1; type code and time zone per JM-VL03 §1).
+/// The login message content (GT06 §5.1.1; type code and time zone per JM-VL03 §1). Throws
+/// bad_value for a time zone that is not hhmm or lies beyond max_utc_offset_min.
 Login decode_login(ByteView frame, const Envelope& envelope);
 /// The location content of 0x12 (GT06 §5.2.1) and 0x22 (JM-VL03 §3, with ACC, upload mode,
-/// re-upload and optional mileage).
-Position decode_location(ByteView frame, const Envelope& envelope);
+/// re-upload and optional mileage). The date of 0x12 is local time, converted with `context`.
+Position decode_location(ByteView frame, const Envelope& envelope, const Context& context = {});
 /// The heartbeat content, 0x13 (GT06 §5.4.1).
 Status decode_heartbeat(ByteView frame, const Envelope& envelope);
-/// The alarm content of 0x16 (GT06 §5.3.1) and 0x26 (JM-VL03 §5).
-Alarm decode_alarm(ByteView frame, const Envelope& envelope);
+/// The alarm content of 0x16 (GT06 §5.3.1) and 0x26 (JM-VL03 §5). The date of 0x16 is local
+/// time, converted with `context`.
+Alarm decode_alarm(ByteView frame, const Envelope& envelope, const Context& context = {});
 
 /// The name of an alarm code (former byte of Alarm/Language): "sos", "power_cut", "vibration",
 /// "geofence_enter", "geofence_exit", "overspeed", ...; std::nullopt for 0x00 (normal);

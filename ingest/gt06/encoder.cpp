@@ -25,14 +25,27 @@ void finish(Bytes& out, std::uint16_t serial) {
 }  // namespace
 
 bool expects_reply(std::uint8_t protocol_number) {
-    // GT06 §5.1.2, §5.3.2 and §5.4.2; VL03 §5 for 0x26. Location messages get no reply.
-    return protocol_number == msg_login || protocol_number == msg_heartbeat ||
-           protocol_number == msg_alarm || protocol_number == msg_alarm_utc;
+    // GT06 §5.1.2, §5.3.2 and §5.4.2; VL03 §5 for 0x26. VL03 §3 says 0x22 needs no answer, and
+    // GT06 §5.2 gives 0x12 none, but Traccar's Gt06ProtocolDecoder answers both with the same
+    // echo, and Concox terminals that buffer unsent fixes resend those that get no answer.
+    switch (protocol_number) {
+        case msg_login:
+        case msg_location:
+        case msg_heartbeat:
+        case msg_alarm:
+        case msg_location_utc:
+        case msg_alarm_utc:
+            return true;
+        default:
+            return false;
+    }
 }
 
-Bytes encode_reply(std::uint8_t protocol_number, std::uint16_t serial) {
-    // GT06 §5.1.2: the response repeats the terminal's protocol number, with no content.
-    Bytes out{0x78, 0x78, 0x05, protocol_number};
+Bytes encode_reply(std::uint8_t protocol_number, std::uint16_t serial, bool extended) {
+    // GT06 §5.1.2: the response repeats the terminal's protocol number, with no content; the
+    // packet length (5: protocol number, serial, CRC) takes two bytes after 0x79 0x79.
+    Bytes out = extended ? Bytes{0x79, 0x79, 0x00, 0x05} : Bytes{0x78, 0x78, 0x05};
+    put_u8(out, protocol_number);
     finish(out, serial);
     return out;
 }

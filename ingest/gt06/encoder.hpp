@@ -8,13 +8,17 @@
 /// GT06 (Concox) encoding: the server's replies and commands to a terminal.
 namespace fleet::ingest::gt06 {
 
-/// Whether the server must answer a message with encode_reply: login (0x01), heartbeat (0x13)
-/// and the alarms (0x16, 0x26). A terminal that gets no reply reconnects, then reboots.
+/// Whether the server answers a message with encode_reply: login (0x01), the locations (0x12,
+/// 0x22), heartbeat (0x13) and the alarms (0x16, 0x26). The documents ask for answers to login,
+/// heartbeat and alarms (a terminal that gets none reconnects, then reboots); the locations are
+/// answered as Traccar answers them, which Concox terminals that keep a buffer of unsent fixes
+/// take as the fix's acknowledgement.
 bool expects_reply(std::uint8_t protocol_number);
 
-/// The server's response to a login, heartbeat or alarm: 78 78 05 <protocol number> <serial>
-/// <CRC> 0D 0A, echoing the protocol number and serial number of the message it answers.
-Bytes encode_reply(std::uint8_t protocol_number, std::uint16_t serial);
+/// The server's response: 78 78 05 <protocol number> <serial> <CRC> 0D 0A, echoing the protocol
+/// number and serial number of the message it answers. `extended` answers a 0x79 0x79 frame in
+/// its own form: 79 79 00 05 <protocol number> <serial> <CRC> 0D 0A.
+Bytes encode_reply(std::uint8_t protocol_number, std::uint16_t serial, bool extended = false);
 
 /// An online command (protocol number 0x80): the ASCII text of an SMS command such as "DYD#",
 /// the 4-byte server flag the terminal echoes in its answer, language English (0x00 0x02).

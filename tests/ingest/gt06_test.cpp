@@ -11,6 +11,7 @@
 #include "ingest/gt06/decoder.hpp"
 #include "ingest/gt06/encoder.hpp"
 #include "ingest/gt06/frame.hpp"
+#include "ingest/gt06/handler.hpp"
 
 // Sources of the frames below:
 //  [GT06]  Shenzhen Concox, "GPS Tracker Communication Protocol" (GT06), the examples of §5.1.3,
@@ -20,6 +21,9 @@
 //  [forum] Real device traffic posted on the Traccar forum ("Differences in alarm report
 //          (protocol GT06)"): a GT06 heartbeat.
 //  [traccar] Real device frame from Traccar's Gt06ProtocolDecoderTest.
+//  [issue604], [issue2064] Real device traffic and Traccar's answers, from the logs posted in
+//          Traccar issues #604 ("Local time sent by GT06 device not converted to UTC") and #2064.
+//  [synth] Synthesized frames, their CRC computed with an independent bitwise CRC-16/X-25.
 // Every CRC was checked with an independent bitwise CRC-16/X-25 before use.
 
 namespace {
@@ -93,6 +97,18 @@ const std::string_view vl03_heartbeat = "78780A134004040001000FDCEE0D0A";
 // [VL03] §3: location 0x22.
 const std::string_view vl03_location =
     "787822220F0C1D023305C9027AC8180C46586000140001CC00287D001F71000001000820860D0A";
+// [issue2064] Traccar issue #2064, "GT06 timezone on traccar 3.5": a GT06 device's location 0x12.
+const std::string_view traccar_2064_location =
+    "78781f121007010e030ec9006a2993013bf8232134c202700100ca00087202e86c9a0d0a";
+// [synth] Synthesized, CRC from an independent bitwise CRC-16/X-25: 2024-03-05 17:30:00 on the
+// terminal's clock, 9 satellites, VL03 §3's coordinates, 50 km/h, course 332 (0x154C), MCC 250
+// MNC 1 LAC 0x1F40 cell 0xA1B2; as 0x12 (serial 2) and as 0x22 with ACC off (serial 3).
+const std::string_view synth_location_local =
+    "78781f12180305111e00c9027ac8180c46586032154c00fa011f4000a1b20002e2030d0a";
+const std::string_view synth_location_utc =
+    "78782222180305111e00c9027ac8180c46586032154c00fa011f4000a1b200000000031acd0d0a";
+// [synth] Login of 356307042441013, type code 0x0001, time zone +03:00 English (0x12C2), serial 1.
+const std::string_view synth_login_moscow = "787811010356307042441013000112c20001c6bc0d0a";
 // [VL03] §5: alarm 0x26, tamper.
 const std::string_view vl03_alarm =
     "787825260F0C1D030B26C9027AC8180C4658600004000901CC00287D001F718004041302000C472A0D0A";
@@ -675,8 +691,105 @@ TEST_CASE("GT06: server replies") {
     CHECK(gt06::expects_reply(0x13));
     CHECK(gt06::expects_reply(0x16));
     CHECK(gt06::expects_reply(0x26));
-    CHECK_FALSE(gt06::expects_reply(0x12));
-    CHECK_FALSE(gt06::expects_reply(0x22));
+    CHECK(gt06::expects_reply(0x12));
+    CHECK(gt06::expects_reply(0x22));
+    CHECK_FALSE(gt06::expects_reply(0x80));
+    CHECK_FALSE(gt06::expects_reply(0x8A));
+}
+
+TEST_CASE("GT06: locations are answered with the echo Traccar sends") {
+    // [issue2064] A GT06 device's 0x12 with serial 0x02E8, and the answer Traccar sent it.
+    const auto m = gt06::decode(from_hex(traccar_2064_location));
+    CHECK(m.protocol_number == 0x12);
+    CHECK(m.serial == 0x02E8);
+    CHECK(to_hex(gt06::encode_reply(m.protocol_number, m.serial)) == "7878051202e8fa520d0a");
+    // [issue2064] The same device's next location, serial 0x02F7.
+    CHECK(to_hex(gt06::encode_reply(0x12, 0x02F7)) == "7878051202f712240d0a");
+    // [VL03] §3's 0x22 (serial 8): the same echo, CRC from an independent bitwise CRC-16/X-25.
+    const auto utc = gt06::decode(from_hex(vl03_location));
+    CHECK(utc.serial == 8);
+    CHECK(to_hex(gt06::encode_reply(utc.protocol_number, utc.serial)) == "787805220008a8420d0a");
+    // A 0x79 0x79 frame is answered in its own form (2-byte packet length; independent CRC).
+    const Bytes extended = gt06::encode_reply(0x22, 8, true);
+    CHECK(to_hex(extended) == "797900052200089beb0d0a");
+    CHECK(gt06::frame_length(extended) == extended.size());
+    CHECK(gt06::open_frame(extended).serial == 8);
+}
+
+TEST_CASE("GT06: location 0x12 of a real device") {
+    // [issue2064] 2016-07-01 14:03:14, 9 satellites, 3.86526 N 11.50409 E, 33 km/h, course 194.
+    const auto m = gt06::decode(from_hex(traccar_2064_location));
+    const auto& p = std::get<Position>(m.payload);
+    CHECK(p.device_time == utc(2016y / 7 / 1, 14h + 3min + 14s));
+    CHECK(p.satellites == 9);
+    CHECK(p.latitude_deg == doctest::Approx(0x006A2993 / 1800000.0).epsilon(1e-12));
+    CHECK(p.latitude_deg == doctest::Approx(3.86526).epsilon(1e-5));
+    CHECK(p.longitude_deg == doctest::Approx(0x013BF823 / 1800000.0).epsilon(1e-12));
+    CHECK(p.longitude_deg == doctest::Approx(11.50409).epsilon(1e-5));
+    CHECK(p.speed_kmh == 33.0);
+    CHECK(p.course_deg == 194.0);  // 0x34C2: differential, positioned, north, east
+    CHECK(p.valid);
+    CHECK(p.attributes["differential"] == true);
+    CHECK(p.attributes["mcc"] == 624);
+    CHECK(p.attributes["mnc"] == 1);
+    CHECK(p.attributes["lac"] == 0xCA);
+    CHECK(p.attributes["cell_id"] == 0x0872);
+}
+
+TEST_CASE("GT06: login time zone of a real device (GMT-4:00)") {
+    // [issue604] A GT06 login with type code 0x100F and time zone word 0x190A: 400 (4:00), bit 3
+    // west, language bits 2 (English); Traccar answered it with 787805010002eb470d0a.
+    const auto m = gt06::decode(from_hex("787811010864717003664467100f190a0002c6d20d0a"));
+    CHECK(m.serial == 2);
+    const auto& login = std::get<gt06::Login>(m.payload);
+    CHECK(login.imei == "864717003664467");
+    CHECK(login.type_code == std::optional<std::uint16_t>(0x100F));
+    CHECK(login.utc_offset_min == std::optional<int>(-4 * 60));
+    CHECK(login.language == std::optional<std::uint8_t>(2));
+    CHECK(to_hex(gt06::encode_reply(0x01, m.serial)) == "787805010002eb470d0a");
+}
+
+TEST_CASE("GT06: the dates of 0x12 and 0x16 are local time, those of 0x22 and 0x26 UTC") {
+    CHECK(gt06::carries_local_time(0x12));
+    CHECK(gt06::carries_local_time(0x16));
+    CHECK_FALSE(gt06::carries_local_time(0x22));
+    CHECK_FALSE(gt06::carries_local_time(0x26));
+    // [synth] 2024-03-05 17:30:00 on the terminal's clock, as 0x12 and as 0x22.
+    const gt06::Context moscow{.utc_offset_min = 3 * 60};
+    const auto local = gt06::decode(from_hex(synth_location_local), moscow);
+    CHECK(std::get<Position>(local.payload).device_time == utc(2024y / 3 / 5, 14h + 30min));
+    const auto same = gt06::decode(from_hex(synth_location_utc), moscow);
+    CHECK(std::get<Position>(same.payload).device_time == utc(2024y / 3 / 5, 17h + 30min));
+    // West of Greenwich, and no time zone at all.
+    const auto west = gt06::decode(from_hex(synth_location_local), {.utc_offset_min = -4 * 60});
+    CHECK(std::get<Position>(west.payload).device_time == utc(2024y / 3 / 5, 21h + 30min));
+    const auto none = gt06::decode(from_hex(synth_location_local));
+    CHECK(std::get<Position>(none.payload).device_time == utc(2024y / 3 / 5, 17h + 30min));
+    // Alarms: 0x16 local, 0x26 UTC.
+    const auto alarm = gt06::decode(from_hex(gt06_alarm), moscow);
+    CHECK(std::get<gt06::Alarm>(alarm.payload).position.device_time ==
+          utc(2011y / 11 / 15, 11h + 36min + 29s));
+    const auto alarm_utc = gt06::decode(from_hex(vl03_alarm), moscow);
+    CHECK(std::get<gt06::Alarm>(alarm_utc.payload).position.device_time ==
+          utc(2015y / 12 / 29, 3h + 11min + 38s));
+}
+
+TEST_CASE("GT06: a login time zone beyond 14:00 from UTC is a bad value") {
+    // Synthesized logins: 14:00 east (0x5780) is the edge; 15:00 (1500 = 0x5DC, word 0x5DC0) and
+    // 14:01 west (1401 = 0x579, word 0x5798) are not time zones.
+    const auto edge =
+        gt06::decode(build_frame(0x01, from_hex("03 56 30 70 42 44 10 13 00 01 57 80"), 1));
+    CHECK(std::get<gt06::Login>(edge.payload).utc_offset_min == std::optional<int>(14 * 60));
+    for (const char* zone : {"5D C0", "57 98"}) {
+        CAPTURE(zone);
+        Bytes content = from_hex("03 56 30 70 42 44 10 13 00 01");
+        const Bytes word = from_hex(zone);
+        content.insert(content.end(), word.begin(), word.end());
+        const auto e = decode_error(build_frame(0x01, content, 1));
+        REQUIRE(e);
+        CHECK(e->fault() == DecodeFault::bad_value);
+        CHECK(e->offset() == 4 + 10);
+    }
 }
 
 TEST_CASE("GT06: online command 0x80 (GT06 §6.1)") {
@@ -703,4 +816,190 @@ TEST_CASE("GT06: online command 0x80 (GT06 §6.1)") {
     CHECK(big[2] == 0xFF);
     CHECK(gt06::frame_length(big, 260) == 260u);
     CHECK_THROWS_AS(gt06::encode_command(0, longest + "A", 0), fleet::InputError);
+}
+
+namespace {
+
+// [synth] A location at 2024-03-05 hh:mm:ss on the terminal's clock (the frame of
+// synth_location_local with another time), as 0x12 or as 0x22 with the given ACC byte.
+Bytes location_at(std::uint8_t protocol_number, seconds time_of_day, std::uint16_t serial,
+                  std::uint8_t acc = 0) {
+    const hh_mm_ss<seconds> t{time_of_day};
+    Bytes content{24,
+                  3,
+                  5,
+                  static_cast<std::uint8_t>(t.hours().count()),
+                  static_cast<std::uint8_t>(t.minutes().count()),
+                  static_cast<std::uint8_t>(t.seconds().count())};
+    const Bytes rest = from_hex("C9 027AC818 0C465860 32 154C 00FA 01 1F40 00A1B2");
+    content.insert(content.end(), rest.begin(), rest.end());
+    if (protocol_number == gt06::msg_location_utc) {
+        content.insert(content.end(), {acc, 0x00, 0x00});
+    }
+    return build_frame(protocol_number, content, serial);
+}
+
+// A handler whose clock the test sets, logged in with `login` and accepted.
+struct LoggedIn {
+    Millis now{};
+    gt06::Handler handler{[this] { return now; }};
+    explicit LoggedIn(std::string_view login, Millis at = {}) : now(at) {
+        const auto step = handler.on_frame(from_hex(login));
+        REQUIRE(step.login);
+        handler.set_logged_in(true);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("GT06 handler: login with +03:00, then locations in local time and in UTC") {
+    gt06::Handler handler;
+    const auto login = handler.on_frame(from_hex(synth_login_moscow));
+    REQUIRE(login.login);
+    CHECK(*login.login == "356307042441013");
+    CHECK(login.reply.empty());  // answered only once the registry accepts the device
+    handler.set_logged_in(true);
+    CHECK(to_hex(handler.login_reply(true)) == "787805010001d9dc0d0a");
+
+    // 0x12 dated 17:30 on a +03:00 clock is 14:30 UTC; answered with its own echo.
+    const auto local = handler.on_frame(from_hex(synth_location_local));
+    REQUIRE(local.positions.size() == 1);
+    CHECK(local.positions[0].device_time == utc(2024y / 3 / 5, 14h + 30min));
+    CHECK(to_hex(local.reply) == "78780512000281b60d0a");  // independent CRC
+    // 0x22 is UTC whatever the zone.
+    const auto in_utc = handler.on_frame(from_hex(synth_location_utc));
+    REQUIRE(in_utc.positions.size() == 1);
+    CHECK(in_utc.positions[0].device_time == utc(2024y / 3 / 5, 17h + 30min));
+    CHECK(in_utc.positions[0].ignition == std::optional<bool>(false));
+    CHECK(to_hex(in_utc.reply) == "78780522000316910d0a");  // independent CRC
+
+    // A login without a time zone: 0x12 is taken as UTC.
+    gt06::Handler plain;
+    REQUIRE(plain.on_frame(from_hex(gt06_login)).login);
+    plain.set_logged_in(true);
+    const auto taken_as_utc = plain.on_frame(from_hex(synth_location_local));
+    CHECK(taken_as_utc.positions[0].device_time == utc(2024y / 3 / 5, 17h + 30min));
+}
+
+TEST_CASE("GT06 handler: a heartbeat is the vehicle's status, answered, and carried into fixes") {
+    // The heartbeat arrives at 14:25 UTC; the terminal's clock is +03:00.
+    LoggedIn device(synth_login_moscow, utc(2024y / 3 / 5, 14h + 25min));
+    // [GT06] §5.4.3: 0x4B = GPS tracking, shock alarm, ACC high, armed; voltage 4, GSM 3.
+    const auto beat = device.handler.on_frame(from_hex("78 78 08 13 4B 04 03 00 11 06 1F 0D 0A"));
+    CHECK(beat.positions.empty());
+    REQUIRE(beat.status);
+    CHECK(beat.status->reported_at == utc(2024y / 3 / 5, 14h + 25min));
+    const auto& v = beat.status->values;
+    CHECK(v["ignition"] == true);
+    CHECK(v["armed"] == true);
+    CHECK(v["charging"] == false);
+    CHECK(v["fuel_cut"] == false);
+    CHECK(v["gps_tracking"] == true);
+    CHECK(v["voltage_level"] == 4);
+    CHECK(v["gsm_signal"] == 3);
+    CHECK(v["terminal_alarm"] == "vibration");
+    CHECK_FALSE(v.contains("alarm"));
+    CHECK(to_hex(beat.reply) == "787805130011f9700d0a");  // [GT06] §5.4.3's own answer
+
+    SUBCASE("0x12 five minutes later carries ignition and the state, not the alarm") {
+        const auto step = device.handler.on_frame(location_at(0x12, 17h + 30min, 2));
+        REQUIRE(step.positions.size() == 1);
+        const Position& p = step.positions[0];
+        CHECK(p.device_time == utc(2024y / 3 / 5, 14h + 30min));
+        CHECK(p.ignition == std::optional<bool>(true));
+        CHECK(p.attributes["armed"] == true);
+        CHECK(p.attributes["charging"] == false);
+        CHECK(p.attributes["fuel_cut"] == false);
+        CHECK(p.attributes["gps_tracking"] == true);
+        CHECK(p.attributes["voltage_level"] == 4);
+        CHECK(p.attributes["gsm_signal"] == 3);
+        CHECK(p.attributes["status_age_s"] == 300);
+        CHECK_FALSE(p.attributes.contains("terminal_alarm"));
+        CHECK_FALSE(p.attributes.contains("alarm"));
+        CHECK_FALSE(step.status.has_value());
+        CHECK(step.reply == gt06::encode_reply(0x12, 2));
+    }
+    SUBCASE("0x22 keeps its own ACC and takes the rest") {
+        const auto step = device.handler.on_frame(location_at(0x22, 14h + 29min, 3, /*acc=*/0));
+        const Position& p = step.positions[0];
+        CHECK(p.ignition == std::optional<bool>(false));
+        CHECK(p.attributes["voltage_level"] == 4);
+        CHECK(p.attributes["armed"] == true);
+        CHECK(p.attributes["status_age_s"] == 240);
+    }
+    SUBCASE("up to 10 minutes either side the status is carried, then it is stale") {
+        const auto edge = device.handler.on_frame(location_at(0x12, 17h + 35min, 4));
+        CHECK(edge.positions[0].ignition == std::optional<bool>(true));
+        CHECK(edge.positions[0].attributes["status_age_s"] == 600);
+        const auto stale = device.handler.on_frame(location_at(0x12, 17h + 35min + 1s, 5));
+        CHECK_FALSE(stale.positions[0].ignition.has_value());
+        CHECK_FALSE(stale.positions[0].attributes.contains("voltage_level"));
+        CHECK_FALSE(stale.positions[0].attributes.contains("status_age_s"));
+        // A fix from long before the status (sent late from the terminal's buffer).
+        const auto buffered = device.handler.on_frame(location_at(0x12, 17h + 14min + 59s, 6));
+        CHECK_FALSE(buffered.positions[0].ignition.has_value());
+        const auto before = device.handler.on_frame(location_at(0x12, 17h + 15min, 7));
+        CHECK(before.positions[0].attributes["status_age_s"] == -600);
+        CHECK(edge.reply == gt06::encode_reply(0x12, 4));
+        CHECK(stale.reply == gt06::encode_reply(0x12, 5));
+    }
+    SUBCASE("an alarm carries the status it came with, which becomes the latest") {
+        // [GT06] §5.3.1.21 (0x16, 2011, so far from the heartbeat): ACC low, charging, voltage 6.
+        const auto alarm = device.handler.on_frame(from_hex(gt06_alarm));
+        REQUIRE(alarm.positions.size() == 1);
+        const Position& p = alarm.positions[0];
+        CHECK(p.ignition == std::optional<bool>(false));
+        CHECK(p.attributes["voltage_level"] == 6);
+        CHECK(p.attributes["charging"] == true);
+        CHECK(p.attributes["alarm"] == "sos");
+        CHECK_FALSE(p.attributes.contains("status_age_s"));
+        REQUIRE(alarm.status);
+        CHECK(alarm.status->values["voltage_level"] == 6);
+        CHECK(alarm.status->values["alarm"] == "sos");
+        CHECK(alarm.status->values["alarm_code"] == 1);
+        CHECK(to_hex(alarm.reply) == "78780516003695700d0a");  // [GT06] §5.3.2.7
+        // The next fix, near the alarm's arrival, carries the alarm's status, not the
+        // heartbeat's.
+        const auto next = device.handler.on_frame(location_at(0x12, 17h + 26min, 8));
+        CHECK(next.positions[0].ignition == std::optional<bool>(false));
+        CHECK(next.positions[0].attributes["voltage_level"] == 6);
+        CHECK_FALSE(next.positions[0].attributes.contains("alarm"));
+    }
+}
+
+TEST_CASE("GT06 handler: before an accepted login a heartbeat is neither kept nor answered") {
+    gt06::Handler handler([] { return Millis{}; });
+    const auto beat = handler.on_frame(from_hex(vl03_heartbeat));
+    CHECK_FALSE(beat.status.has_value());
+    CHECK(beat.reply.empty());
+    // A location before login still decodes; the session refuses data before login.
+    const auto location = handler.on_frame(from_hex(gt06_location));
+    CHECK(location.positions.size() == 1);
+}
+
+TEST_CASE("GT06 handler: a heartbeat's Alarm/Language byte names its alarm") {
+    LoggedIn device(gt06_login);
+    // [forum] A heartbeat reporting power cut (alarm byte 0x02) in Alarm/Language.
+    const auto beat = device.handler.on_frame(from_hex("78780a13400503020100741c3b0d0a"));
+    REQUIRE(beat.status);
+    CHECK(beat.status->values["alarm"] == "power_cut");
+    CHECK(beat.status->values["alarm_code"] == 2);
+    CHECK(beat.status->values["voltage_level"] == 5);
+    CHECK(beat.status->values["ignition"] == false);
+    CHECK(beat.reply == gt06::encode_reply(0x13, 0x0074));
+}
+
+TEST_CASE("GT06 handler: well-formed unsupported messages are skipped unanswered") {
+    LoggedIn device(gt06_login);
+    // [VL03] §8: time calibration request.
+    const auto step = device.handler.on_frame(from_hex("7878058A000688290D0A"));
+    CHECK(step.positions.empty());
+    CHECK(step.reply.empty());
+    CHECK_FALSE(step.status.has_value());
+    // A broken frame is still an error, with its offset.
+    Bytes bad = from_hex(gt06_location);
+    bad[10] ^= 0x01;
+    const auto e = error_of([&] { (void)device.handler.on_frame(bad); });
+    REQUIRE(e);
+    CHECK(e->fault() == DecodeFault::bad_checksum);
 }

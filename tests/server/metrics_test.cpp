@@ -28,7 +28,8 @@ TEST_CASE("one registry holds the listeners', the writer's, the engine's and the
     server::ReceiptRecorder receipts(connections, workers.get_executor(),
                                      [] { return ingest::Millis{}; });
     geo::MetricsRegistry registry;
-    server::register_metrics(registry, counters, writer, engine, receipts);
+    ingest::DeviceRegistry devices(connections, ingest::UnknownDevices::refuse);
+    server::register_metrics(registry, counters, devices, writer, engine, receipts);
     const std::string text = registry.prometheus_text();
     CHECK(text.find("fleet_ingest_frames_total{protocol=\"gt06\"} 1\n") != std::string::npos);
     CHECK(text.find("fleet_ingest_refused_total{protocol=\"gt06\",reason=\"writer_full\"} 1\n") !=
