@@ -18,7 +18,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 
@@ -278,7 +277,14 @@ Report run(const Plan& plan) {
         throw InputError("a run needs at least one connection and one vehicle");
     }
     const auto server = resolve(plan);
-    asio::io_context io(static_cast<int>(std::max(1U, plan.threads)));
+    // One io_context per thread, each device on one of them (round robin): a device's handlers
+    // never run concurrently, without a strand per device and the locking that comes with it.
+    const unsigned thread_count = std::max(1U, plan.threads);
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (unsigned t = 0; t < thread_count; ++t) {
+        contexts.push_back(std::make_unique<asio::io_context>(1));
+    }
+    asio::io_context& first = *contexts.front();
     const Clock::time_point start = Clock::now();
 
     // Each device keeps its own counters (no sharing between threads); merged at the end.
@@ -286,7 +292,7 @@ Report run(const Plan& plan) {
     std::vector<Clock::time_point> last_answers(plan.connections, start);
     // SIGINT/SIGTERM end sending early; answers already awaited still get their deadline.
     std::atomic<bool> stop{false};
-    asio::signal_set signals(io);
+    asio::signal_set signals(first);
     if (plan.handle_signals) {
         signals.add(SIGINT);
         signals.add(SIGTERM);
@@ -304,24 +310,23 @@ Report run(const Plan& plan) {
     for (std::size_t i = 0; i < plan.connections; ++i) {
         devices.push_back(
             std::make_unique<Device>(plan, i, server, start, reports[i], last_answers[i], stop));
-        // A strand per device: its stream's timer and socket handlers never run concurrently
-        // when --threads runs the context on several threads.
-        asio::co_spawn(asio::make_strand(io), devices.back()->drive(), [&](std::exception_ptr e) {
-            if (e) {
-                const std::lock_guard lock(failure_mutex);
-                failure = e;
-            }
-            // The last device to finish stops waiting for signals, so run ends.
-            if (--active == 0) {
-                asio::post(io, [&signals] { signals.cancel(); });
-            }
-        });
+        asio::co_spawn(*contexts[i % thread_count], devices.back()->drive(),
+                       [&](std::exception_ptr e) {
+                           if (e) {
+                               const std::lock_guard lock(failure_mutex);
+                               failure = e;
+                           }
+                           // The last device to finish stops waiting for signals, so run ends.
+                           if (--active == 0) {
+                               asio::post(first, [&signals] { signals.cancel(); });
+                           }
+                       });
     }
     std::vector<std::thread> threads;
-    for (unsigned t = 1; t < plan.threads; ++t) {
-        threads.emplace_back([&io] { io.run(); });
+    for (unsigned t = 1; t < thread_count; ++t) {
+        threads.emplace_back([&context = *contexts[t]] { context.run(); });
     }
-    io.run();
+    first.run();
     for (auto& t : threads) {
         t.join();
     }
