@@ -123,13 +123,14 @@ protocol_of_sql="CASE substr(d.identifier, 1, 9)
   WHEN '${imei_base[teltonika]:0:9}' THEN 'teltonika' WHEN '${imei_base[gt06]:0:9}' THEN 'gt06'
   WHEN '${imei_base[osmand]:0:9}' THEN 'osmand' WHEN '${imei_base[native]:0:9}' THEN 'native' END"
 
-# "teltonika=N gt06=N osmand=N native=N": rows stored per protocol now.
+# "teltonika=N gt06=N osmand=N native=N": rows stored per protocol now; fails (printing
+# nothing) when the database does not answer.
 rows_per_protocol() {
-  local p out=""
+  local p count out="" result
+  result=$(q "SELECT $protocol_of_sql, count(*) FROM fleet.positions p
+              JOIN fleet.devices d USING (vehicle_id) GROUP BY 1" 2>/dev/null) || return 1
   declare -A rows=()
-  while IFS='|' read -r p count; do rows[$p]=$count; done < <(q "
-    SELECT $protocol_of_sql, count(*) FROM fleet.positions p JOIN fleet.devices d USING (vehicle_id)
-    GROUP BY 1")
+  while IFS='|' read -r p count; do [ -n "$p" ] && rows[$p]=$count; done <<<"$result"
   for p in "${protocols[@]}"; do out+="$p=${rows[$p]:-0} "; done
   echo "${out% }"
 }
@@ -139,9 +140,13 @@ rows_per_protocol() {
 wait_resumed() {
   local limit=$1 before after t0 p waited
   t0=$(date +%s.%N)
-  before=$(rows_per_protocol 2>/dev/null) || before=""
+  until before=$(rows_per_protocol); do
+    awk "BEGIN { exit !($(date +%s.%N) - $t0 > $limit) }" &&
+      { say "the database did not answer within $limit s"; return 1; }
+    sleep 0.2
+  done
   while true; do
-    after=$(rows_per_protocol 2>/dev/null) || after=""
+    after=$(rows_per_protocol) || after=""
     local all=1
     for p in "${protocols[@]}"; do
       local b a

@@ -236,8 +236,9 @@ Plan make_plan(const std::string& mode, const po::variables_map& vm) {
 }
 
 // Each connection is a file descriptor: a soft limit below what the run needs is raised to the
-// hard limit, and a shortfall is said before it shows as connection errors.
-void raise_open_file_limit(std::size_t connections) {
+// hard limit, and a shortfall is said before it shows as connection errors (a server cannot
+// know how many will come: it takes what it gets, quietly).
+void raise_open_file_limit(std::size_t connections, bool warn = true) {
     const rlim_t wanted = static_cast<rlim_t>(connections) + 64;
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) {
@@ -246,7 +247,7 @@ void raise_open_file_limit(std::size_t connections) {
     limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
     ::setrlimit(RLIMIT_NOFILE, &limit);
     ::getrlimit(RLIMIT_NOFILE, &limit);
-    if (limit.rlim_cur < wanted) {
+    if (warn && limit.rlim_cur < wanted) {
         std::cerr << "fleetsim: warning: open-file limit " << limit.rlim_cur << " is below the "
                   << wanted << " that " << connections
                   << " connections need (raise the hard limit: ulimit -Hn)\n";
@@ -272,9 +273,16 @@ int run_echo(const po::variables_map& vm) {
     if (!vm["duration-s"].defaulted()) {
         duration = seconds(vm["duration-s"].as<double>(), "duration-s");
     }
-    raise_open_file_limit(100000);
-    EchoServer server(protocol, vm["host"].as<std::string>(), static_cast<std::uint16_t>(port),
-                      threads);
+    raise_open_file_limit(1000000, /*warn=*/false);
+    // An address that does not parse or cannot be bound is the caller's choice: a usage error.
+    std::unique_ptr<EchoServer> made;
+    try {
+        made = std::make_unique<EchoServer>(protocol, vm["host"].as<std::string>(),
+                                            static_cast<std::uint16_t>(port), threads);
+    } catch (const fleet::InputError& e) {
+        throw fleet::ConfigError("host", e.what());
+    }
+    EchoServer& server = *made;
     std::cout << "fleetsim echo: " << protocol_name(protocol) << " listening on "
               << vm["host"].as<std::string>() << ":" << server.port() << std::endl;
     std::thread timer;
