@@ -246,7 +246,13 @@ pg_freeze() {
   frozen=$(pg_processes) || fail "no postmaster.pid in $pgdir/data"
   local pid
   for pid in $frozen; do kill -STOP "$pid" 2>/dev/null; done
-  [ "$(ps -o stat= -p "${frozen%% *}" | cut -c1)" = T ] || fail "cannot SIGSTOP PostgreSQL"
+  local _ state=""
+  for _ in $(seq 1 50); do  # the signal is delivered asynchronously
+    state=$(ps -o stat= -p "${frozen%% *}" | tr -d ' ' | cut -c1)
+    [ "$state" = T ] && return 0
+    sleep 0.02
+  done
+  fail "cannot SIGSTOP PostgreSQL (postmaster ${frozen%% *} in state '$state')"
 }
 pg_thaw() {
   local pid

@@ -13,10 +13,11 @@ SHUTDOWN_S=${SHUTDOWN_S:-10}
 
 lib_shared_db "$state"
 start_fleetd --shutdown-timeout "$SHUTDOWN_S"
-# 6 devices per protocol, each sending its next packet as soon as the previous one is
-# acknowledged (PACKETS_PER_S paces them instead), for longer than the test lasts: the load is
-# still running when fleetd stops.
-start_loads 6 "${PACKETS_PER_S:-0}" 60 --ack-timeout-s 5 --reconnect-delay-s 0.5 --drain-timeout-s 2
+# 20 devices per protocol (CONNECTIONS), each sending its next packet as soon as the previous
+# one is acknowledged (PACKETS_PER_S paces them instead), for longer than the test lasts: the
+# load is still running when fleetd stops. (Lighter loads let a server that keeps reading
+# during its stop drain by luck now and then.)
+start_loads "${CONNECTIONS:-20}" "${PACKETS_PER_S:-0}" 60 --ack-timeout-s 5 --reconnect-delay-s 0.5 --drain-timeout-s 2
 sleep 4
 before=$(rows_per_protocol)
 say "steady load ($before); SIGTERM to fleetd"
