@@ -109,7 +109,7 @@ po::options_description describe() {
         ("speed-kmh", po::value<double>()->default_value(40), "vehicle speed")
         ("interval-s", po::value<double>()->default_value(5), "device time between fixes")
         ("duration-s", po::value<double>()->default_value(60),
-         "run: device time simulated; load: wall time spent sending")
+         "run: device time simulated; load: wall time spent sending; echo: serve this long")
         ("time-scale", po::value<double>()->default_value(1), "run: speed-up over real time")
         ("connections", po::value<std::size_t>()->default_value(1), "load: concurrent connections")
         ("packets-per-connection", po::value<std::size_t>(),
@@ -122,11 +122,12 @@ po::options_description describe() {
          "load: total records/s over all connections (0: as fast as ACKs allow)")
         ("ack-timeout-s", po::value<double>()->default_value(30), "wait for one packet's answer")
         ("drain-timeout-s", po::value<double>()->default_value(10),
-         "after sending ends, wait this long for outstanding answers")
+         "after sending ends, keep delivering what is unacknowledged this long")
         ("connect-timeout-s", po::value<double>()->default_value(10), "connect and login")
         ("reconnect-delay-s", po::value<double>()->default_value(1),
          "wait after a failure before reconnecting and resending")
-        ("threads", po::value<unsigned>()->default_value(1), "I/O threads");
+        ("threads", po::value<unsigned>()->default_value(1),
+         "I/O threads (each device, or echo connection, stays on one)");
     // clang-format on
     return o;
 }
