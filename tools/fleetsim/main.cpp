@@ -127,7 +127,7 @@ po::options_description describe() {
         ("reconnect-delay-s", po::value<double>()->default_value(1),
          "wait after a failure before reconnecting and resending")
         ("threads", po::value<unsigned>()->default_value(1),
-         "I/O threads (each device, or echo connection, stays on one)");
+         "I/O threads (load: each device on one of them; echo: the server's)");
     // clang-format on
     return o;
 }
