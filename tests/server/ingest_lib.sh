@@ -147,17 +147,17 @@ wait_resumed() {
   done
   while true; do
     after=$(rows_per_protocol) || after=""
-    local all=1
+    local stalled=""
     for p in "${protocols[@]}"; do
       local b a
       b=$(sed -n "s/.*$p=\([0-9]*\).*/\1/p" <<<"$before")
       a=$(sed -n "s/.*$p=\([0-9]*\).*/\1/p" <<<"$after")
-      [ -n "$a" ] && [ "${a:-0}" -gt "${b:-0}" ] || all=0
+      [ -n "$a" ] && [ "${a:-0}" -gt "${b:-0}" ] || stalled+=" $p"
     done
     waited=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $t0 }")
-    [ "$all" = 1 ] && { say "ingest resumed for every protocol within $waited s ($after)"; return 0; }
+    [ -z "$stalled" ] && { say "ingest resumed for every protocol within $waited s ($after)"; return 0; }
     if awk "BEGIN { exit !($waited > $limit) }"; then
-      say "ingest did not resume for every protocol within $limit s (rows before: $before; now: $after)"
+      say "ingest did not resume within $limit s for:$stalled (rows before: $before; now: $after)"
       return 1
     fi
     sleep 0.2
