@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cmath>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "ingest/gt06/decoder.hpp"
 #include "ingest/gt06/encoder.hpp"
 #include "ingest/native/frame.hpp"
+#include "ingest/native/handler.hpp"
 #include "ingest/osmand/decoder.hpp"
 #include "ingest/teltonika/decoder.hpp"
 #include "tools/fleetsim/devices/gt06.hpp"
@@ -254,4 +257,84 @@ TEST_CASE("native: oversized or garbled frames are refused") {
     CHECK_THROWS_AS(devices::native::frame_span(from_hex("ffffffffff01")), devices::ReplyError);
     CHECK_THROWS_AS(devices::native::frame_span(from_hex("8080808001")), devices::ReplyError);
     CHECK_THROWS_AS(devices::native::decode_frame(from_hex("ff")), devices::ReplyError);
+}
+
+namespace {
+
+// Fixes that round every way: the sample, one in the south-east with a course just below 360
+// (OsmAnd's 1 decimal makes it 360.0, which the decoder folds to 0) and odd fractions, one
+// standing still with fuel and without satellites.
+std::vector<Fix> awkward_fixes() {
+    Fix a = sample_fix();
+    Fix b = a;
+    b.device_time += 1234ms;
+    b.latitude_deg = -33.86785123456;
+    b.longitude_deg = 151.20732987654;
+    b.speed_kmh = 88.8888;
+    b.course_deg = 359.97;
+    b.altitude_m = -3.25;
+    b.satellites = 4;
+    b.odometer_m = 98765.4321;
+    b.ignition = false;
+    Fix c = a;
+    c.device_time += 3s;
+    c.speed_kmh = 0.004;
+    c.course_deg = 0.449;
+    c.satellites = 0;
+    c.fuel_l = 123.456789;
+    return {a, b, c};
+}
+
+// What the packet carried is exactly what the ingest decoder read: same doubles, and the
+// fields the protocol lacks empty on both sides.
+void check_carried(const devices::SentFix& sent, const fleet::ingest::Position& decoded) {
+    CHECK(sent.device_time == decoded.device_time);
+    CHECK(sent.latitude_deg == decoded.latitude_deg);
+    CHECK(sent.longitude_deg == decoded.longitude_deg);
+    CHECK(sent.speed_kmh == decoded.speed_kmh);
+    CHECK(sent.course_deg == decoded.course_deg);
+    CHECK(sent.altitude_m == decoded.altitude_m);
+    CHECK(sent.satellites == decoded.satellites);
+    CHECK(sent.odometer_m == decoded.odometer_m);
+    CHECK(sent.fuel_l == decoded.fuel_l);
+    CHECK(sent.ignition == decoded.ignition);
+}
+
+}  // namespace
+
+TEST_CASE("sent_fix: what each protocol carries is what the ingest decoder reads") {
+    const auto fixes = awkward_fixes();
+    for (const Fix& f : fixes) {
+        const auto teltonika = fleet::ingest::teltonika::decode_packet(
+            devices::teltonika::encode_packet(std::vector{devices::teltonika::record_from_fix(f)}));
+        check_carried(devices::teltonika::sent_fix(f), teltonika.records.at(0));
+
+        const auto gt06 = fleet::ingest::gt06::decode(devices::gt06::encode_location(f, {}, 9));
+        check_carried(devices::gt06::sent_fix(f), std::get<fleet::ingest::Position>(gt06.payload));
+
+        const auto osmand = fleet::ingest::osmand::decode(
+            {"GET", devices::osmand::encode_target("356307042441000", f), "", ""},
+            time_point_cast<milliseconds>(system_clock::now()));
+        check_carried(devices::osmand::sent_fix(f), osmand.positions.at(0));
+
+        fleet::ingest::native::Handler native;
+        native.set_logged_in(true);
+        const auto step = native.on_frame(devices::native::encode_batch(1, std::vector{f}));
+        check_carried(devices::native::sent_fix(f), step.positions.at(0));
+    }
+    // The precision each protocol has, on the south-eastern fix.
+    const Fix& b = fixes[1];
+    CHECK(devices::gt06::sent_fix(b).latitude_deg ==
+          std::llround(-b.latitude_deg * 1800000) / -1800000.0);
+    CHECK(devices::gt06::sent_fix(b).speed_kmh == 89.0);
+    CHECK(devices::gt06::sent_fix(b).device_time == floor<seconds>(b.device_time));
+    CHECK(devices::gt06::sent_fix(b).altitude_m == std::nullopt);
+    CHECK(devices::teltonika::sent_fix(b).latitude_deg == -338678512 / 1e7);
+    CHECK(devices::teltonika::sent_fix(b).odometer_m == 98765.0);
+    CHECK(devices::osmand::sent_fix(b).speed_kmh == 48.0 * 1.852);  // 88.8888 km/h = 47.996 kn
+    CHECK(devices::osmand::sent_fix(b).course_deg == 0.0);
+    CHECK(devices::osmand::sent_fix(b).satellites == std::nullopt);
+    CHECK(devices::native::sent_fix(b).speed_kmh == static_cast<double>(88.8888f));
+    CHECK(devices::native::sent_fix(fixes[2]).fuel_l == static_cast<double>(123.456789f));
+    CHECK(devices::native::sent_fix(b).fuel_l == std::nullopt);
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -30,10 +31,12 @@
 #include "ingest/bytes.hpp"
 #include "ingest/gt06/decoder.hpp"
 #include "ingest/gt06/encoder.hpp"
+#include "ingest/native/handler.hpp"
 #include "ingest/osmand/decoder.hpp"
 #include "ingest/teltonika/decoder.hpp"
 #include "ingest/teltonika/encoder.hpp"
 #include "tools/fleetsim/devices/native.hpp"
+#include "tools/fleetsim/echo.hpp"
 #include "tools/fleetsim/engine.hpp"
 
 // The load engine against tiny in-test servers on 127.0.0.1 that acknowledge only some packets:
@@ -44,22 +47,34 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using asio::ip::tcp;
 using fleet::ingest::Bytes;
+using fleet::ingest::ByteView;
 namespace sim = fleet::tools::fleetsim;
 
 namespace {
 
 // What a test server saw and acknowledged, shared by its connection threads.
 struct Tally {
-    std::atomic<std::uint64_t> packets{0};
+    std::atomic<std::uint64_t> packets{0};  // data packets, logins not counted
     std::atomic<std::uint64_t> records_received{0};
     std::atomic<std::uint64_t> records_acked{0};
     std::mutex mutex;
-    std::map<std::string, std::vector<fleet::tools::fleetsim::devices::Fix>> fixes;  // by device
+    // By device: every record the server acknowledged, as its decoder read it.
+    std::map<std::string, std::vector<fleet::ingest::Position>> acked;
+
+    void keep(const std::string& device, const std::vector<fleet::ingest::Position>& records,
+              std::size_t n) {
+        const std::lock_guard lock(mutex);
+        auto& kept = acked[device];
+        kept.insert(kept.end(), records.begin(),
+                    records.begin() + static_cast<std::ptrdiff_t>(std::min(n, records.size())));
+        records_acked += std::min(n, records.size());
+    }
 };
 
 // Accepts on 127.0.0.1 (port 0) and runs `session` on its own thread per connection. A session
-// ends when the client closes (reads then throw). The destructor stops accepting and waits for
-// every session, so the tally is final once the server is gone.
+// ends when the client closes (reads then throw) or when it returns (the server drops the
+// connection). The destructor stops accepting and waits for every session, so the tally is
+// final once the server is gone.
 class TestServer {
   public:
     using Session = std::function<void(tcp::socket&)>;
@@ -100,8 +115,9 @@ class TestServer {
                     session_(s);
                 } catch (const boost::system::system_error&) {
                     // The client closed the connection: the normal end of a session.
-                    ++closed_;
                 }
+                boost::system::error_code ignored;
+                s.close(ignored);
             });
         }
     }
@@ -110,7 +126,6 @@ class TestServer {
     asio::io_context io_;
     tcp::acceptor acceptor_;
     std::atomic<bool> stopping_{false};
-    std::atomic<int> closed_{0};
     std::thread accepting_;
     std::vector<std::thread> sessions_;
 };
@@ -130,14 +145,19 @@ std::uint32_t be32(const Bytes& b, std::size_t at) {
            (std::uint32_t{b[at + 2]} << 8) | std::uint32_t{b[at + 3]};
 }
 
-enum class Answer { ack, wrong_count, silence };
+// How a test server answers one data packet: positively; negatively (Teltonika: a count one
+// short; GT06: a reply with the wrong serial; OsmAnd: 503; native: one record fewer stored);
+// not at all; or by closing the connection without an answer.
+enum class Answer { ack, wrong, silence, drop };
+// Decides the answer by the packet's index over all connections (0, 1, ...).
+using Policy = std::function<Answer(std::uint64_t)>;
 
-// Teltonika server: accepts the IMEI, decodes each AVL packet with the ingest decoder, and
-// answers as `policy(packet index over all connections)` says.
-TestServer::Session teltonika_server(Tally& tally, std::function<Answer(std::uint64_t)> policy) {
+// Teltonika: accepts the IMEI, decodes each AVL packet with the ingest decoder.
+TestServer::Session teltonika_server(Tally& tally, Policy policy) {
     return [&tally, policy](tcp::socket& s) {
         const Bytes length = read_exactly(s, 2);
-        (void)read_exactly(s, (std::size_t{length[0]} << 8) | length[1]);
+        const Bytes imei = read_exactly(s, (std::size_t{length[0]} << 8) | length[1]);
+        const std::string device(imei.begin(), imei.end());
         write_all(s, fleet::ingest::teltonika::encode_login_reply(true));
         while (true) {
             Bytes frame = read_exactly(s, 8);
@@ -147,15 +167,87 @@ TestServer::Session teltonika_server(Tally& tally, std::function<Answer(std::uin
             tally.records_received += packet.record_count;
             switch (policy(tally.packets++)) {
                 case Answer::ack:
-                    tally.records_acked += packet.record_count;
+                    tally.keep(device, packet.records, packet.record_count);
                     write_all(s, fleet::ingest::teltonika::encode_ack(packet.record_count));
                     break;
-                case Answer::wrong_count:
+                case Answer::wrong:
                     write_all(s, fleet::ingest::teltonika::encode_ack(packet.record_count - 1));
                     break;
                 case Answer::silence:
                     break;
+                case Answer::drop:
+                    return;
             }
+        }
+    };
+}
+
+// GT06: answers the login; each location as the policy says.
+TestServer::Session gt06_server(Tally& tally, Policy policy) {
+    namespace gt06 = fleet::ingest::gt06;
+    return [&tally, policy](tcp::socket& s) {
+        std::string device;
+        while (true) {
+            Bytes frame = read_exactly(s, 3);
+            const Bytes rest = read_exactly(s, std::size_t{frame[2]} + 2);
+            frame.insert(frame.end(), rest.begin(), rest.end());
+            auto m = gt06::decode(frame);
+            if (m.protocol_number == gt06::msg_login) {
+                device = std::get<gt06::Login>(m.payload).imei;
+                write_all(s, gt06::encode_reply(m.protocol_number, m.serial));
+                continue;
+            }
+            REQUIRE(m.protocol_number == gt06::msg_location);
+            ++tally.records_received;
+            switch (policy(tally.packets++)) {
+                case Answer::ack:
+                    tally.keep(device, {std::get<fleet::ingest::Position>(m.payload)}, 1);
+                    write_all(s, gt06::encode_reply(m.protocol_number, m.serial));
+                    break;
+                case Answer::wrong:
+                    write_all(s, gt06::encode_reply(m.protocol_number,
+                                                    static_cast<std::uint16_t>(m.serial + 100)));
+                    break;
+                case Answer::silence:
+                    break;
+                case Answer::drop:
+                    return;
+            }
+        }
+    };
+}
+
+// OsmAnd: each request as the policy says; `wrong` is a 503 "database down".
+TestServer::Session osmand_server(Tally& tally, Policy policy) {
+    return [&tally, policy](tcp::socket& s) {
+        boost::beast::flat_buffer buffer;
+        while (true) {
+            http::request<http::string_body> request;
+            http::read(s, buffer, request);
+            const auto decoded = fleet::ingest::osmand::decode(
+                {"GET", std::string(request.target()), "", ""},
+                std::chrono::time_point_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now()));
+            tally.records_received += decoded.positions.size();
+            http::response<http::string_body> response;
+            response.version(11);
+            response.keep_alive(true);
+            switch (policy(tally.packets++)) {
+                case Answer::ack:
+                    tally.keep(decoded.device_id, decoded.positions, decoded.positions.size());
+                    response.result(http::status::ok);
+                    break;
+                case Answer::wrong:
+                    response.result(http::status::service_unavailable);
+                    response.body() = "database down";
+                    break;
+                case Answer::silence:
+                    continue;
+                case Answer::drop:
+                    return;
+            }
+            response.prepare_payload();
+            http::write(s, response);
         }
     };
 }
@@ -176,49 +268,70 @@ Bytes read_native_frame(tcp::socket& s) {
             frame.insert(frame.end(), rest.begin(), rest.end());
         }
     }
-    return Bytes(frame.begin() + static_cast<std::ptrdiff_t>(span->header_bytes), frame.end());
+    return frame;
 }
 
-// Native server: accepts every login; answers batch n of a connection with stored =
-// `stored(n, count)`, keeping every position it stored by device.
-TestServer::Session native_server(
-    Tally& tally, std::function<std::uint32_t(std::uint64_t, std::uint32_t)> stored) {
+// Native: accepts every login, decodes batches with the ingest handler; `wrong` stores (and
+// acknowledges) all records but the last.
+TestServer::Session native_server(Tally& tally, Policy policy) {
     namespace native = fleet::tools::fleetsim::devices::native;
-    return [&tally, stored](tcp::socket& s) {
+    return [&tally, policy](tcp::socket& s) {
+        fleet::ingest::native::Handler handler;
+        handler.set_logged_in(true);
         std::string device;
         while (true) {
-            const auto frame = native::decode_frame(read_native_frame(s));
+            const Bytes bytes = read_native_frame(s);
+            const auto span = native::frame_span(bytes);
+            const auto frame = native::decode_frame(ByteView(bytes).subspan(span->header_bytes));
             fleet::proto::terminal::Frame reply;
             if (frame.has_login()) {
                 device = frame.login().device_id();
                 reply.mutable_login_result()->set_accepted(true);
-            } else if (frame.has_positions()) {
-                const auto& batch = frame.positions();
-                const auto count = static_cast<std::uint32_t>(batch.positions_size());
-                tally.records_received += count;
-                const std::uint32_t n = stored(batch.batch_id(), count);
-                {
-                    std::lock_guard lock(tally.mutex);
-                    for (std::uint32_t i = 0; i < n; ++i) {
-                        const auto& p = batch.positions(static_cast<int>(i));
-                        fleet::tools::fleetsim::devices::Fix f;
-                        f.device_time = fleet::tools::fleetsim::devices::Millis(
-                            std::chrono::milliseconds(p.device_time_ms()));
-                        f.latitude_deg = p.latitude();
-                        f.longitude_deg = p.longitude();
-                        tally.fixes[device].push_back(f);
-                    }
-                }
-                tally.records_acked += n;
-                ++tally.packets;
-                reply.mutable_ack()->set_batch_id(batch.batch_id());
-                reply.mutable_ack()->set_stored(n);
-            } else {
+                write_all(s, native::length_delimited(reply));
                 continue;
             }
+            if (!frame.has_positions()) {
+                continue;
+            }
+            const auto step = handler.on_frame(bytes);
+            const auto count = static_cast<std::uint32_t>(step.positions.size());
+            tally.records_received += count;
+            std::uint32_t stored = count;
+            switch (policy(tally.packets++)) {
+                case Answer::ack:
+                    break;
+                case Answer::wrong:
+                    stored = count - 1;
+                    break;
+                case Answer::silence:
+                    continue;
+                case Answer::drop:
+                    return;
+            }
+            tally.keep(device, step.positions, stored);
+            reply.mutable_ack()->set_batch_id(frame.positions().batch_id());
+            reply.mutable_ack()->set_stored(stored);
             write_all(s, native::length_delimited(reply));
         }
     };
+}
+
+TestServer::Session server_for(sim::Protocol protocol, Tally& tally, Policy policy) {
+    switch (protocol) {
+        case sim::Protocol::teltonika:
+            return teltonika_server(tally, std::move(policy));
+        case sim::Protocol::gt06:
+            return gt06_server(tally, std::move(policy));
+        case sim::Protocol::osmand:
+            return osmand_server(tally, std::move(policy));
+        case sim::Protocol::native:
+            break;
+    }
+    return native_server(tally, std::move(policy));
+}
+
+Answer always_ack(std::uint64_t) {
+    return Answer::ack;
 }
 
 sim::Plan plan_for(sim::Protocol protocol, std::uint16_t port) {
@@ -237,7 +350,7 @@ sim::Plan plan_for(sim::Protocol protocol, std::uint16_t port) {
 
 }  // namespace
 
-TEST_CASE("load: teltonika records without an ACK are not counted as delivered") {
+TEST_CASE("load: records without an ACK are resent and never counted as delivered") {
     Tally tally;
     sim::Report report;
     {
@@ -252,112 +365,95 @@ TEST_CASE("load: teltonika records without an ACK are not counted as delivered")
     CHECK(tally.records_acked == 9);
     CHECK(report.records_acked == 9);
     CHECK(report.packets_acked == 3);
-    CHECK(report.records_sent == tally.records_received);
-    CHECK(report.records_sent > 9);
-    CHECK(report.records_unacked() == report.records_sent - 9);
-    CHECK(report.ack_timeouts >= 1);
+    // The fourth packet is the device's buffer: resent after every timeout, nothing new behind it.
+    CHECK(report.records_sent == 12);
+    CHECK(report.packets_resent >= 1);
+    CHECK(report.records_resent == 3 * report.packets_resent);
+    CHECK(report.packets_sent == 4 + report.packets_resent);
+    CHECK(tally.records_received == report.records_sent + report.records_resent);
+    CHECK(report.records_unacked() == 3);
+    CHECK(report.ack_timeouts == 1 + report.packets_resent);
     CHECK(report.ack_latencies_ms.size() == 3);
     CHECK_FALSE(report.all_acked());
     const std::string line = sim::machine_line(report);
-    CHECK(line.starts_with("fleetsim: sent=" + std::to_string(report.records_sent) +
-                           " acked=9 failed=0 rate="));
-    CHECK(line.find(" unacked=" + std::to_string(report.records_sent - 9) + " ") !=
-          std::string::npos);
+    CHECK(line.starts_with("fleetsim: sent=12 acked=9 failed=0 rate="));
+    CHECK(line.find(" unacked=3 ") != std::string::npos);
+    CHECK(line.find(" resent=" + std::to_string(report.packets_resent) + " records_resent=" +
+                    std::to_string(report.records_resent) + " packets=") != std::string::npos);
 }
 
-TEST_CASE("load: a teltonika ACK with the wrong count fails the whole packet") {
+TEST_CASE("load: a teltonika ACK with the wrong count fails the whole packet, which is resent") {
     Tally tally;
     sim::Report report;
     {
         TestServer server(teltonika_server(tally, [](std::uint64_t packet) {
-            return packet % 2 == 0 ? Answer::ack : Answer::wrong_count;
+            return packet % 2 == 0 ? Answer::ack : Answer::wrong;
         }));
         auto plan = plan_for(sim::Protocol::teltonika, server.port());
-        plan.connections = 2;
-        plan.vehicles = 2;
+        plan.ack_timeout = 2s;
         plan.records_per_packet = 2;
-        plan.duration = 300ms;
+        plan.packets_per_connection = 5;
+        plan.duration = 3s;
         report = sim::run(plan);
     }
-    CHECK(report.packets_failed > 0);
-    CHECK(report.records_acked == tally.records_acked);
-    CHECK(report.records_acked == 2 * report.packets_acked);
+    // Packets 0, 2, 4, ... are acknowledged: every new packet fails once, its resend succeeds.
+    CHECK(report.all_acked());
+    CHECK(report.records_acked == 10);
+    CHECK(tally.records_acked == 10);
+    CHECK(report.packets_failed == 4);
+    CHECK(report.packets_acked == 5);
+    CHECK(report.packets_resent == 4);
+    CHECK(report.records_resent == 8);
     CHECK(report.packets_acked + report.packets_failed == report.packets_sent);
-    CHECK(report.records_sent == tally.records_received);
-    CHECK_FALSE(report.all_acked());
+    CHECK(tally.records_received == report.records_sent + report.records_resent);
 }
 
-TEST_CASE("load: gt06 bursts count as delivered on the reply to their heartbeat") {
+TEST_CASE("load: every gt06 location is a packet answered by its own reply") {
     Tally tally;
     sim::Report report;
     {
-        TestServer server([&tally](tcp::socket& s) {
-            std::uint64_t unconfirmed = 0;
-            while (true) {
-                Bytes frame = read_exactly(s, 3);
-                const Bytes rest = read_exactly(s, std::size_t{frame[2]} + 2);
-                frame.insert(frame.end(), rest.begin(), rest.end());
-                const auto m = fleet::ingest::gt06::decode(frame);
-                if (m.protocol_number == fleet::ingest::gt06::msg_location) {
-                    ++tally.records_received;
-                    ++unconfirmed;
-                } else if (m.protocol_number == fleet::ingest::gt06::msg_login ||
-                           tally.packets++ < 2) {
-                    tally.records_acked += std::exchange(unconfirmed, 0);
-                    write_all(s, fleet::ingest::gt06::encode_reply(m.protocol_number, m.serial));
-                }
-            }
-        });
+        TestServer server(gt06_server(tally, [](std::uint64_t packet) {
+            return packet < 3 ? Answer::ack : packet == 3 ? Answer::wrong : Answer::silence;
+        }));
         auto plan = plan_for(sim::Protocol::gt06, server.port());
-        plan.records_per_packet = 4;
         plan.duration = 500ms;
         report = sim::run(plan);
     }
-    CHECK(tally.records_acked == 8);
-    CHECK(report.records_acked == 8);
-    CHECK(report.records_sent == tally.records_received);
-    CHECK(report.records_sent > 8);
+    CHECK(tally.records_acked == 3);
+    CHECK(report.records_acked == 3);
+    CHECK(report.packets_acked == 3);
+    // A reply with another serial is no answer: the fourth location times out and is resent.
+    CHECK(report.records_sent == 4);
+    CHECK(report.packets_resent >= 1);
     CHECK(report.ack_timeouts >= 1);
+    CHECK(tally.records_received == report.records_sent + report.records_resent);
     CHECK_FALSE(report.all_acked());
+    CHECK_THROWS_AS(
+        [] {
+            auto plan = plan_for(sim::Protocol::gt06, 1);
+            plan.records_per_packet = 2;
+            (void)sim::run(plan);
+        }(),
+        fleet::InputError);
 }
 
-TEST_CASE("load: osmand counts a non-200 answer as a failure with its body") {
+TEST_CASE("load: osmand counts a non-200 answer as a failure with its body, and resends") {
     Tally tally;
     sim::Report report;
     {
-        TestServer server([&tally](tcp::socket& s) {
-            boost::beast::flat_buffer buffer;
-            while (true) {
-                http::request<http::string_body> request;
-                http::read(s, buffer, request);
-                const auto decoded = fleet::ingest::osmand::decode(
-                    {"GET", std::string(request.target()), "", ""},
-                    std::chrono::time_point_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now()));
-                tally.records_received += decoded.positions.size();
-                http::response<http::string_body> response;
-                response.version(11);
-                response.keep_alive(true);
-                if (tally.packets++ < 5) {
-                    tally.records_acked += decoded.positions.size();
-                    response.result(http::status::ok);
-                } else {
-                    response.result(http::status::service_unavailable);
-                    response.body() = "database down";
-                }
-                response.prepare_payload();
-                http::write(s, response);
-            }
-        });
+        TestServer server(osmand_server(
+            tally, [](std::uint64_t packet) { return packet < 5 ? Answer::ack : Answer::wrong; }));
         auto plan = plan_for(sim::Protocol::osmand, server.port());
         plan.duration = 300ms;
         report = sim::run(plan);
     }
     CHECK(report.records_acked == 5);
     CHECK(tally.records_acked == 5);
-    CHECK(report.records_sent == tally.records_received);
-    CHECK(report.packets_failed == report.records_sent - 5);
-    CHECK(report.packets_failed > 0);
+    CHECK(report.records_sent == 6);  // the sixth is resent after each 503
+    CHECK(report.packets_failed == report.packets_sent - 5);
+    CHECK(report.packets_resent == report.packets_failed - 1);
+    CHECK(report.packets_failed > 1);
+    CHECK(tally.records_received == report.packets_sent);
     REQUIRE(report.errors.size() == 1);
     CHECK(report.errors.begin()->first == "osmand: HTTP 503: database down");
     CHECK_FALSE(report.all_acked());
@@ -367,7 +463,7 @@ TEST_CASE("load: native batches paced at a total rate, all acknowledged") {
     Tally tally;
     sim::Report report;
     {
-        TestServer server(native_server(tally, [](std::uint64_t, std::uint32_t n) { return n; }));
+        TestServer server(native_server(tally, always_ack));
         auto plan = plan_for(sim::Protocol::native, server.port());
         plan.connections = 3;
         plan.vehicles = 3;
@@ -380,14 +476,15 @@ TEST_CASE("load: native batches paced at a total rate, all acknowledged") {
     CHECK(report.records_acked == tally.records_acked);
     CHECK(report.packets_failed == 0);
     CHECK(report.connection_errors == 0);
+    CHECK(report.packets_resent == 0);
     // 600 ms at 200 records/s: 120 records (8 packets per connection).
     CHECK(report.records_sent == 120);
     CHECK(report.ack_latencies_ms.size() == report.packets_sent);
     // Each device's timestamps advance by the fix interval, never repeating.
-    REQUIRE(tally.fixes.size() == 3);
-    for (const auto& [device, fixes] : tally.fixes) {
-        for (std::size_t i = 1; i < fixes.size(); ++i) {
-            CHECK(fixes[i].device_time - fixes[i - 1].device_time == 1s);
+    REQUIRE(tally.acked.size() == 3);
+    for (const auto& [device, records] : tally.acked) {
+        for (std::size_t i = 1; i < records.size(); ++i) {
+            CHECK(records[i].device_time - records[i - 1].device_time == 1s);
         }
     }
 }
@@ -396,7 +493,7 @@ TEST_CASE("load: as fast as ACKs allow, on several I/O threads") {
     Tally tally;
     sim::Report report;
     {
-        TestServer server(native_server(tally, [](std::uint64_t, std::uint32_t n) { return n; }));
+        TestServer server(native_server(tally, always_ack));
         auto plan = plan_for(sim::Protocol::native, server.port());
         plan.connections = 4;
         plan.vehicles = 4;
@@ -413,30 +510,107 @@ TEST_CASE("load: as fast as ACKs allow, on several I/O threads") {
     CHECK(sim::machine_line(report).find(" failed=0 rate=") != std::string::npos);
 }
 
-TEST_CASE("load: a partially stored native batch counts only what was stored") {
+TEST_CASE("load: a partially stored native batch: the records not stored are resent") {
     Tally tally;
     sim::Report report;
     {
         TestServer server(native_server(
-            tally, [](std::uint64_t batch, std::uint32_t n) { return batch == 2 ? n - 1 : n; }));
+            tally, [](std::uint64_t packet) { return packet == 1 ? Answer::wrong : Answer::ack; }));
         auto plan = plan_for(sim::Protocol::native, server.port());
+        plan.keep_acked = true;
         plan.records_per_packet = 3;
         plan.packets_per_connection = 3;
         plan.duration = 2s;
         report = sim::run(plan);
     }
     CHECK(report.records_sent == 9);
-    CHECK(report.records_acked == 8);
+    CHECK(report.records_acked == 9);
     CHECK(report.packets_failed == 1);
-    CHECK(report.packets_acked == 2);
-    CHECK_FALSE(report.all_acked());
+    CHECK(report.packets_acked == 3);
+    CHECK(report.packets_resent == 1);
+    CHECK(report.records_resent == 1);  // the one record the second batch did not store
+    CHECK(report.all_acked());
+    // In the order of acknowledgement, which is the order of the device's fixes.
+    REQUIRE(report.acked_records.size() == 9);
+    for (std::size_t i = 1; i < 9; ++i) {
+        CHECK(report.acked_records[i].fix.device_time -
+                  report.acked_records[i - 1].fix.device_time ==
+              1s);
+    }
+}
+
+namespace {
+
+constexpr sim::Protocol all_protocols[] = {sim::Protocol::teltonika, sim::Protocol::gt06,
+                                           sim::Protocol::osmand, sim::Protocol::native};
+
+void check_resend_after_drop(sim::Protocol protocol) {
+    INFO(std::string(sim::protocol_name(protocol)));
+    const std::size_t per_packet = sim::max_records_per_packet(protocol) > 1 ? 3 : 1;
+    Tally tally;
+    sim::Report report;
+    {
+        // The server reads packets 1 and 4 (of both connections together) and closes the
+        // connection without answering them.
+        TestServer server(server_for(protocol, tally, [](std::uint64_t packet) {
+            return packet == 1 || packet == 4 ? Answer::drop : Answer::ack;
+        }));
+        auto plan = plan_for(protocol, server.port());
+        plan.connections = 2;
+        plan.vehicles = 2;
+        plan.records_per_packet = per_packet;
+        plan.packets_per_connection = 6;
+        plan.ack_timeout = 2s;  // nothing times out: only the drops make resends
+        plan.duration = 5s;
+        plan.keep_acked = true;
+        report = sim::run(plan);
+    }
+    const std::size_t records = 2 * 6 * per_packet;
+    CHECK(report.all_acked());
+    CHECK(report.records_sent == records);
+    CHECK(report.records_acked == records);
+    CHECK(report.packets_resent == 2);
+    CHECK(report.records_resent == 2 * per_packet);
+    CHECK(report.connection_errors == 2);
+    CHECK(report.ack_timeouts == 0);
+    CHECK(tally.records_received == records + 2 * per_packet);
+    // Each record once in the acked log, and the log is exactly what the server acknowledged,
+    // field by field as its decoder read the packet.
+    REQUIRE(report.acked_records.size() == records);
+    std::map<std::pair<std::string, std::int64_t>, sim::devices::SentFix> logged;
+    for (const auto& a : report.acked_records) {
+        logged.emplace(std::pair(a.device_id, a.fix.device_time.time_since_epoch().count()), a.fix);
+    }
+    CHECK(logged.size() == records);
+    std::size_t matched = 0;
+    for (const auto& [device, positions] : tally.acked) {
+        for (const auto& p : positions) {
+            const auto it = logged.find({device, p.device_time.time_since_epoch().count()});
+            REQUIRE(it != logged.end());
+            CHECK(it->second.latitude_deg == p.latitude_deg);
+            CHECK(it->second.longitude_deg == p.longitude_deg);
+            CHECK(it->second.speed_kmh == p.speed_kmh);
+            CHECK(it->second.course_deg == p.course_deg);
+            CHECK(it->second.satellites == p.satellites);
+            ++matched;
+        }
+    }
+    CHECK(matched == records);
+}
+
+}  // namespace
+
+TEST_CASE("load: a dropped connection before the answer: reconnect, resend, each record once") {
+    for (const auto protocol : all_protocols) {
+        check_resend_after_drop(protocol);
+    }
 }
 
 TEST_CASE("run: vehicles spaced along a route report positions on it") {
     Tally tally;
     sim::Report report;
     {
-        TestServer server(native_server(tally, [](std::uint64_t, std::uint32_t n) { return n; }));
+        TestServer server(native_server(tally, always_ack));
         auto plan = plan_for(sim::Protocol::native, server.port());
         plan.connections = 2;
         plan.vehicles = 2;
@@ -451,8 +625,8 @@ TEST_CASE("run: vehicles spaced along a route report positions on it") {
     }
     CHECK(report.all_acked());
     CHECK(report.records_acked == 6);
-    const auto& first = tally.fixes["356307042441000"];
-    const auto& second = tally.fixes["356307042441001"];
+    const auto& first = tally.acked["356307042441000"];
+    const auto& second = tally.acked["356307042441001"];
     REQUIRE(first.size() == 3);
     REQUIRE(second.size() == 3);
     CHECK(first[0].latitude_deg == doctest::Approx(60.0));
@@ -464,6 +638,9 @@ TEST_CASE("run: vehicles spaced along a route report positions on it") {
     for (const auto& f : first) {
         CHECK(f.longitude_deg == doctest::Approx(30.0));
     }
+    // The tank's level sensor: 20 m at 0.3 L/km.
+    REQUIRE(first[0].fuel_l);
+    CHECK(*first[0].fuel_l - *first[2].fuel_l == doctest::Approx(0.006).epsilon(1e-3));
 }
 
 TEST_CASE("load: a refused connection is a connection error and nothing is acknowledged") {
@@ -479,6 +656,75 @@ TEST_CASE("load: a refused connection is a connection error and nothing is ackno
     CHECK(report.records_sent == 0);
     CHECK(report.connection_errors >= 1);
     CHECK_FALSE(report.all_acked());
+}
+
+TEST_CASE("acked log: a header, then one CSV line per acknowledged record") {
+    namespace devices = sim::devices;
+    devices::SentFix full;
+    full.device_time = devices::Millis(1767225600123ms);
+    full.latitude_deg = 59.9375123;
+    full.longitude_deg = -30.1;
+    full.speed_kmh = 40.00320000000001;
+    full.course_deg = 359.5;
+    full.altitude_m = -12;
+    full.satellites = 11;
+    full.odometer_m = 123456.5;
+    full.fuel_l = 149.98333740234375;
+    full.ignition = false;
+    devices::SentFix bare;  // GT06 or OsmAnd: no odometer, fuel, ignition ...
+    bare.device_time = devices::Millis(1767225601000ms);
+    bare.latitude_deg = 1.0 / 3;
+    bare.longitude_deg = 2;
+    std::ostringstream out;
+    sim::write_acked_log(out, sim::Protocol::native,
+                         {{"356307042441000", full}, {"356307042441001", bare}});
+    CHECK(out.str() == std::string(sim::acked_log_header) + "\n" +
+                           "native,356307042441000,1767225600123,59.9375123,-30.1,"
+                           "40.00320000000001,359.5,-12,11,123456.5,149.98333740234375,false\n"
+                           "native,356307042441001,1767225601000,0.3333333333333333,2,,,,,,,\n");
+}
+
+namespace {
+
+void check_echo(sim::Protocol protocol) {
+    INFO(std::string(sim::protocol_name(protocol)));
+    sim::EchoServer echo(protocol, "127.0.0.1", 0, 2);
+    sim::EchoReport served;
+    std::thread serving([&] { served = echo.run(false); });
+    auto plan = plan_for(protocol, echo.port());
+    plan.connections = 3;
+    plan.vehicles = 3;
+    plan.records_per_packet = sim::max_records_per_packet(protocol) > 1 ? 7 : 1;
+    plan.packets_per_connection = 20;
+    plan.duration = 5s;
+    const auto report = sim::run(plan);
+    echo.stop();
+    serving.join();
+    CHECK(report.all_acked());
+    CHECK(report.records_acked == 3 * 20 * plan.records_per_packet);
+    CHECK(report.packets_resent == 0);
+    CHECK(served.connections == 3);
+    CHECK(served.packets == 60);
+    CHECK(served.records == report.records_acked);
+    CHECK(served.errors == 0);
+    CHECK(sim::echo_line(served) == "fleetsim echo: connections=3 packets=60 records=" +
+                                        std::to_string(served.records) + " errors=0");
+}
+
+}  // namespace
+
+TEST_CASE("echo: fleetsim against its own echo server, every protocol acknowledged") {
+    for (const auto protocol : all_protocols) {
+        check_echo(protocol);
+    }
+}
+
+TEST_CASE("echo: an address that is not one, or a port taken, is a clear error") {
+    CHECK_THROWS_WITH_AS(sim::EchoServer(sim::Protocol::gt06, "localhost", 0, 1),
+                         "echo: 'localhost' is not an IP address", fleet::InputError);
+    sim::EchoServer first(sim::Protocol::gt06, "127.0.0.1", 0, 1);
+    CHECK_THROWS_AS(sim::EchoServer(sim::Protocol::gt06, "127.0.0.1", first.port(), 1),
+                    fleet::InputError);
 }
 
 TEST_CASE("report: percentiles by nearest rank") {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct Plan {
     Clock::duration drain_timeout = std::chrono::seconds(10);
     Clock::duration ack_timeout = std::chrono::seconds(30);
     Clock::duration connect_timeout = std::chrono::seconds(10);
+    /// Wait after a connection error, an ACK timeout or a negative answer before reconnecting
+    /// (when needed) and resending the packet that was not acknowledged.
     Clock::duration reconnect_delay = std::chrono::seconds(1);
     std::chrono::milliseconds fix_interval = std::chrono::seconds(5);  ///< device time per fix
     devices::Millis device_time_start{};
@@ -44,15 +47,25 @@ struct Plan {
     unsigned threads = 1;
     /// SIGINT/SIGTERM stop sending; the run then drains and reports as usual.
     bool handle_signals = false;
-    /// Keep (device id, device time) of every acknowledged record in the report.
+    /// Keep every acknowledged record (device id and what its packet carried) in the report.
     bool keep_acked = false;
 };
 
-/// What happened, counted per record and per packet.
+/// One record the server acknowledged: the device that sent it and what its packet carried.
+struct AckedRecord {
+    std::string device_id;
+    devices::SentFix fix;
+};
+
+/// What happened, counted per record and per packet. A record is sent once and may be resent
+/// until one of its sends is acknowledged; records_sent and records_acked count each record
+/// once, records_resent counts the sends after its first.
 struct Report {
-    std::uint64_t records_sent = 0;   ///< records in packets whose last byte was written
-    std::uint64_t records_acked = 0;  ///< records confirmed by the server's ACK
-    std::uint64_t packets_sent = 0;
+    std::uint64_t records_sent = 0;        ///< distinct records written at least once
+    std::uint64_t records_acked = 0;       ///< distinct records confirmed by the server's answer
+    std::uint64_t records_resent = 0;      ///< sends of records already sent before
+    std::uint64_t packets_sent = 0;        ///< packet writes, resends included
+    std::uint64_t packets_resent = 0;      ///< packet writes that were resends
     std::uint64_t packets_acked = 0;       ///< packets answered positively and completely
     std::uint64_t packets_failed = 0;      ///< negative or mismatching answers
     std::uint64_t connection_errors = 0;   ///< connect/login failures, resets, malformed replies
@@ -60,8 +73,9 @@ struct Report {
     std::vector<double> ack_latencies_ms;  ///< last byte written → answer, per answered packet
     double elapsed_s = 0;                  ///< start → last answer (or end of run)
     std::map<std::string, std::uint64_t> errors;  ///< distinct error messages and counts
-    /// With Plan::keep_acked: every record of every completely acknowledged packet.
-    std::vector<std::pair<std::string, std::int64_t>> acked_records;
+    /// With Plan::keep_acked: every acknowledged record, once, in the order of acknowledgement
+    /// per device.
+    std::vector<AckedRecord> acked_records;
 
     std::uint64_t records_unacked() const { return records_sent - records_acked; }
     /// True when something was sent and every record sent was acknowledged.
@@ -70,10 +84,14 @@ struct Report {
     void note_error(const std::string& message);
 };
 
-/// Runs the plan to completion: sends for `duration` (or the packet count), then waits up to
-/// `drain_timeout` for the answer to each connection's last packet. Records are never resent:
-/// a record whose ACK did not come stays unacknowledged. Throws InputError when the host does
-/// not resolve or the packet size does not suit the protocol.
+/// Runs the plan to completion, each device as a real tracker with a buffer of unsent records
+/// does: one packet in flight; after a connection error, an ACK timeout or a negative answer it
+/// waits `reconnect_delay`, reconnects if the connection is gone, and resends the records of
+/// that packet not yet acknowledged before any new one. New packets are made for `duration`
+/// (or up to the packet count, or until a stop signal); then each device keeps trying to
+/// deliver what it still holds for up to `drain_timeout`. A record whose ACK never came stays
+/// unacknowledged. Throws InputError when the host does not resolve or the packet size does
+/// not suit the protocol.
 Report run(const Plan& plan);
 
 /// The p-th percentile (0..100, nearest rank) of `values`; 0 when empty.
@@ -82,8 +100,18 @@ double percentile(std::vector<double> values, double p);
 /// A human-readable summary ending with the machine-readable line.
 std::string format_report(const Report& report);
 /// `fleetsim: sent=.. acked=.. failed=.. rate=..rec/s p50_ms=.. p99_ms=.. unacked=..
-/// conn_errors=.. timeouts=.. p90_ms=.. max_ms=..`: records sent and acknowledged, packets
-/// failed, acknowledged records per second, ACK latency percentiles.
+/// conn_errors=.. timeouts=.. p90_ms=.. max_ms=.. resent=.. records_resent=.. packets=..`:
+/// records sent and acknowledged, packets failed, acknowledged records per second, ACK latency
+/// percentiles, packets resent, records resent, packets written.
 std::string machine_line(const Report& report);
+
+/// The header of write_acked_log's CSV.
+inline constexpr const char* acked_log_header =
+    "protocol,device,device_time_ms,latitude_deg,longitude_deg,speed_kmh,course_deg,altitude_m,"
+    "satellites,odometer_m,fuel_l,ignition";
+/// Writes the header and one CSV line per acknowledged record: the protocol's name, the device
+/// id, then what the packet carried (fields the protocol lacks are empty; numbers in the
+/// shortest form that reads back exactly; ignition true/false).
+void write_acked_log(std::ostream& out, Protocol protocol, const std::vector<AckedRecord>& acked);
 
 }  // namespace fleet::tools::fleetsim

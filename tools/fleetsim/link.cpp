@@ -1,5 +1,7 @@
 #include "tools/fleetsim/link.hpp"
 
+#include <stdexcept>
+
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -75,12 +77,26 @@ std::size_t max_records_per_packet(Protocol protocol) {
         case Protocol::teltonika:
             return devices::teltonika::max_records_per_packet;
         case Protocol::osmand:
-            return 1;
         case Protocol::gt06:
+            return 1;
         case Protocol::native:
             break;
     }
     return 10000;
+}
+
+devices::SentFix sent_fix(Protocol protocol, const devices::Fix& fix) {
+    switch (protocol) {
+        case Protocol::teltonika:
+            return devices::teltonika::sent_fix(fix);
+        case Protocol::gt06:
+            return devices::gt06::sent_fix(fix);
+        case Protocol::osmand:
+            return devices::osmand::sent_fix(fix);
+        case Protocol::native:
+            return devices::native::sent_fix(fix);
+    }
+    throw std::invalid_argument("unknown protocol");
 }
 
 namespace {
@@ -179,9 +195,9 @@ class TeltonikaLink : public TcpLink {
     std::size_t in_flight_ = 0;
 };
 
-// GT06: login answered by a reply echoing 0x01 and its serial. Locations are not acknowledged in
-// the basic protocol, so each burst of locations is followed by a heartbeat (0x13), which is;
-// the burst counts as delivered when the heartbeat's reply arrives.
+// GT06: login answered by a reply echoing 0x01 and its serial; each location 0x12 is a packet
+// of its own, delivered when the server's reply echoing 0x12 and its serial arrives (the server
+// answers after the commit, as Concox devices that buffer unsent fixes expect).
 class Gt06Link : public TcpLink {
   public:
     using TcpLink::TcpLink;
@@ -199,28 +215,22 @@ class Gt06Link : public TcpLink {
     }
 
     awaitable<void> write_packet(std::span<const Fix> fixes, Clock::time_point deadline) override {
-        Bytes burst;
-        bool ignition = false;
-        for (const auto& fix : fixes) {
-            const Bytes frame = devices::gt06::encode_location(fix, cell_, next_serial());
-            burst.insert(burst.end(), frame.begin(), frame.end());
-            ignition = fix.ignition;
+        if (fixes.size() != 1) {
+            throw std::invalid_argument("gt06: one location per packet");
         }
-        heartbeat_serial_ = next_serial();
-        const Bytes heartbeat = devices::gt06::encode_heartbeat(ignition, heartbeat_serial_);
-        burst.insert(burst.end(), heartbeat.begin(), heartbeat.end());
-        in_flight_ = fixes.size();
-        co_await write(burst, deadline);
+        location_serial_ = next_serial();
+        co_await write(devices::gt06::encode_location(fixes.front(), cell_, location_serial_),
+                       deadline);
     }
 
     awaitable<Answer> read_answer(Clock::time_point deadline) override {
         while (true) {
             const auto reply = devices::gt06::decode_reply(
                 co_await read_frame(devices::gt06::frame_length, deadline));
-            // Replies to anything else (some servers answer locations too) are skipped.
-            if (reply.protocol_number == devices::gt06::msg_heartbeat &&
-                reply.serial == heartbeat_serial_) {
-                co_return Answer{in_flight_, std::nullopt};
+            // Replies to anything else (a late one to an earlier message) are skipped.
+            if (reply.protocol_number == devices::gt06::msg_location &&
+                reply.serial == location_serial_) {
+                co_return Answer{1, std::nullopt};
             }
         }
     }
@@ -233,8 +243,7 @@ class Gt06Link : public TcpLink {
 
     devices::gt06::Cell cell_;
     std::uint16_t serial_ = 0;
-    std::uint16_t heartbeat_serial_ = 0;
-    std::size_t in_flight_ = 0;
+    std::uint16_t location_serial_ = 0;
 };
 
 // Native terminal protocol: Login → LoginResult; PositionBatch → Ack{batch_id, stored}.

@@ -28,8 +28,10 @@ Protocol parse_protocol(std::string_view name);
 const char* protocol_name(Protocol protocol);
 /// Traccar's customary ports (5027, 5023, 5055) and the native terminal port 5100.
 std::uint16_t default_port(Protocol protocol);
-/// Most records one packet of the protocol can carry (Teltonika 255, OsmAnd 1).
+/// Most records one packet of the protocol can carry (Teltonika 255, GT06 and OsmAnd 1).
 std::size_t max_records_per_packet(Protocol protocol);
+/// What one packet of `protocol` carries of `fix`, as the server decodes it.
+devices::SentFix sent_fix(Protocol protocol, const devices::Fix& fix);
 
 /// The server's answer to one packet.
 struct Answer {

@@ -77,12 +77,17 @@ devices::Fix Vehicle::fix(devices::Millis device_time) const {
     f.ignition = true;
     f.moving = speed_kmh_ > 0;
     f.odometer_m = odometer_m_;
+    f.fuel_l = fuel_l_;
     return f;
 }
 
 void Vehicle::advance(std::chrono::milliseconds elapsed) {
     double remaining_m = speed_kmh_ / 3.6 * static_cast<double>(elapsed.count()) / 1000.0;
     odometer_m_ += remaining_m;
+    fuel_l_ -= remaining_m / 1000 * consumption_l_per_km;
+    if (fuel_l_ < refill_below_l) {
+        fuel_l_ = tank_l;
+    }
     if (!path_) {
         course_deg_ =
             normalized_deg(course_deg_ + std::uniform_real_distribution<double>(-30, 30)(random_));

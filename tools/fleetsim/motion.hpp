@@ -34,7 +34,8 @@ class Path {
     std::vector<double> cumulative_m_;
 };
 
-/// One simulated vehicle: where it is, and how it moves on.
+/// One simulated vehicle: where it is, and how it moves on. Its fuel level sensor reads a tank
+/// of tank_l that burns consumption_l_per_km and is filled up again below refill_below_l.
 class Vehicle {
   public:
     /// Drives along `path` from `start_m`, turning round at each end.
@@ -47,6 +48,10 @@ class Vehicle {
     /// Drives on for `elapsed` at the vehicle's speed.
     void advance(std::chrono::milliseconds elapsed);
 
+    static constexpr double tank_l = 200;
+    static constexpr double consumption_l_per_km = 0.3;
+    static constexpr double refill_below_l = 20;
+
   private:
     std::shared_ptr<const Path> path_;
     double along_m_ = 0;
@@ -55,6 +60,7 @@ class Vehicle {
     double course_deg_ = 0;
     double speed_kmh_ = 0;
     double odometer_m_ = 0;
+    double fuel_l_ = tank_l * 0.75;
     std::mt19937 random_;
 };
 

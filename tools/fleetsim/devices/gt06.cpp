@@ -47,11 +47,45 @@ Bytes encode_login(std::string_view imei, std::uint16_t serial) {
     return frame(msg_login, content, serial);
 }
 
+namespace {
+
+constexpr double units_per_degree = 1800000.0;
+
+// The GPS block's values as they go on the wire (§5.2.1.4 to §5.2.1.9).
+struct WireGps {
+    Millis time{};  // whole seconds
+    std::uint8_t satellites = 0;
+    std::uint32_t latitude_units = 0;
+    std::uint32_t longitude_units = 0;
+    std::uint8_t speed_kmh = 0;
+    std::uint16_t course_deg = 0;
+    bool north = true;
+    bool west = false;
+};
+
+WireGps wire_gps(const Fix& fix) {
+    WireGps w;
+    w.time = std::chrono::floor<std::chrono::seconds>(fix.device_time);
+    w.satellites = static_cast<std::uint8_t>(std::clamp(fix.satellites, 0, 15));
+    w.latitude_units =
+        static_cast<std::uint32_t>(std::llround(std::abs(fix.latitude_deg) * units_per_degree));
+    w.longitude_units =
+        static_cast<std::uint32_t>(std::llround(std::abs(fix.longitude_deg) * units_per_degree));
+    w.speed_kmh = static_cast<std::uint8_t>(std::clamp(std::lround(fix.speed_kmh), 0L, 255L));
+    w.course_deg = static_cast<std::uint16_t>(std::lround(fix.course_deg) % 360) & 0x03FF;
+    w.north = fix.latitude_deg >= 0;
+    w.west = fix.longitude_deg < 0;
+    return w;
+}
+
+}  // namespace
+
 Bytes encode_location(const Fix& fix, const Cell& cell, std::uint16_t serial) {
     using namespace std::chrono;
-    const auto day = floor<days>(fix.device_time);
+    const WireGps w = wire_gps(fix);
+    const auto day = floor<days>(w.time);
     const year_month_day ymd{day};
-    const hh_mm_ss hms{floor<seconds>(fix.device_time - day)};
+    const hh_mm_ss hms{w.time - day};
 
     Bytes content;
     ingest::put_u8(content, static_cast<std::uint8_t>(static_cast<int>(ymd.year()) % 100));
@@ -60,22 +94,18 @@ Bytes encode_location(const Fix& fix, const Cell& cell, std::uint16_t serial) {
     ingest::put_u8(content, static_cast<std::uint8_t>(hms.hours().count()));
     ingest::put_u8(content, static_cast<std::uint8_t>(hms.minutes().count()));
     ingest::put_u8(content, static_cast<std::uint8_t>(hms.seconds().count()));
-    const int satellites = std::clamp(fix.satellites, 0, 15);
-    ingest::put_u8(content, static_cast<std::uint8_t>(0xC0 | satellites));
-    ingest::put_u32(content,
-                    static_cast<std::uint32_t>(std::llround(std::abs(fix.latitude_deg) * 1800000)));
-    ingest::put_u32(
-        content, static_cast<std::uint32_t>(std::llround(std::abs(fix.longitude_deg) * 1800000)));
-    ingest::put_u8(content,
-                   static_cast<std::uint8_t>(std::clamp(std::lround(fix.speed_kmh), 0L, 255L)));
-    std::uint16_t status = static_cast<std::uint16_t>(std::lround(fix.course_deg) % 360) & 0x03FF;
-    if (satellites > 0) {
+    ingest::put_u8(content, static_cast<std::uint8_t>(0xC0 | w.satellites));
+    ingest::put_u32(content, w.latitude_units);
+    ingest::put_u32(content, w.longitude_units);
+    ingest::put_u8(content, w.speed_kmh);
+    std::uint16_t status = w.course_deg;
+    if (w.satellites > 0) {
         status |= 0x1000;
     }
-    if (fix.latitude_deg >= 0) {
+    if (w.north) {
         status |= 0x0400;
     }
-    if (fix.longitude_deg < 0) {
+    if (w.west) {
         status |= 0x0800;
     }
     ingest::put_u16(content, status);
@@ -85,6 +115,24 @@ Bytes encode_location(const Fix& fix, const Cell& cell, std::uint16_t serial) {
     ingest::put_u8(content, static_cast<std::uint8_t>(cell.cell_id >> 16));
     ingest::put_u16(content, static_cast<std::uint16_t>(cell.cell_id));
     return frame(msg_location, content, serial);
+}
+
+SentFix sent_fix(const Fix& fix) {
+    const WireGps w = wire_gps(fix);
+    SentFix s;
+    s.device_time = w.time;
+    s.latitude_deg = w.latitude_units / units_per_degree;
+    s.longitude_deg = w.longitude_units / units_per_degree;
+    if (!w.north) {
+        s.latitude_deg = -s.latitude_deg;
+    }
+    if (w.west) {
+        s.longitude_deg = -s.longitude_deg;
+    }
+    s.speed_kmh = w.speed_kmh;
+    s.course_deg = w.course_deg;
+    s.satellites = w.satellites;
+    return s;
 }
 
 Bytes encode_heartbeat(bool ignition, std::uint16_t serial) {

@@ -9,7 +9,8 @@
 #include "tools/fleetsim/devices/fix.hpp"
 
 /// What a GT06 (Concox) tracker sends, and the server replies it reads (Concox GT06 protocol
-/// document: §5.1 login, §5.2 location 0x12, §5.4 heartbeat 0x13).
+/// document: §5.1 login, §5.2 location 0x12, §5.4 heartbeat 0x13). The server answers a login,
+/// a heartbeat and (as the leading open-source server does) each location with the echo reply.
 namespace fleet::tools::fleetsim::devices::gt06 {
 
 using ingest::Bytes;
@@ -42,8 +43,14 @@ Bytes encode_login(std::string_view imei, std::uint16_t serial);
 /// in km/h, course (10 bits) with 0x1000 "positioned", then the cell.
 Bytes encode_location(const Fix& fix, const Cell& cell, std::uint16_t serial);
 
+/// What encode_location(fix) carries, as the ingest decoder reads it: time in whole seconds,
+/// coordinates in 1/1 800 000 degree, whole km/h (0..255) and degrees, satellites (0..15). No
+/// altitude, odometer, fuel or ignition: location 0x12 has none.
+SentFix sent_fix(const Fix& fix);
+
 /// Heartbeat 0x13: terminal information (ACC from fix.ignition, charging, GPS tracking on),
-/// voltage level 4, GSM signal 4, alarm/language 0x0002 (no alarm, English).
+/// voltage level 4, GSM signal 4, alarm/language 0x0002 (no alarm, English). The links do not
+/// send it (every location is answered on its own); kept for tests of servers.
 Bytes encode_heartbeat(bool ignition, std::uint16_t serial);
 
 /// Length of the first complete frame in `buffered` (0x78 0x78 frames), or nullopt when more

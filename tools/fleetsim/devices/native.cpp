@@ -43,8 +43,28 @@ Bytes encode_batch(std::uint64_t batch_id, std::span<const Fix> fixes) {
         p->set_valid(fix.satellites > 0);
         p->set_odometer_m(fix.odometer_m);
         p->set_ignition(fix.ignition);
+        if (fix.fuel_l) {
+            p->set_fuel_l(static_cast<float>(*fix.fuel_l));
+        }
     }
     return length_delimited(frame);
+}
+
+SentFix sent_fix(const Fix& fix) {
+    SentFix s;
+    s.device_time = fix.device_time;
+    s.latitude_deg = fix.latitude_deg;
+    s.longitude_deg = fix.longitude_deg;
+    s.speed_kmh = static_cast<float>(fix.speed_kmh);
+    s.course_deg = static_cast<float>(fix.course_deg);
+    s.altitude_m = static_cast<float>(fix.altitude_m);
+    s.satellites = fix.satellites;
+    s.odometer_m = fix.odometer_m;
+    s.ignition = fix.ignition;
+    if (fix.fuel_l) {
+        s.fuel_l = static_cast<float>(*fix.fuel_l);
+    }
+    return s;
 }
 
 Bytes encode_notice_ack(std::uint64_t notice_id, std::int64_t read_at_ms) {

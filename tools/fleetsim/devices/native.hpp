@@ -30,8 +30,12 @@ struct FrameSpan {
 Bytes encode_login(std::string_view device_id, std::string_view firmware = "fleetsim");
 
 /// A PositionBatch frame, length-prefixed, one Position per fix (valid when satellites > 0,
-/// odometer and ignition set).
+/// odometer and ignition set, fuel when the fix has it).
 Bytes encode_batch(std::uint64_t batch_id, std::span<const Fix> fixes);
+
+/// What encode_batch carries of `fix`: time in ms, coordinates as doubles, speed, course,
+/// altitude and fuel as floats, satellites, odometer, ignition.
+SentFix sent_fix(const Fix& fix);
 
 /// A NoticeAck frame, length-prefixed: the driver read and accepted the notice.
 Bytes encode_notice_ack(std::uint64_t notice_id, std::int64_t read_at_ms);

@@ -1,5 +1,6 @@
 #include "tools/fleetsim/devices/teltonika.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
@@ -78,6 +79,27 @@ AvlRecord record_from_fix(const devices::Fix& fix) {
         {io_total_odometer, 4, static_cast<std::uint64_t>(std::llround(fix.odometer_m))},
     };
     return r;
+}
+
+SentFix sent_fix(const devices::Fix& fix) {
+    const AvlRecord r = record_from_fix(fix);
+    SentFix s;
+    s.device_time = Millis(std::chrono::milliseconds(static_cast<std::int64_t>(r.timestamp_ms)));
+    // The same expressions as the decoder's, so the doubles are identical.
+    s.latitude_deg = r.latitude_e7 / 1e7;
+    s.longitude_deg = r.longitude_e7 / 1e7;
+    s.altitude_m = r.altitude_m;
+    s.course_deg = r.angle_deg;
+    s.satellites = r.satellites;
+    s.speed_kmh = r.speed_kmh;
+    for (const auto& e : r.io) {
+        if (e.id == io_total_odometer) {
+            s.odometer_m = static_cast<double>(e.value);
+        } else if (e.id == io_ignition) {
+            s.ignition = e.value != 0;
+        }
+    }
+    return s;
 }
 
 Bytes encode_packet(std::span<const AvlRecord> records) {

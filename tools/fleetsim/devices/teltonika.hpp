@@ -52,6 +52,10 @@ Bytes encode_imei(std::string_view imei);
 /// 240 movement, 16 total odometer (m), 66 external voltage (mV).
 AvlRecord record_from_fix(const devices::Fix& fix);
 
+/// What record_from_fix(fix) carries, as the ingest decoder reads it: time in ms, coordinates
+/// in 1e-7 degrees, whole metres, degrees and km/h, satellites, odometer (whole m), ignition.
+SentFix sent_fix(const devices::Fix& fix);
+
 /// A complete Codec 8 Extended packet: 4 zero bytes, data length, codec 0x8E, record count,
 /// the records, record count, CRC-16/IBM over codec..second count as 4 bytes. Throws
 /// std::length_error for more than max_records_per_packet records or an IO width not 1/2/4/8.
