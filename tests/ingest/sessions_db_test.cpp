@@ -290,11 +290,11 @@ TEST_SUITE("db") {
         }
         // GT06: an online command 0x80 with the message id as its server flag.
         Device g(h.port("gt06"));
-        g.send_hex("78780D01012345678901234500018CDD0D0A");
+        g.send_hex("78780D0112345678901234500018CDD0D0A");
         REQUIRE(g.receive(10).size() == 10);
         {
             Outcome o;
-            h.listeners.send(vehicle_of(h, "0123456789012345"),
+            h.listeners.send(vehicle_of(h, "123456789012345"),
                              {.kind = DownlinkMessage::Kind::command, .id = 9, .text = "DYD#"},
                              o.callback());
             const Bytes expected = gt06::encode_command(9, "DYD#", 1);
