@@ -216,7 +216,8 @@ int run_fleetd(const Config& config) {
         drain.join();
     }
     writer.stop(std::chrono::milliseconds(0));
-    engine.stop();
+    // What the engine holds (fixes to match, events to store) within the rest of the bound.
+    engine.stop(std::chrono::duration_cast<std::chrono::milliseconds>(config.shutdown_timeout / 4));
     log::info("fleetd", exit_code == 0 ? "stopped" : "stopped after an error");
     return exit_code;
 }
