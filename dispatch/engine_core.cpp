@@ -140,7 +140,9 @@ StepOutput EngineCore::step(std::span<const VehicleFix> fixes, Millis now) {
     out.events = std::exchange(pending_, {});
     out.vehicles = std::exchange(touched_, {});
     for (const auto& vf : fixes) {
-        if (vf.vehicle_id <= 0 || !valid_position(vf.fix.position)) {
+        // A fix without a valid position still says the device is alive; one that claims to
+        // be valid must be a place.
+        if (vf.vehicle_id <= 0 || (vf.fix.valid && !valid_position(vf.fix.position))) {
             ++counters_.fixes_invalid;
             continue;
         }

@@ -233,7 +233,18 @@ Millis::duration ShiftTracker::planned_distance(Millis t) const {
 }
 
 bool ShiftTracker::started() const {
-    return started_at_.has_value();
+    return started_at().has_value();
+}
+
+std::optional<Millis> ShiftTracker::started_at() const {
+    if (started_at_) {
+        return started_at_;
+    }
+    // At its first stop (or just leaving it): begun, unless it turns out to go elsewhere.
+    if (start_ == TripStart::at_first_stop || start_ == TripStart::leaving) {
+        return arrived_at_;
+    }
+    return std::nullopt;
 }
 
 void ShiftTracker::mark_started(Millis at) {
@@ -499,7 +510,8 @@ void ShiftTracker::track_start(std::vector<Event>& out, const Fix& fix) {
     const double advance = t_.max_speed_kmh / 3.6 * 1.2 * dt_s + 200;
     const auto match = trip.shape->project_forward(fix.position, first.distance_along_m, advance,
                                                    t_.on_route_m, 0);
-    if (match) {
+    // Gone some way along it, not just out of the stop's circle sideways.
+    if (match && match->distance_along_m >= first.distance_along_m + radius_m(first) / 2) {
         confirm_start(out, match->distance_along_m);
         return;
     }
@@ -518,11 +530,11 @@ bool ShiftTracker::begin_at_first_stop(const Fix& fix) {
     next_stop_ = 1;
     along_m_ = first.distance_along_m;
     rejoin_ = false;
-    mark_started(fix.time);
     return true;
 }
 
 void ShiftTracker::confirm_start(std::vector<Event>& out, double along_m) {
+    mark_started(arrived_at_);
     start_ = TripStart::driving;
     along_m_ = std::max(along_m_.value_or(0), along_m);
     on_route_now_ = true;

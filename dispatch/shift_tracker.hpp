@@ -91,10 +91,11 @@ class ShiftTracker {
     /// How far `t` lies from the planned window (0 inside it).
     Millis::duration planned_distance(Millis t) const;
 
-    /// Its work has begun: the vehicle left the depot, or a trip's start was seen.
+    /// Its work has begun: the vehicle left the depot, a trip began, or it is at the first
+    /// stop of the trip it is to drive (until it leaves it for elsewhere).
     bool started() const;
     /// When it began (for choosing between two in progress).
-    std::optional<Millis> started_at() const { return started_at_; }
+    std::optional<Millis> started_at() const;
     /// The last trip is done (timetabled: arrived at its last stop; freight: left it).
     bool finished() const;
     /// Begun and not finished, and at `t` still its vehicle's: before its planned end, or after

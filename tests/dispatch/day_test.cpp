@@ -244,6 +244,12 @@ TEST_CASE("two shifts a day") {
     Bus bus{both, 7};
     drive_the_morning(bus);
     const Millis back_at_depot = both.now;
+    // Between the shifts: from the Depot stop (where the evening begins) to the garage 500 m
+    // north, a quarter of an hour there, and back for the evening's first trip.
+    bus.stand_until(at(11h + 6min));
+    bus.drive_north_to(500, 20);
+    bus.stand_until(at(11h + 22min));
+    bus.drive_north_to(0, 20);
     bus.stand_until(at(11h + 30min));
     bus.drive_to(6000, 15);
     bus.stand_until(at(12h));
@@ -360,9 +366,10 @@ TEST_CASE("a hand-over to a spare vehicle") {
 
 TEST_CASE("a block past midnight in a UTC+3 zone") {
     // Service date the 5th, block N1: T1 out at 23:30 and T2 back at 00:00 local time (UTC+3),
-    // absolute times 20:30 and 21:00 UTC on the 5th. The 6th's first block, F1, leaves at
-    // 01:30 local (22:30 UTC on the 5th): its window opens an hour before, while N1 is still
-    // being driven.
+    // absolute times 20:30 and 21:00 UTC on the 5th; planned to end at 00:29. The 6th's first
+    // block, F1, leaves Depot at 00:40 (planned from 00:30). The bus leaves B Terminal on T2
+    // 8 minutes late and is still on it at 00:30: those fixes, after midnight and after N1's
+    // planned end, belong to the 5th's block, which it is finishing.
     const auto local = [](int day, std::chrono::minutes hh_mm) {
         return Millis(std::chrono::sys_days(std::chrono::year_month_day(
                    std::chrono::year(2026), std::chrono::month(3), std::chrono::day(day)))) +
@@ -373,34 +380,44 @@ TEST_CASE("a block past midnight in a UTC+3 zone") {
         301, 7, "N1",
         {trip(11, "N1-T1", true, local(5, 23h + 30min)), trip(12, "N1-T2", false, local(6, 0h))},
         "2026-03-05"));
-    day.upsert(block(302, 7, "F1", {trip(13, "F1-T1", true, local(6, 1h + 30min))}, "2026-03-06"));
+    day.upsert(block(302, 7, "F1", {trip(13, "F1-T1", true, local(6, 40min))}, "2026-03-06"));
     Bus bus{day, 7};
     bus.fix(0);
     bus.stand_until(local(5, 23h + 30min));
     bus.drive_to(6000, 15);
-    bus.stand_until(local(6, 0h));
-    bus.drive_to(2000, 15);  // after midnight, on N1's second trip
+    bus.stand_until(local(6, 8min));
+    bus.drive_to(1000, 15);  // 00:28
+    bus.drive_to(500, 15);   // 00:30
     const auto state = *day.core.state(7);
     CHECK(state.assignment_id == 301);
     CHECK(state.service_date == "2026-03-05");
     CHECK(state.block == "N1");
     CHECK(state.trip_code == "N1-T2");
-    CHECK(state.deviation_s.value_or(1e9) < 60);
-    bus.drive_to(0, 15);
-    bus.stand_until(local(6, 1h + 30min));
-    bus.drive_to(6000, 15);  // F1 on the 6th
-    bus.stand_until(local(6, 4h));
+    CHECK(state.deviation_s.value_or(0) > 7 * 60);
+    bus.drive_to(0, 15);  // 00:32 at Depot: N1 done
+    bus.stand_until(local(6, 40min));
+    bus.drive_to(6000, 15);  // F1 on the 6th, on time
+    bus.stand_until(local(6, 3h));
 
     CHECK(day.final_of(EventKind::missed_stop).empty());
-    CHECK(day.final_of(EventKind::late).empty());
     CHECK(day.final_of(EventKind::early).empty());
+    const auto late = day.final_of(EventKind::late);
+    REQUIRE(late.size() == 1);
+    CHECK(late[0].assignment_id == 301);
+    CHECK(late[0].details["service_date"] == "2026-03-05");
+    CHECK(late[0].details["trip_code"] == "N1-T2");
+    REQUIRE(late[0].ended_at);
+    CHECK(*late[0].ended_at > local(6, 30min));  // ended at Depot, on the 5th's block
+    CHECK(day.of_assignment(302).empty());
     REQUIRE(day.results.size() == 2);
     for (const auto& r : day.results) {
         const auto id = r.assignment->assignment_id;
         CAPTURE(id);
         CHECK(r.summary.trips_served == (id == 301 ? 2 : 1));
         CHECK(r.summary.stops_served == (id == 301 ? 10 : 5));
-        CHECK(r.summary.punctuality() == doctest::Approx(1.0));
+        if (id == 302) {
+            CHECK(r.summary.punctuality() == doctest::Approx(1.0));
+        }
     }
 }
 
