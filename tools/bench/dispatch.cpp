@@ -81,7 +81,7 @@ std::string latency_text(std::vector<double> ms) {
     }
     return "p50 " + fixed(percentile(ms, 0.5), 1) + " p90 " + fixed(percentile(ms, 0.9), 1) +
            " p99 " + fixed(percentile(ms, 0.99), 1) + " max " + fixed(ms.back(), 1) + " ms (" +
-           std::to_string(ms.size()) + " fixes that raised events)";
+           std::to_string(ms.size()) + " event reports raised by fixes)";
 }
 
 // Random streets in the city: a random walk of 20-80 points, 5-15 km long, turning up to 30°
