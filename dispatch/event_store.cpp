@@ -90,6 +90,9 @@ void PostgisEventStore::save(const std::vector<Event>& events) {
 }
 
 void PostgisEventStore::save_summary(const Assignment& a, const ShiftSummary& s) {
+    if (a.assignment_id <= 0) {
+        return;  // a plan that is not stored (tests, benchmarks) has no row to refer to
+    }
     nlohmann::json deviations = nlohmann::json::array();
     for (const auto& e : s.deviations) {
         deviations.push_back(
@@ -97,7 +100,8 @@ void PostgisEventStore::save_summary(const Assignment& a, const ShiftSummary& s)
              {"started_at", timestamp(e.started_at)},
              {"ended_at", e.ended_at ? nlohmann::json(timestamp(*e.ended_at)) : nlohmann::json()},
              {"magnitude", e.magnitude},
-             {"cause", e.cause}});
+             {"cause", e.cause},
+             {"details", e.details}});
     }
     try {
         pqxx::work tx(connection());

@@ -11,7 +11,9 @@
 namespace fleet::dispatch {
 
 /// Events in fleet.events (PostGIS), one transaction per batch of reports. A report of an
-/// event already stored (same vehicle, kind, start and stop) updates it.
+/// event already stored (same vehicle, kind, start and stop) updates it: an open event's
+/// updates (magnitude, place, details) and its closing land on one row. Shift results in
+/// fleet.shift_results, one row per stored assignment (plans with ids below 1 are skipped).
 class PostgisEventStore : public EventStore {
   public:
     explicit PostgisEventStore(geo::ConnectionFactory connections);

@@ -29,8 +29,16 @@ enum class EventKind {
 
 const char* to_string(EventKind kind);
 
-/// A deviation: opened when it is declared, closed (ended set) when it is over. The engine
-/// reports both moments with the same `key`.
+/// A deviation: opened when it is declared, followed while it lasts (updates of its magnitude,
+/// place and details, rate-limited: see ReportRule in tracker.hpp), closed (ended set) when it is
+/// over. Every report of one event carries the same `key`.
+///
+/// `details` carries the public codes a person recognises, where the event has them:
+/// `service_date`, `block`, `route_code` (GTFS route_id), `route_short_name`, `trip_code` (GTFS
+/// trip_id) of the assignment and trip it happened on; for stop events (missed_stop,
+/// long_dwell, early_departure) the stop: `stop` (name), `stop_id`, `stop_code`; for a late
+/// event whose cause is a stop (a late departure from it, a long dwell at it): `cause_stop`,
+/// `cause_stop_id`, `cause_stop_code`; and the kind's own figures (see the README's list).
 struct Event {
     EventKind kind{};
     std::int64_t vehicle_id = 0;
@@ -42,7 +50,9 @@ struct Event {
     double magnitude = 0;               ///< seconds late/early, metres off route, km/h over, ...
     std::string cause;                  ///< likely cause where the data shows one
     nlohmann::json details = nlohmann::json::object();
-    std::uint64_t key = 0;  ///< same for the opening and the closing report
+    std::uint64_t key = 0;  ///< same for every report of the event
+    /// 0 for the opening report, then 1, 2, ... for each later one (updates, the closing).
+    std::uint32_t revision = 0;
 };
 
 }  // namespace fleet::dispatch

@@ -20,6 +20,7 @@ using Millis = std::chrono::sys_time<std::chrono::milliseconds>;
 /// A stop of a trip, placed along the trip's shape.
 struct PlannedStop {
     std::int64_t stop_id = 0;
+    std::string code;  ///< the stop's public code (the GTFS stop_id); empty when it has none
     std::string name;
     geo::LonLat position;
     double distance_along_m = 0;  ///< where the stop projects onto the trip's shape
@@ -68,7 +69,7 @@ struct Assignment {
     std::optional<std::int64_t> driver_id;
     std::string service_date;  ///< YYYY-MM-DD, the local service day the work belongs to
     std::string block;         ///< the GTFS block_id of timetabled work; empty otherwise
-    Millis planned_start;  ///< shift start (leaving the depot)
+    Millis planned_start;      ///< shift start (leaving the depot)
     Millis planned_end;
     std::vector<TripPlan> trips;  ///< in order
     /// Where the shift starts (the depot); "not departed" is judged against it.

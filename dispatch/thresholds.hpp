@@ -39,7 +39,11 @@ struct Thresholds {
     // Signal.
     std::chrono::seconds signal_lost{360};
 
-    // Shift.
+    // Shift. An assignment is tracked in its planned window widened by these tolerances: fixes
+    // from `shift_before` before its planned start to `shift_after` after its planned end may
+    // belong to it (tracker.hpp says which of several it is given to).
+    std::chrono::seconds shift_before{3600};
+    std::chrono::seconds shift_after{3600};
     std::chrono::seconds not_departed_grace{300};
     std::chrono::seconds no_data_grace{600};
     double moving_kmh = 5;  ///< faster than this is moving

@@ -3,155 +3,119 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
+#include "dispatch/detail/reports.hpp"
 #include "dispatch/events.hpp"
 #include "dispatch/plan.hpp"
+#include "dispatch/shift_tracker.hpp"
 #include "dispatch/thresholds.hpp"
 
-/// One vehicle against its assignment: map-matching, schedule deviation, stops, and the
-/// deviation events with their likely causes. Pure: fixes and clock ticks in, events out.
+/// One vehicle through its day: its assignments (each tracked by a ShiftTracker: matching,
+/// stops, schedule, not departed, no data, shift summary) and the concerns of the vehicle
+/// itself (signal, speed, standing still, moving without an assignment). Pure: fixes and clock
+/// ticks in, events out.
 namespace fleet::dispatch {
 
-/// A fix as the engine sees it.
-struct Fix {
-    Millis time;
-    geo::LonLat position;
-    std::optional<double> speed_kmh;
-    bool valid = true;
-    /// The lowest limit of the speed zones at this place, resolved by the engine; the tracker
-    /// adds the route segment's, the default and the class cap (effective_limit_kmh).
-    std::optional<double> zone_limit_kmh;
-    /// When the server received it; signal loss is judged on reception (a device uploading
-    /// what it buffered is not silent). Empty: the device time.
-    std::optional<Millis> received_at;
-};
-
-/// Planned against actual for one assignment (end of shift, or so far).
-struct ShiftSummary {
-    std::size_t trips_planned = 0;
-    std::size_t trips_served = 0;  ///< reached their last stop
-    std::size_t stops_planned = 0;
-    std::size_t stops_served = 0;  ///< arrived within the stop radius
-    double km_planned = 0;         ///< along the trips' shapes
-    double km_driven = 0;          ///< along the valid fixes
-    double hours_planned = 0;
-    double hours_worked = 0;     ///< first to last fix within the shift
-    std::size_t timepoints = 0;  ///< timepoint departures (freight: stop arrivals) observed
-    std::size_t timepoints_on_time = 0;
-    double punctuality() const {
-        return timepoints == 0
-                   ? 0.0
-                   : static_cast<double>(timepoints_on_time) / static_cast<double>(timepoints);
-    }
-    std::vector<Event> deviations;  ///< every event of the shift, as last reported
-};
-
+/// A vehicle with any number of assignments a day (shifts of different drivers, blocks, freight
+/// runs, a block taken over from another vehicle).
+///
+/// Which assignment a fix belongs to — never more than one:
+/// 1. The candidates are the assignments whose window holds the fix's time: from its planned
+///    start less `shift-tolerance-before` to its planned end plus `shift-tolerance-after`.
+/// 2. A candidate in progress keeps its vehicle: begun (left the depot, or a trip's start seen)
+///    and not finished, and either before its planned end or, after it, still driving on its
+///    route. A late vehicle finishes its work before the next one begins; one that has left its
+///    route after the planned end has given the work up. Of two in progress, the one begun last.
+/// 3. Otherwise the unfinished candidate planned nearest to the fix's time (0 inside its
+///    planned start to end); of two as near, the one planned to start first.
+/// 4. Otherwise the finished candidate planned to end last: nothing is judged against it any
+///    more, but the vehicle is not without an assignment.
+/// Without a candidate the vehicle is unassigned at that time. Clock ticks attribute the
+/// vehicle's events (signal lost) by the same rule.
 class VehicleTracker {
   public:
     /// `thresholds`: the configuration's; a trip's route may override them (TripPlan).
-    VehicleTracker(std::int64_t vehicle_id, Thresholds thresholds);
+    VehicleTracker(std::int64_t vehicle_id, Thresholds thresholds, ReportRule rule = {});
+    VehicleTracker(const VehicleTracker&) = delete;
+    VehicleTracker& operator=(const VehicleTracker&) = delete;
+
+    std::int64_t vehicle_id() const { return reports_.vehicle_id(); }
 
     /// The cap of the vehicle's class (e.g. 70 km/h for a heavy truck), applied over every
     /// other limit; empty: none.
     void set_class_cap(std::optional<double> limit_kmh) { class_cap_kmh_ = limit_kmh; }
 
-    /// Sets (or replaces, mid-day) the assignment; nullptr clears it. The same assignment
-    /// again (same id, trips and stops) with other route thresholds or speed limits keeps the
-    /// state and applies them from the next fix.
-    void assign(std::shared_ptr<const Assignment> assignment);
+    /// Adds an assignment, or gives the one with its id a new plan (ShiftTracker::replace:
+    /// the same work keeps its progress). Returns the reports it caused (events of work no
+    /// longer planned, closed at the tracker's latest time).
+    std::vector<Event> upsert(std::shared_ptr<const Assignment> assignment);
+    /// Withdraws an assignment: its open events are closed at the tracker's latest time.
+    /// Unknown ids: nothing.
+    std::vector<Event> cancel(std::int64_t assignment_id);
+    /// Removes an assignment whose shift is over, closing its open events at `at`; returns its
+    /// summary (with those closings), or nothing for an unknown id.
+    std::optional<ShiftSummary> retire(std::int64_t assignment_id, std::vector<Event>& out,
+                                       Millis at);
 
-    /// Feeds one fix (in time order; older fixes than the last are ignored). Returns the
-    /// events opened, updated or closed by it.
+    /// Older than (or as old as) the latest fix: on_fix ignores it.
+    bool stale(const Fix& fix) const { return last_fix_ && fix.time <= last_fix_->time; }
+    /// Feeds one fix (in time order; stale fixes are ignored). Returns the events opened,
+    /// updated or closed by it.
     std::vector<Event> on_fix(const Fix& fix);
-
     /// Advances the clock without a fix: signal lost, not departed, no vehicle data.
     std::vector<Event> on_tick(Millis now);
 
-    /// Current schedule deviation in seconds (positive = late), when matched to a trip.
-    std::optional<double> deviation_s() const { return deviation_s_; }
-    /// Distance along the current trip's shape, when matched.
+    /// The assignments, in the order they were added.
+    std::vector<const ShiftTracker*> shifts() const;
+    const ShiftTracker* shift(std::int64_t assignment_id) const;
+    /// The assignment the latest fix was given to, if any.
+    const ShiftTracker* current() const;
+
+    /// Of the current assignment: schedule deviation in seconds (positive = late), distance
+    /// along its trip, the trip's index; empty when not matched.
+    std::optional<double> deviation_s() const;
     std::optional<double> distance_along_m() const;
     std::optional<std::size_t> trip_index() const;
-    bool off_route() const { return detour_open_; }
-    /// The thresholds in force: the configuration's with the current trip's route overrides.
-    const Thresholds& thresholds() const { return t_; }
+    bool off_route() const;
+    /// The thresholds in force: the current trip's route overrides on the configuration's.
+    const Thresholds& thresholds() const;
 
-    ShiftSummary summary() const;
-    /// The assignment being tracked, if any.
-    const std::shared_ptr<const Assignment>& assignment() const { return assignment_; }
+    /// Planned against actual of one assignment so far; nothing for an unknown id.
+    std::optional<ShiftSummary> summary(std::int64_t assignment_id) const;
+    /// Every open event of the vehicle and its assignments, as it stands.
+    std::vector<Event> open_events() const;
+    const std::optional<Fix>& last_fix() const { return last_fix_; }
+    /// The latest time seen: of a fix or a tick.
+    std::optional<Millis> latest_time() const { return now_; }
 
   private:
-    struct Open {  // an event that has been reported open
-        Event event;
-    };
-    struct DelayCause {
-        std::string text;
-        double seconds = 0;
-    };
-
-    Event make(EventKind kind, Millis started, geo::LonLat where);
-    void report(std::vector<Event>& out, const Event& e);
+    ShiftTracker* find(std::int64_t assignment_id) const;
+    ShiftTracker* shift_for(Millis t) const;
+    Event make(EventKind kind, Millis started, geo::LonLat where, ShiftTracker* owner);
+    void report(std::vector<Event>& out, Event& e, Millis at);
+    void follow(std::vector<Event>& out, Event& e, Millis at);
     void close(std::vector<Event>& out, std::optional<Event>& open, Millis at);
+    void advance(Millis t);
 
-    void track_signal(std::vector<Event>& out, const Fix& fix);
-    void track_speed(std::vector<Event>& out, const Fix& fix);
-    void track_standing(std::vector<Event>& out, const Fix& fix, bool at_stop);
-    void track_unassigned(std::vector<Event>& out, const Fix& fix);
-    void track_route(std::vector<Event>& out, const Fix& fix);
-    void track_stops(std::vector<Event>& out, const Fix& fix);
-    void track_schedule(std::vector<Event>& out, const Fix& fix);
-    double scheduled_offset_s(const TripPlan& trip, double distance_m, Millis now,
-                              bool at_stop) const;
-    double window_offset_s(const TripPlan& trip, Millis now) const;
-    bool active_at(Millis t) const;
-    std::string late_cause() const;
-    double radius_m(const PlannedStop& stop) const;
-    void use_route_thresholds();
+    void track_signal(std::vector<Event>& out, const Fix& fix, ShiftTracker* shift);
+    void track_speed(std::vector<Event>& out, const Fix& fix, ShiftTracker* shift);
+    void track_standing(std::vector<Event>& out, const Fix& fix, ShiftTracker* shift);
+    void track_unassigned(std::vector<Event>& out, const Fix& fix, ShiftTracker* shift);
 
-    std::int64_t vehicle_id_;
-    Thresholds base_;  // the configuration's
-    Thresholds t_;     // in force: base_ with the current trip's route overrides
-    std::shared_ptr<const Assignment> assignment_;
-    std::uint64_t next_key_ = 1;
+    Thresholds base_;
+    detail::Reports reports_;
+    std::vector<std::unique_ptr<ShiftTracker>> shifts_;
+    std::optional<std::int64_t> current_;  // assignment id the latest fix went to
+    // Which assignment each open vehicle-wide event was raised in (for its shift summary).
+    std::unordered_map<std::uint64_t, std::int64_t> owner_;
 
-    // Last data.
-    std::optional<Fix> last_fix_;
+    std::optional<Fix> last_fix_;  // the latest valid fix
     Millis last_received_{};
-    std::optional<Millis> first_fix_in_shift_;
+    std::optional<Millis> now_;
 
-    // Matching.
-    std::size_t trip_ = 0;
-    std::optional<double> along_m_;
-    bool on_route_now_ = false;  // the latest fix matched the trip's shape
-    bool trip_done_ = false;
-    std::optional<double> deviation_s_;
-
-    // Detour (off route) with anti-flapping.
-    int off_count_ = 0;
-    int on_count_ = 0;
-    std::optional<Millis> off_since_;
-    std::vector<geo::LonLat> off_path_;
-    double off_max_m_ = 0;
-    bool detour_open_ = false;
-    std::optional<Event> detour_;
-
-    // Stops.
-    std::size_t next_stop_ = 0;
-    std::optional<std::size_t> at_stop_;
-    Millis arrived_at_{};
-    std::optional<Event> dwell_;
-    std::vector<bool> served_;  // per stop of the current trip
-
-    // Schedule adherence.
-    enum class Adherence { on_time, late, early };
-    Adherence candidate_ = Adherence::on_time;
-    std::optional<Millis> candidate_since_;
-    double candidate_peak_s_ = 0;  // largest |deviation| since candidate_since_
-    Adherence declared_ = Adherence::on_time;
-    std::optional<Event> adherence_;
-
-    // Standing still, moving without assignment, speeding, signal, shift.
+    // Standing still, moving without assignment, speeding, signal.
     geo::LonLat anchor_{};
     Millis anchor_at_{};
     std::optional<Event> standing_;
@@ -163,16 +127,6 @@ class VehicleTracker {
     std::optional<Event> speeding_;
     std::optional<double> class_cap_kmh_;
     std::optional<Event> signal_;
-    std::optional<Event> not_departed_;
-    std::optional<Event> no_data_;
-    bool departed_ = false;
-
-    // What delayed the vehicle, for causes.
-    std::vector<DelayCause> delays_;
-
-    // Planned vs actual.
-    ShiftSummary actual_;
-    std::vector<Event> history_;
 };
 
 }  // namespace fleet::dispatch

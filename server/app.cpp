@@ -244,7 +244,13 @@ int run_fleetd(const Config& config) {
                                  " s)");
                },
                {},
-               [&](auto) { engine.stop(); }});
+               [&](std::chrono::steady_clock::time_point deadline) {
+                   // What the engine holds (fixes to match, events to store), within what is
+                   // left of the bound after the sessions and the writer.
+                   engine.stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::max(deadline - std::chrono::steady_clock::now(),
+                                std::chrono::steady_clock::duration(std::chrono::seconds(1)))));
+               }});
     parts.add({"assignments",
                [&] {
                    try {

@@ -57,7 +57,7 @@ std::pair<std::size_t, std::size_t> AssignmentFeed::refresh(bool replay) {
                 current = {a->assignment_id, std::move(rules)};
                 const auto vehicle = a->vehicle_id;
                 const auto since = a->planned_start - std::chrono::hours(1);
-                engine_.assign(vehicle, std::move(a));
+                engine_.upsert(std::move(a));
                 ++handed;
                 if (!replay || same) {
                     continue;

@@ -12,17 +12,7 @@ void register_metrics(geo::MetricsRegistry& registry, const ingest::Counters& co
                           "Positions waiting for the database.",
                           {{"", static_cast<double>(writer.queued_positions())}});
     });
-    registry.add("dispatch", [&engine](std::string& out) {
-        geo::write_family(out, "fleet_dispatch_fixes_processed_total", "counter",
-                          "Fixes the engine has matched.",
-                          {{"", static_cast<double>(engine.fixes_processed())}});
-        geo::write_family(out, "fleet_dispatch_fixes_dropped_total", "counter",
-                          "Fixes dropped because the engine's queue was full.",
-                          {{"", static_cast<double>(engine.fixes_dropped())}});
-        geo::write_family(out, "fleet_dispatch_store_failures_total", "counter",
-                          "Event batches the store refused (kept and retried).",
-                          {{"", static_cast<double>(engine.store_failures())}});
-    });
+    registry.add("dispatch", [&engine](std::string& out) { engine.write_metrics(out); });
     registry.add("receipts", [&receipts](std::string& out) { receipts.write_metrics(out); });
 }
 

@@ -1,8 +1,8 @@
-// The engine on its thread with events stored in PostGIS and handed to a subscriber.
+// The engine on its threads with events stored in PostGIS and handed to a subscriber. No
+// sleeps: sync() waits for the matching, stop() for the store.
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <thread>
 
 #include "dispatch/engine.hpp"
 #include "dispatch/event_store.hpp"
@@ -20,7 +20,7 @@ const Millis eight = Millis(std::chrono::sys_days(std::chrono::year_month_day(
                      8h;
 
 // A 3 km trip east along 55.75° N, stops every kilometre, 2 minutes apart, from 08:00.
-std::shared_ptr<Assignment> plan_for(std::int64_t vehicle) {
+std::shared_ptr<Assignment> plan_for(std::int64_t vehicle, std::int64_t assignment = -1) {
     const geo::LonLat west{37.60, 55.75};
     auto shape = std::make_shared<geo::Polyline>(
         std::vector<geo::LonLat>{west, geo::destination(west, 90, 3000)}, "route");
@@ -36,6 +36,7 @@ std::shared_ptr<Assignment> plan_for(std::int64_t vehicle) {
         trip.stops.push_back(s);
     }
     auto a = std::make_shared<Assignment>();
+    a->assignment_id = assignment;  // below 1: not a stored assignment
     a->vehicle_id = vehicle;
     a->planned_start = eight - 5min;
     a->planned_end = eight + 20min;
@@ -66,7 +67,7 @@ TEST_SUITE("db") {
             }
         });
         engine.start();
-        engine.assign(vehicle, plan_for(vehicle));
+        engine.upsert(plan_for(vehicle));
 
         auto shape = plan_for(vehicle)->trips[0].shape;
         std::vector<VehicleFix> fixes;
@@ -82,13 +83,12 @@ TEST_SUITE("db") {
             t += 5s;
         }
         engine.on_positions(fixes);
-        for (int i = 0; i < 200 && seen == 0; ++i) {
-            std::this_thread::sleep_for(10ms);
-        }
-        CHECK(seen == 1);
         engine.on_positions(fixes);  // the same positions again: ignored as stale
-        const auto summary = engine.summary(vehicle);
-        engine.stop();
+        const auto summary = engine.summary(-1);
+        const auto report = engine.stop(5s);
+        CHECK(report.events_left == 0);
+        CHECK(seen == 1);
+        CHECK(engine.counters().fixes_dropped_stale == fixes.size());
         REQUIRE(summary);
         CHECK(summary->stops_served == 3);  // S2 was on the detour
 
@@ -157,14 +157,13 @@ TEST_SUITE("db") {
         }
         PostgisEventStore store(geo::ConnectionFactory({.url = db.url()}));
         EngineConfig config;
-        config.tick = 20ms;
+        config.tick = 1ms;
         std::atomic<long long> clock_ms{(eight + 10min).time_since_epoch().count()};
         Engine engine(config, store,
                       [&] { return Millis(std::chrono::milliseconds(clock_ms.load())); });
         engine.start();
-        auto plan = plan_for(vehicle);
-        plan->assignment_id = assignment;
-        engine.assign(vehicle, plan);
+        auto plan = plan_for(vehicle, assignment);
+        engine.upsert(plan);
         auto shape = plan->trips[0].shape;
         std::vector<VehicleFix> fixes;
         Millis t = eight;
@@ -174,18 +173,14 @@ TEST_SUITE("db") {
             t += std::chrono::milliseconds(4800);
         }
         engine.on_positions(fixes);
-        std::this_thread::sleep_for(100ms);
-        auto count = [&] {
-            pqxx::connection c(db.url());
-            pqxx::read_transaction tx(c);
-            return tx.exec1("SELECT count(*) FROM fleet.shift_results")[0].as<long>();
-        };
-        CHECK(count() == 0);  // not over yet
+        engine.sync();
+        CHECK(engine.counters().shift_results_queued == 0);  // not over yet
+        CHECK(engine.counters().shift_results_stored == 0);
+        // An hour past the planned end (shift-tolerance-after): over. The step stop() runs
+        // ticks, hands the result to the store, and waits for it to be stored.
         clock_ms = (eight + 3h).time_since_epoch().count();
-        for (int i = 0; i < 100 && count() == 0; ++i) {
-            std::this_thread::sleep_for(20ms);
-        }
-        engine.stop();
+        engine.stop(5s);
+        CHECK(engine.counters().shift_results_stored == 1);
         pqxx::read_transaction tx(db.conn());
         const auto row = tx.exec1(
             "SELECT trips_planned, trips_served, stops_planned, stops_served, "

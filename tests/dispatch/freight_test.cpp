@@ -60,7 +60,7 @@ struct FreightRun {
         plan->planned_start = at(7h + 45min);
         plan->planned_end = at(9h + 45min);
         plan->trips.push_back(std::move(run));
-        tracker.assign(plan);
+        tracker.upsert(plan);
     }
 
     void fix(double kmh) {
@@ -88,10 +88,11 @@ struct FreightRun {
             fix(0);
         }
     }
+    ShiftSummary summary() const { return tracker.summary(plan->assignment_id).value(); }
     // The last report of each event of `kind`.
     std::vector<Event> final_of(EventKind kind) const {
         std::vector<Event> out;
-        for (const auto& e : tracker.summary().deviations) {
+        for (const auto& e : summary().deviations) {
             if (e.kind == kind) {
                 out.push_back(e);
             }
@@ -119,7 +120,7 @@ TEST_CASE("a freight run arriving inside every window is on time, whatever it wa
     CHECK(r.final_of(EventKind::early_departure).empty());
     CHECK(r.final_of(EventKind::missed_stop).empty());
     CHECK(r.final_of(EventKind::early).empty());
-    const auto s = r.tracker.summary();
+    const auto s = r.summary();
     CHECK(s.stops_served == 3);
     CHECK(s.trips_served == 1);
     CHECK(s.timepoints == 3);
@@ -149,7 +150,7 @@ TEST_CASE("arriving 17 minutes before the warehouse opens: early from the arriva
     CHECK(r.final_of(EventKind::long_dwell).empty());
     CHECK(r.final_of(EventKind::early_departure).empty());
     CHECK(r.final_of(EventKind::late).empty());
-    const auto s = r.tracker.summary();
+    const auto s = r.summary();
     CHECK(s.timepoints == 3);
     CHECK(s.timepoints_on_time == 2);  // the warehouse was reached before its window
 }
@@ -192,7 +193,7 @@ TEST_CASE("crawling to the warehouse, 14 minutes after its window: late, caused 
     CHECK(late[0].cause == "traffic (slow speed along the route)");
     REQUIRE(late[0].ended_at);  // over when it left its last stop
     CHECK(r.final_of(EventKind::early).empty());
-    const auto s = r.tracker.summary();
+    const auto s = r.summary();
     CHECK(s.timepoints == 3);
     CHECK(s.timepoints_on_time == 2);
 }

@@ -55,7 +55,7 @@ struct Scenario {
             plan->depot = geo::destination(shape->point_at(0), 0, 400);  // 400 m north of S0
         }
         plan->trips.push_back(std::move(trip));
-        tracker.assign(plan);
+        tracker.upsert(plan);
     }
 
     // The route's own thresholds and speed limits, as fleetd hands them over: the same
@@ -65,7 +65,7 @@ struct Scenario {
         changed->trips[0].thresholds = std::move(thresholds);
         changed->trips[0].speed_segments = std::move(speed_limits);
         plan = changed;
-        tracker.assign(plan);
+        tracker.upsert(plan);
     }
     geo::LonLat here() const {
         const geo::LonLat on = shape->point_at(along_m);
@@ -105,10 +105,21 @@ struct Scenario {
         }
         return out;
     }
+    // The opening report of each event of `kind`.
+    std::vector<Event> opened(EventKind kind) const {
+        std::vector<Event> out;
+        for (const auto& e : of(kind)) {
+            if (e.revision == 0) {
+                out.push_back(e);
+            }
+        }
+        return out;
+    }
+    ShiftSummary summary() const { return tracker.summary(plan->assignment_id).value(); }
     // The last report of each event, by key.
     std::vector<Event> final_of(EventKind kind) const {
         std::vector<Event> out;
-        for (const auto& e : tracker.summary().deviations) {
+        for (const auto& e : summary().deviations) {
             if (e.kind == kind) {
                 out.push_back(e);
             }
@@ -125,8 +136,8 @@ TEST_CASE("a bus that keeps its timetable raises no deviation and serves every s
     s.stand_until(eight);
     s.drive_to(5000);
     s.stand_until(s.now + 1min);
-    CHECK(s.tracker.summary().deviations.empty());
-    const auto summary = s.tracker.summary();
+    CHECK(s.summary().deviations.empty());
+    const auto summary = s.summary();
     CHECK(summary.stops_served == 6);
     CHECK(summary.trips_served == 1);
     CHECK(summary.timepoints == 5);
@@ -210,10 +221,12 @@ TEST_CASE("eight minutes without a fix: signal lost on the clock, closed by the 
         s.now += 30s;
         s.tick();
     }
-    const auto opened = s.of(EventKind::signal_lost);
+    const auto opened = s.opened(EventKind::signal_lost);
     REQUIRE(opened.size() == 1);
     CHECK_FALSE(opened[0].ended_at);
     CHECK(opened[0].started_at == last);
+    // While it lasts, it says how long: the last report before the fix, 8 min.
+    CHECK(s.of(EventKind::signal_lost).back().magnitude == doctest::Approx(480));
     s.along_m = 3500;  // it drove on meanwhile
     s.fix(30.0);
     const auto closed = s.final_of(EventKind::signal_lost);
@@ -260,7 +273,7 @@ TEST_CASE("shift start passed and the vehicle still in the depot: not departed")
         at_depot();
         s.tick();
     }
-    const auto nd = s.of(EventKind::not_departed);
+    const auto nd = s.opened(EventKind::not_departed);
     REQUIRE(nd.size() == 1);
     CHECK(nd[0].started_at == s.plan->planned_start);
     CHECK(s.final_of(EventKind::unplanned_stop).empty());  // waiting in the depot is not a stop
@@ -277,8 +290,14 @@ TEST_CASE("a vehicle without an assignment driving around") {
         auto out = tracker.on_fix(Fix{t, p, 43.0, true, {}, {}});
         events.insert(events.end(), out.begin(), out.end());
     }
-    REQUIRE(events.size() == 1);
-    CHECK(events[0].kind == EventKind::moving_unassigned);
+    // One event, declared after 2 min and followed while it lasts (its path grows).
+    REQUIRE_FALSE(events.empty());
+    for (const auto& e : events) {
+        CHECK(e.kind == EventKind::moving_unassigned);
+        CHECK(e.key == events[0].key);
+    }
+    CHECK(events[0].started_at == eight + 5s);
+    CHECK(events.back().geometry.size() > events[0].geometry.size());
 }
 
 TEST_CASE("an out-and-back route: a fix on the street matches the pass whose time is closest") {
@@ -320,7 +339,7 @@ TEST_CASE("a signal loss declared by the clock ends with the next fix, whatever 
     s.drive_to(1000);
     s.now += 7min;
     s.tick();  // declared: 7 min without a fix
-    REQUIRE(s.of(EventKind::signal_lost).size() == 1);
+    REQUIRE(s.opened(EventKind::signal_lost).size() == 1);
     s.now -= 6min;  // the device sends what it buffered, dated in the gap
     s.along_m = 1100;
     s.fix(30.0);
@@ -345,7 +364,7 @@ TEST_CASE(
     drive_late(lenient);
     CHECK(lenient.final_of(EventKind::late).empty());
     CHECK(lenient.tracker.thresholds().late == 600s);
-    CHECK(lenient.tracker.summary().timepoints_on_time == 5);  // judged by the route's threshold
+    CHECK(lenient.summary().timepoints_on_time == 5);  // judged by the route's threshold
 }
 
 TEST_CASE("100 m beside the route for 1.6 km: a detour by default, on route where 150 m is") {
@@ -386,7 +405,7 @@ TEST_CASE("a route's threshold changed mid-trip applies from the next fix; the t
     Scenario s;
     held_up(s, true);
     CHECK(s.final_of(EventKind::late).empty());
-    const auto summary = s.tracker.summary();
+    const auto summary = s.summary();
     CHECK(summary.stops_served == 6);  // nothing forgotten
     CHECK(summary.km_driven == doctest::Approx(5.0).epsilon(0.01));
     CHECK(s.tracker.thresholds().moving_kmh == 5);  // not a route's to set: ignored

@@ -81,7 +81,7 @@ std::string latency_text(std::vector<double> ms) {
     }
     return "p50 " + fixed(percentile(ms, 0.5), 1) + " p90 " + fixed(percentile(ms, 0.9), 1) +
            " p99 " + fixed(percentile(ms, 0.99), 1) + " max " + fixed(ms.back(), 1) + " ms (" +
-           std::to_string(ms.size()) + " fixes that raised events)";
+           std::to_string(ms.size()) + " event reports raised by fixes)";
 }
 
 // Random streets in the city: a random walk of 20-80 points, 5-15 km long, turning up to 30°
@@ -430,7 +430,8 @@ class FleetSim {
             trip.stops.push_back(std::move(stop));
         }
         auto a = std::make_shared<dispatch::Assignment>();
-        a->vehicle_id = s.id;  // assignment_id and trip_id 0: not stored plans
+        a->assignment_id = -s.id;  // below 1 (and trip_id 0): plans that are not stored
+        a->vehicle_id = s.id;
         a->planned_start = trip.start() - 5min;
         a->planned_end = trip.end() + 10min;
         a->trips.push_back(std::move(trip));
@@ -544,7 +545,7 @@ EngineFigures bench_engine(const Options& o, pqxx::connection& conn) {
         for (std::size_t v = 0; v < sim.size(); ++v) {
             trackers.push_back(
                 std::make_unique<dispatch::VehicleTracker>(v + 1, dispatch::Thresholds{}));
-            trackers.back()->assign(sim.assignment(v));
+            trackers.back()->upsert(sim.assignment(v));
         }
         std::vector<dispatch::VehicleFix> all;
         all.reserve(total);
@@ -574,7 +575,7 @@ EngineFigures bench_engine(const Options& o, pqxx::connection& conn) {
     auto subscriber = std::make_shared<CountingSubscriber>();
     engine.subscribe([subscriber](const dispatch::Event& e) { (*subscriber)(e); });
     for (std::size_t v = 0; v < sim.size(); ++v) {
-        engine.assign(static_cast<std::int64_t>(v + 1), sim.assignment(v));
+        engine.upsert(sim.assignment(v));
     }
     engine.start();
 
@@ -618,20 +619,28 @@ EngineFigures bench_engine(const Options& o, pqxx::connection& conn) {
         }
     }
     const double feed_s = seconds_since(start);
-    // Drain: wait for the engine to take every fix, then for its batch to be published
-    // (summary() runs on the engine's thread after the batch).
-    const auto drain_deadline = Steady::now() + 60s;
-    while (engine.fixes_processed() < sent && Steady::now() < drain_deadline) {
-        std::this_thread::sleep_for(1ms);
-    }
-    engine.summary(1);
+    // Drain: every fix matched (sync), then every report stored and handed to the subscriber
+    // (stop drains the event queue within its deadline).
+    engine.sync();
     const double run_s = seconds_since(start);
+    const auto left = engine.stop(60s);
     auto rest = engine.take_latencies_ms();
     fig.latencies_ms.insert(fig.latencies_ms.end(), rest.begin(), rest.end());
     fig.sent = sent;
     fig.processed = engine.fixes_processed();
     fig.store_failures = engine.store_failures();
-    engine.stop();
+    const auto c = engine.counters();
+    std::printf(
+        "bench: dropped fixes: queue full %llu, stale %llu, invalid %llu, at stop %zu; event "
+        "reports %llu raised, %llu stored, %llu coalesced in the queue; events dropped: queue "
+        "full %llu, at stop %zu\n",
+        static_cast<unsigned long long>(c.fixes_dropped_queue_full),
+        static_cast<unsigned long long>(c.fixes_dropped_stale),
+        static_cast<unsigned long long>(c.fixes_dropped_invalid), left.fixes_left,
+        static_cast<unsigned long long>(c.event_reports),
+        static_cast<unsigned long long>(c.event_reports_stored),
+        static_cast<unsigned long long>(c.event_reports_coalesced),
+        static_cast<unsigned long long>(c.events_dropped_queue_full), left.events_left);
     fig.reports = subscriber->total();
     fig.achieved_rate = static_cast<double>(sent) / feed_s;
     fig.processed_rate = static_cast<double>(fig.processed) / run_s;
@@ -743,7 +752,7 @@ int main(int argc, char** argv) {
                 "engine: %.0f fixes/s target, achieved %.0f fixes/s over %.0f s (engine "
                 "processed %.0f fixes/s; trackers alone %.0f fixes/s = %.1f x target); "
                 "commit-to-subscriber latency p50 %.1f p90 %.1f p99 %.1f max %.1f ms (%zu "
-                "fixes with events); events stored %llu\n",
+                "event reports); events stored %llu\n",
                 o.rate, e->achieved_rate, o.duration_s, e->processed_rate, e->tracker_rate,
                 e->tracker_rate / o.rate, percentile(l, 0.5), percentile(l, 0.9),
                 percentile(l, 0.99), l.empty() ? 0.0 : l.back(), l.size(),

@@ -1,0 +1,140 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "dispatch/speed_limits.hpp"
+#include "dispatch/tracker.hpp"
+
+/// The dispatch engine's logic without threads: fixes, assignment changes and a clock in;
+/// events, shift results and each vehicle's live state out. The threaded Engine (engine.hpp)
+/// is a thin shell around it; tests step it directly.
+namespace fleet::dispatch {
+
+/// A committed position for a vehicle, as the engine receives it.
+struct VehicleFix {
+    std::int64_t vehicle_id = 0;
+    Fix fix;
+    /// When the position was committed (steady clock), to measure commit-to-event latency.
+    std::chrono::steady_clock::time_point committed_at{};
+};
+
+struct EngineConfig {
+    Thresholds thresholds;
+    ReportRule updates{};                  ///< when an open event is reported again
+    std::chrono::milliseconds tick{5000};  ///< how often signal loss and shift checks run
+    /// Fixes waiting for the engine; beyond it the oldest are dropped (counted).
+    std::size_t max_queue = 1'000'000;
+    /// Events waiting for the store (one report each: later reports replace earlier ones);
+    /// beyond it the oldest are dropped (counted).
+    std::size_t max_event_queue = 100'000;
+};
+
+/// Planned against actual of an assignment whose shift is over.
+struct ShiftResult {
+    std::shared_ptr<const Assignment> assignment;
+    ShiftSummary summary;
+};
+
+/// What one step produced.
+struct StepOutput {
+    std::vector<Event> events;
+    /// For each event, when the fix that raised it was committed (epoch: raised by the clock
+    /// or by an assignment change).
+    std::vector<std::chrono::steady_clock::time_point> committed;
+    std::vector<ShiftResult> shift_results;
+    /// The vehicles whose state this step changed.
+    std::vector<std::int64_t> vehicles;
+};
+
+/// A vehicle as the engine sees it now: what the operators' live view shows.
+struct VehicleState {
+    std::int64_t vehicle_id = 0;
+    std::optional<Millis> last_fix_at;
+    std::optional<geo::LonLat> position;
+    std::optional<double> speed_kmh;
+    /// The assignment its latest fix was tracked against, with its public codes.
+    std::optional<std::int64_t> assignment_id;
+    std::string service_date;
+    std::string block;
+    std::optional<std::size_t> trip_index;
+    std::optional<std::int64_t> trip_id;
+    std::string trip_code;
+    std::string route_code;
+    std::string route_short_name;
+    std::optional<double> deviation_s;  ///< positive = late; empty when not matched
+    std::optional<double> along_m;      ///< along the current trip's shape
+    bool on_route = false;              ///< the latest fix matched the trip's shape
+    bool off_route = false;             ///< a detour is open
+    std::vector<Event> open_events;     ///< the vehicle's and its assignments', as they stand
+};
+
+/// What the core counted (monotonic) and holds.
+struct CoreCounters {
+    std::uint64_t fixes_processed = 0;
+    std::uint64_t fixes_stale = 0;    ///< not newer than the vehicle's latest fix
+    std::uint64_t fixes_invalid = 0;  ///< no vehicle, or a position that is not one
+    std::uint64_t event_reports = 0;
+    std::uint64_t shift_results = 0;
+    std::uint64_t assignments_retired_ignored = 0;  ///< upserts of a shift already over
+    std::size_t vehicles = 0;
+    std::size_t assignments = 0;
+};
+
+class EngineCore {
+  public:
+    explicit EngineCore(EngineConfig config);
+
+    /// What is wrong with an assignment the engine cannot track (no id, no vehicle, no trips,
+    /// a trip without a shape or stops, stops out of order, times backwards), or nothing.
+    static std::optional<std::string> problem(const Assignment& assignment);
+
+    /// Adds an assignment, or replaces the one with its assignment_id (the same work keeps its
+    /// progress; see ShiftTracker::replace). An assignment moved to another vehicle leaves the
+    /// first. Ids below 1 are plans not stored in fleet.shift_assignments (tests, benchmarks):
+    /// tracked alike, but their events name no assignment. An assignment whose shift is over
+    /// (its result handed out) is not tracked again. Throws InputError (problem()).
+    void upsert(std::shared_ptr<const Assignment> assignment);
+    /// Withdraws an assignment; its open events are closed. Unknown ids: nothing.
+    void cancel(std::int64_t assignment_id);
+    /// Replaces the speed zones and class caps; applied from the next fix on.
+    void set_speed_limits(std::shared_ptr<const SpeedLimits> limits);
+
+    /// Feeds fixes (each vehicle's in time order), then advances the clock to `now`: every
+    /// `tick` of it, the clock checks (signal lost, not departed, no data) and the shift
+    /// results of assignments whose window has closed. Reports caused by upsert() and cancel()
+    /// since the last step come first.
+    StepOutput step(std::span<const VehicleFix> fixes, Millis now);
+
+    std::vector<VehicleState> snapshot() const;
+    std::optional<VehicleState> state(std::int64_t vehicle_id) const;
+    /// Planned against actual of an assignment being tracked, so far.
+    std::optional<ShiftSummary> summary(std::int64_t assignment_id) const;
+    const VehicleTracker* tracker(std::int64_t vehicle_id) const;
+    const CoreCounters& counters() const { return counters_; }
+
+  private:
+    VehicleTracker& tracker_for(std::int64_t vehicle_id);
+    void add(StepOutput& out, std::vector<Event> events,
+             std::chrono::steady_clock::time_point committed, std::int64_t vehicle_id);
+    void tick(StepOutput& out, Millis now);
+
+    EngineConfig config_;
+    std::shared_ptr<const SpeedLimits> limits_;
+    std::unordered_map<std::int64_t, std::unique_ptr<VehicleTracker>> trackers_;
+    std::unordered_map<std::int64_t, std::int64_t> vehicle_of_;  // assignment → vehicle
+    std::unordered_map<std::int64_t, Millis> retired_;           // assignment → window end
+    std::vector<Event> pending_;                                 // reports of upsert() and cancel()
+    std::vector<std::int64_t> touched_;                          // their vehicles
+    std::optional<Millis> next_tick_;
+    CoreCounters counters_;
+};
+
+}  // namespace fleet::dispatch
