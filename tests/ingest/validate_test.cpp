@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+
+#include "ingest/pipeline.hpp"
 #include "ingest/validate.hpp"
 #include "ingest/writer.hpp"
 
@@ -65,6 +69,130 @@ TEST_CASE("two agreeing outliers re-anchor the track instead of flagging for eve
     CHECK_FALSE(v.check(4, real2, now + 20s).flagged);
     auto real3 = fix(now + 30s, 60.0004, 30.0);
     CHECK_FALSE(v.check(4, real3, now + 30s).flagged);
+}
+
+TEST_CASE("a device time before 2000-01-01 UTC is refused as past_time") {
+    Validator v(ValidationConfig{});
+    auto at_2000 = fix(earliest_device_time, 60, 30);
+    CHECK_FALSE(v.check(1, at_2000, now).rejected);
+    auto just_before = fix(earliest_device_time - std::chrono::milliseconds(1), 60, 30);
+    CHECK(v.check(1, just_before, now).rejected == Rejection::past_time);
+    auto epoch = fix(Millis{}, 60, 30);  // a tracker without a clock
+    CHECK(v.check(1, epoch, now).rejected == Rejection::past_time);
+    auto year_300000 = fix(Millis(std::chrono::milliseconds(9'404'000'000'000'000)), 60, 30);
+    CHECK(v.check(1, year_300000, now).rejected == Rejection::future_time);
+}
+
+TEST_CASE("real columns must be finite and within float4, satellites within smallint") {
+    Validator v(ValidationConfig{});
+    const double float_max = std::numeric_limits<float>::max();
+    const double inf = std::numeric_limits<double>::infinity();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (auto field :
+         {&Position::speed_kmh, &Position::course_deg, &Position::altitude_m, &Position::fuel_l}) {
+        for (double bad : {1e39, -1e39, inf, -inf, nan, float_max * 1.0001}) {
+            CAPTURE(bad);
+            auto p = fix(now, 60, 30);
+            p.*field = bad;
+            CHECK(v.check(9, p, now).rejected == Rejection::bad_number);
+        }
+        auto edge = fix(now, 60, 30);
+        edge.*field = -float_max;
+        CHECK_FALSE(v.check(9, edge, now).rejected);
+    }
+    for (int bad : {70000, 32768, -32769}) {
+        CAPTURE(bad);
+        auto p = fix(now, 60, 30, bad);
+        CHECK(v.check(9, p, now).rejected == Rejection::bad_number);
+    }
+    auto most = fix(now, 60, 30, 32767);
+    CHECK_FALSE(v.check(9, most, now).rejected);
+    for (double bad : {inf, nan}) {
+        auto p = fix(now, 60, 30);
+        p.odometer_m = bad;
+        CHECK(v.check(9, p, now).rejected == Rejection::bad_number);
+    }
+    auto far = fix(now, 60, 30);
+    far.odometer_m = 1e300;  // double precision holds it
+    CHECK_FALSE(v.check(9, far, now).rejected);
+}
+
+TEST_CASE("attributes must be an object without NUL characters at any depth, not too deep") {
+    Validator v(ValidationConfig{});
+    const std::string nul("a\0b", 3);
+    auto in_string = fix(now, 60, 30);
+    in_string.attributes["note"] = nul;
+    CHECK(v.check(1, in_string, now).rejected == Rejection::bad_attributes);
+    auto in_key = fix(now, 60, 30);
+    in_key.attributes[nul] = 1;
+    CHECK(v.check(1, in_key, now).rejected == Rejection::bad_attributes);
+    auto deep = fix(now, 60, 30);
+    deep.attributes["io"] = {{"list", nlohmann::json::array({1, {{"k", nul}}})}};
+    CHECK(v.check(1, deep, now).rejected == Rejection::bad_attributes);
+    auto deep_key = fix(now, 60, 30);
+    deep_key.attributes["io"] = nlohmann::json::array({nlohmann::json{{nul, true}}});
+    CHECK(v.check(1, deep_key, now).rejected == Rejection::bad_attributes);
+    auto not_object = fix(now, 60, 30);
+    not_object.attributes = nlohmann::json::array({1, 2});
+    CHECK(v.check(1, not_object, now).rejected == Rejection::bad_attributes);
+
+    // Nesting: the attributes object itself and 31 levels below it pass; one more does not.
+    auto nested = [](int levels) {
+        nlohmann::json j = 1;
+        for (int i = 0; i < levels; ++i) {
+            j = nlohmann::json{{"n", j}};
+        }
+        return j;
+    };
+    auto deep_ok = fix(now, 60, 30);
+    deep_ok.attributes = nested(32);
+    CHECK_FALSE(v.check(1, deep_ok, now).rejected);
+    auto too_deep = fix(now, 60, 30);
+    too_deep.attributes = nested(33);
+    CHECK(v.check(1, too_deep, now).rejected == Rejection::bad_attributes);
+
+    auto fine = fix(now, 60, 30);
+    fine.attributes = {{"text", "Привет \t \\ \""}, {"list", {1, 2.5, nullptr, false}}};
+    CHECK_FALSE(v.check(1, fine, now).rejected);
+}
+
+TEST_CASE("a device status is storable or refused by the same rules") {
+    Validator v(ValidationConfig{});
+    DeviceStatus ok{now, {{"gsm_level", 4}, {"charging", true}}};
+    CHECK_FALSE(v.check_status(ok, now));
+    DeviceStatus old{earliest_device_time - std::chrono::milliseconds(1), {{"gsm_level", 4}}};
+    CHECK(v.check_status(old, now) == Rejection::past_time);
+    DeviceStatus ahead{now + 301s, {}};
+    CHECK(v.check_status(ahead, now) == Rejection::future_time);
+    DeviceStatus nul{now, {{"text", std::string("\0", 1)}}};
+    CHECK(v.check_status(nul, now) == Rejection::bad_attributes);
+    DeviceStatus list{now, nlohmann::json::array()};
+    CHECK(v.check_status(list, now) == Rejection::bad_attributes);
+}
+
+TEST_CASE("the pipeline counts each refusal under its own reason") {
+    Pipeline pipeline{ValidationConfig{}};
+    ProtocolCounters counters;
+    std::vector<Position> in;
+    in.push_back(fix(now, 60, 30));
+    in.push_back(fix(earliest_device_time - 1s, 60, 30));
+    in.back().device_time = earliest_device_time - std::chrono::milliseconds(1000);
+    in.push_back(fix(now + 1s, 60, 30));
+    in.back().speed_kmh = 1e39;
+    in.push_back(fix(now + 2s, 60, 30, 70000));
+    in.push_back(fix(now + 3s, 60, 30));
+    in.back().attributes["k"] = std::string("\0", 1);
+    const auto out = pipeline.prepare(counters, 7, std::move(in), now + 10s);
+    CHECK(out.size() == 1);
+    CHECK(counters.positions_received == 5);
+    CHECK(counters.rejected[static_cast<std::size_t>(Rejection::past_time)] == 1);
+    CHECK(counters.rejected[static_cast<std::size_t>(Rejection::bad_number)] == 2);
+    CHECK(counters.rejected[static_cast<std::size_t>(Rejection::bad_attributes)] == 1);
+    CHECK(std::string(to_string(Rejection::bad_number)) == "bad_number");
+
+    const auto status = pipeline.prepare_status(counters, DeviceStatus{Millis{}, {}}, now);
+    CHECK_FALSE(status);
+    CHECK(counters.rejected[static_cast<std::size_t>(Rejection::past_time)] == 2);
 }
 
 TEST_CASE("a COPY line escapes text and writes nulls, EWKB and UTC time") {
