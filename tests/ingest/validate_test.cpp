@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "ingest/bytes.hpp"
+#include "ingest/detail/copy_binary.hpp"
 #include "ingest/pipeline.hpp"
 #include "ingest/validate.hpp"
 #include "ingest/writer.hpp"
@@ -195,17 +197,100 @@ TEST_CASE("the pipeline counts each refusal under its own reason") {
     CHECK(counters.rejected[static_cast<std::size_t>(Rejection::past_time)] == 2);
 }
 
-TEST_CASE("a COPY line escapes text and writes nulls, EWKB and UTC time") {
+namespace {
+std::string hex(std::string_view bytes) {
+    return to_hex(ByteView(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+}  // namespace
+
+TEST_CASE("binary COPY: a row's fields, NULLs, EWKB and microseconds since 2000") {
     StoredPosition sp;
     sp.vehicle_id = 42;
     sp.position = fix(Millis(std::chrono::milliseconds(1'700'000'000'123)), 55.75, 37.62);
     sp.position.speed_kmh = 12.5;
     sp.position.ignition = true;
     sp.position.attributes["note"] = "tab\there\\";
-    std::string line;
-    append_copy_line(line, sp);
-    CHECK(line ==
-          "42\t2023-11-14 22:13:20.123+00\t0101000020E6100000"
-          "8FC2F5285CCF42400000000000E04B40\t12.5\t\\N\t\\N\t8\tt\t\\N\t\\N\tt\t"
-          "{\"note\":\"tab\\\\there\\\\\\\\\"}\n");
+    std::string out;
+    REQUIRE_FALSE(detail::append_position_fields(out, sp));
+    const std::string attributes = "{\"note\":\"tab\\there\\\\\"}";
+    const std::string fields[] = {
+        "00000008000000000000002a",          // vehicle_id: int8 42
+        "000000080002ad22dce84078",          // 2023-11-14 22:13:20.123: us since 2000
+        "00000019",                          // geom: 25 bytes of EWKB,
+        "0101000020e6100000",                //   little-endian point with SRID 4326
+        "8fc2f5285ccf42400000000000e04b40",  //   37.62, 55.75
+        "0000000441480000",                  // speed_kmh: float4 12.5
+        "ffffffff",                          // course_deg: NULL
+        "ffffffff",                          // altitude_m: NULL
+        "000000020008",                      // satellites: int2 8
+        "0000000101",                        // valid: true
+        "ffffffff",                          // odometer_m: NULL
+        "ffffffff",                          // fuel_l: NULL
+        "0000000101",                        // ignition: true
+        "0000001701" + hex(attributes),      // attributes: jsonb version 1, the text
+    };
+    std::string expected;
+    for (const auto& f : fields) {
+        expected += f;
+    }
+    CHECK(hex(out) == expected);
+    CHECK(attributes.size() + 1 == 0x17);
+
+    std::string copy;
+    detail::append_copy_header(copy);
+    detail::append_copy_trailer(copy);
+    CHECK(hex(copy) ==
+          "5047434f50590aff0d0a00"
+          "00000000"
+          "00000000"
+          "ffff");
+}
+
+TEST_CASE("binary COPY: values without a binary form in their column are refused, out unchanged") {
+    auto refused = [](auto change) {
+        StoredPosition sp;
+        sp.vehicle_id = 1;
+        sp.position = fix(now, 60, 30);
+        change(sp.position);
+        std::string out = "kept";
+        auto why = detail::append_position_fields(out, sp);
+        CHECK(out == "kept");
+        return why.value_or(detail::Unencodable{"", ""});
+    };
+    const auto speed = refused([](Position& p) { p.speed_kmh = 1e39; });
+    CHECK(speed.sqlstate == "22003");
+    CHECK(speed.message == "speed_kmh 1e+39 is out of range for type real");
+    const auto fuel = refused([](Position& p) { p.fuel_l = -1e300; });
+    CHECK(fuel.message == "fuel_l -1e+300 is out of range for type real");
+    const auto sats = refused([](Position& p) { p.satellites = 70000; });
+    CHECK(sats.sqlstate == "22003");
+    CHECK(sats.message == "satellites 70000 is out of range for type smallint");
+    const auto time = refused([](Position& p) {
+        p.device_time = Millis(std::chrono::milliseconds(9'404'000'000'000'000));
+    });
+    CHECK(time.sqlstate == "22008");
+    CHECK(time.message.find("device_time +299970-") != std::string::npos);
+    const auto list = refused([](Position& p) { p.attributes = nlohmann::json::array(); });
+    CHECK(list.sqlstate == "22023");
+
+    // Infinity and NaN have a float4 form (PostgreSQL takes them as text too); so does a time
+    // PostgreSQL refuses but whose microseconds fit: the server judges those.
+    StoredPosition sp;
+    sp.position = fix(Millis(std::chrono::milliseconds(-220'000'000'000'000)), 60, 30);
+    sp.position.speed_kmh = std::numeric_limits<double>::infinity();
+    sp.position.course_deg = std::numeric_limits<double>::quiet_NaN();
+    std::string out;
+    CHECK_FALSE(detail::append_position_fields(out, sp));
+}
+
+TEST_CASE("storable text and JSON: NUL written as \\u0000, invalid UTF-8 replaced") {
+    CHECK(detail::storable_text(std::string("a\0b", 3)) == "a\\u0000b");
+    CHECK(detail::storable_text("ok Привет") == "ok Привет");
+    CHECK(detail::storable_text("\xff\xc3(") == "\xEF\xBF\xBD\xEF\xBF\xBD(");
+    CHECK(detail::storable_text("\xed\xa0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    const nlohmann::json j = {{std::string("k\0", 2), {1, std::string("\0", 1)}}};
+    CHECK(detail::storable_json(j).dump() == "{\"k\\\\u0000\":[1,\"\\\\u0000\"]}");
+    CHECK(detail::iso_utc(Millis(std::chrono::milliseconds(1'700'000'000'123))) ==
+          "2023-11-14T22:13:20.123Z");
+    CHECK(detail::iso_utc(Millis(std::chrono::milliseconds(-1))) == "1969-12-31T23:59:59.999Z");
 }
