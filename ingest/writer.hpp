@@ -47,7 +47,13 @@
 /// Every call into libpq has a client-side deadline (the factory's statement timeout plus
 /// WriterConfig::statement_margin; the connect timeout plus the margin to connect): a frozen
 /// PostgreSQL costs the deadline, then the connection is dropped, counted in
-/// Counters::statement_timeouts, and the batch retried after back-off.
+/// Counters::statement_timeouts, and the batch retried after back-off. (Resolving a host name
+/// in PQconnectStart is the one step libpq cannot do without blocking: use an address or a
+/// socket directory for a server that must not hold the writer.)
+///
+/// A packet's device status (Packet::status) is stored in the batch's transaction in
+/// fleet.vehicle_status: one row per vehicle, its values merged key by key, moving only forward
+/// in reported_at (a status older than the stored one changes nothing).
 namespace fleet::ingest {
 
 /// A fix with the vehicle it belongs to.
@@ -56,8 +62,10 @@ struct StoredPosition {
     Position position;
 };
 
-/// Receives positions after they are committed (the dispatch engine subscribes here). Called on
-/// the writer's thread, in commit order; must be quick (hand the work to its own queue).
+/// Receives positions after they are committed (the dispatch engine subscribes here): the rows
+/// that are new, in (vehicle, device time) order per batch (a record merged into a stored row,
+/// a repeat or a quarantined record is not passed). Called on the writer's thread, in commit
+/// order; must be quick (hand the work to its own queue).
 class PositionSink {
   public:
     virtual ~PositionSink() = default;
