@@ -12,6 +12,12 @@ const char* to_string(Rejection r) {
             return "future_time";
         case Rejection::unknown_device:
             return "unknown_device";
+        case Rejection::past_time:
+            return "past_time";
+        case Rejection::bad_number:
+            return "bad_number";
+        case Rejection::bad_attributes:
+            return "bad_attributes";
         case Rejection::count_:
             break;
     }
@@ -104,6 +110,12 @@ std::string Counters::prometheus_text() const {
            [](const ProtocolCounters& c) { return c.duplicates.load(); });
     family("flagged_invalid_total", "counter", "Positions stored with valid = false.",
            [](const ProtocolCounters& c) { return c.flagged_invalid.load(); });
+    family("merged_total", "counter",
+           "Positions merged into a stored row of the same vehicle and device time.",
+           [](const ProtocolCounters& c) { return c.merged.load(); });
+    family("quarantined_total", "counter",
+           "Records the database refused, kept in fleet.quarantine.",
+           [](const ProtocolCounters& c) { return c.quarantined.load(); });
 
     out << "# HELP fleet_ingest_rejected_total Positions not stored, by reason.\n"
            "# TYPE fleet_ingest_rejected_total counter\n";
@@ -155,6 +167,39 @@ std::string Counters::prometheus_text() const {
     out << "# TYPE fleet_ingest_database_reconnects_total counter\n"
            "fleet_ingest_database_reconnects_total "
         << database_reconnects.load() << "\n";
+    out << "# HELP fleet_ingest_records_quarantined_total Records the database refused, kept in "
+           "fleet.quarantine.\n"
+           "# TYPE fleet_ingest_records_quarantined_total counter\n"
+           "fleet_ingest_records_quarantined_total "
+        << records_quarantined.load() << "\n";
+    out << "# HELP fleet_ingest_statement_timeouts_total Writer calls into the database past "
+           "their deadline (the connection was dropped).\n"
+           "# TYPE fleet_ingest_statement_timeouts_total counter\n"
+           "fleet_ingest_statement_timeouts_total "
+        << statement_timeouts.load() << "\n";
+    out << "# HELP fleet_ingest_queue_refusals_total Packets refused because the writer queue "
+           "was full.\n"
+           "# TYPE fleet_ingest_queue_refusals_total counter\n"
+           "fleet_ingest_queue_refusals_total "
+        << queue_refusals.load() << "\n";
+    out << "# HELP fleet_ingest_writer_queue_records Records queued for the writer.\n"
+           "# TYPE fleet_ingest_writer_queue_records gauge\n"
+           "fleet_ingest_writer_queue_records "
+        << writer_queue_records.load() << "\n";
+    out << "# HELP fleet_ingest_batch_commit_ms From a batch's first statement to its COMMIT.\n"
+           "# TYPE fleet_ingest_batch_commit_ms histogram\n";
+    const auto b = batch_commit_time.buckets();
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        out << "fleet_ingest_batch_commit_ms_bucket{le=\"";
+        if (i < LatencyHistogram::bounds_ms.size()) {
+            out << LatencyHistogram::bounds_ms[i];
+        } else {
+            out << "+Inf";
+        }
+        out << "\"} " << b[i] << "\n";
+    }
+    out << "fleet_ingest_batch_commit_ms_sum " << batch_commit_time.sum_ms() << "\n";
+    out << "fleet_ingest_batch_commit_ms_count " << batch_commit_time.count() << "\n";
     return out.str();
 }
 

@@ -17,6 +17,10 @@ enum class Rejection : std::size_t {
     bad_coordinates,  ///< latitude/longitude out of range or not a number
     future_time,      ///< device time further ahead of the server clock than allowed
     unknown_device,   ///< device not registered and unknown devices are refused
+    past_time,        ///< device time before 2000-01-01 UTC
+    bad_number,       ///< a real column not finite or beyond float4, satellites beyond smallint, an
+                      ///< odometer not finite
+    bad_attributes,   ///< attributes not an object, a NUL in a key or string, nested too deep
     count_
 };
 const char* to_string(Rejection r);
@@ -68,6 +72,8 @@ struct ProtocolCounters {
     std::atomic<std::uint64_t> positions_stored{0};
     std::atomic<std::uint64_t> duplicates{0};
     std::atomic<std::uint64_t> flagged_invalid{0};  ///< stored with valid = false
+    std::atomic<std::uint64_t> merged{0};       ///< merged into a row of the same vehicle and time
+    std::atomic<std::uint64_t> quarantined{0};  ///< refused by the database, in fleet.quarantine
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Rejection::count_)> rejected{};
     LatencyHistogram ack_latency;  ///< from a packet's arrival to its acknowledgement
 
@@ -101,6 +107,11 @@ class Counters {
     std::atomic<std::uint64_t> batches_committed{0};
     std::atomic<std::uint64_t> batch_failures{0};
     std::atomic<std::uint64_t> database_reconnects{0};
+    std::atomic<std::uint64_t> records_quarantined{0};  ///< kept in fleet.quarantine
+    std::atomic<std::uint64_t> statement_timeouts{0};   ///< calls past their deadline
+    std::atomic<std::uint64_t> queue_refusals{0};       ///< packets refused: the queue was full
+    std::atomic<std::int64_t> writer_queue_records{0};  ///< records queued now
+    LatencyHistogram batch_commit_time;  ///< from a batch's first statement to its COMMIT
 
     /// All counters in the Prometheus text exposition format.
     std::string prometheus_text() const;

@@ -28,4 +28,13 @@ std::vector<StoredPosition> Pipeline::prepare(ProtocolCounters& counters, std::i
     return out;
 }
 
+std::optional<DeviceStatus> Pipeline::prepare_status(ProtocolCounters& counters,
+                                                     DeviceStatus status, Millis server_now) {
+    if (auto why = validator_.check_status(status, server_now)) {
+        counters.reject(*why);
+        return std::nullopt;
+    }
+    return status;
+}
+
 }  // namespace fleet::ingest

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "ingest/counters.hpp"
@@ -19,6 +20,11 @@ class Pipeline {
     /// flagged and rejected ones in `counters`.
     std::vector<StoredPosition> prepare(ProtocolCounters& counters, std::int64_t vehicle_id,
                                         std::vector<Position> positions, Millis server_now);
+
+    /// `status` when it can be stored (Validator::check_status), else nullopt with the refusal
+    /// counted in `counters`.
+    std::optional<DeviceStatus> prepare_status(ProtocolCounters& counters, DeviceStatus status,
+                                               Millis server_now);
 
   private:
     std::mutex mutex_;

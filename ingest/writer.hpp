@@ -18,8 +18,42 @@
 #include "ingest/counters.hpp"
 #include "ingest/position.hpp"
 
-/// The position writer: batched COPY into fleet.positions, one commit per batch, completions
-/// only after the commit, then the committed positions to the sinks.
+/// The position writer: batched binary COPY into fleet.positions, one commit per batch,
+/// completions only after the commit, then the committed positions to the sinks.
+///
+/// Records the database refuses never block the others: a batch that fails with a data error
+/// (SQLSTATE class 22, 23 other than 23505, or 54) is split until the bad records are isolated;
+/// the rest is committed and acknowledged, and each bad record goes to fleet.quarantine with its
+/// SQLSTATE, the message, the record as jsonb and the packet's raw bytes. A value that has no
+/// binary form in its column (a finite speed beyond real, satellites beyond smallint, a time
+/// beyond int8 microseconds) is quarantined the same way, with the SQLSTATE PostgreSQL gives it
+/// as text. Any other failure (connection lost, a deadline, the server shutting down) is retried
+/// with back-off, nothing acknowledged meanwhile.
+///
+/// Two records of one vehicle at the same device time (an alarm in the same second as a
+/// location, two trackers on one vehicle), within one batch or against a row stored before:
+/// - the row stored first keeps its columns;
+/// - the columns it lacks (NULL) are filled from the later record, and the attribute keys it
+///   lacks are added from it (so an alarm's "alarm" shows on the row);
+/// - when the later record differs in anything else (place, validity, speed or another value
+///   both hold, a differing attribute value), it is also kept whole in attributes.merged, an
+///   array of objects with every field, the device identifier and the protocol;
+/// - an exact repeat (a resend, also of a record already in attributes.merged) changes nothing
+///   and counts as a duplicate.
+/// The fast path stays a plain COPY; the rule runs (INSERT ... ON CONFLICT DO UPDATE ... WHERE
+/// the row does not already hold it, SQL functions of migration 0009) only for a batch with
+/// such a pair or a key stored before.
+///
+/// Every call into libpq has a client-side deadline (the factory's statement timeout plus
+/// WriterConfig::statement_margin; the connect timeout plus the margin to connect): a frozen
+/// PostgreSQL costs the deadline, then the connection is dropped, counted in
+/// Counters::statement_timeouts, and the batch retried after back-off. (Resolving a host name
+/// in PQconnectStart is the one step libpq cannot do without blocking: use an address or a
+/// socket directory for a server that must not hold the writer.)
+///
+/// A packet's device status (Packet::status) is stored in the batch's transaction in
+/// fleet.vehicle_status: one row per vehicle, its values merged key by key, moving only forward
+/// in reported_at (a status older than the stored one changes nothing).
 namespace fleet::ingest {
 
 /// A fix with the vehicle it belongs to.
@@ -28,8 +62,10 @@ struct StoredPosition {
     Position position;
 };
 
-/// Receives positions after they are committed (the dispatch engine subscribes here). Called on
-/// the writer's thread, in commit order; must be quick (hand the work to its own queue).
+/// Receives positions after they are committed (the dispatch engine subscribes here): the rows
+/// that are new, in (vehicle, device time) order per batch (a record merged into a stored row,
+/// a repeat or a quarantined record is not passed). Called on the writer's thread, in commit
+/// order; must be quick (hand the work to its own queue).
 class PositionSink {
   public:
     virtual ~PositionSink() = default;
@@ -50,9 +86,10 @@ struct Packet {
 struct WriteResult {
     bool committed = false;       ///< false when the writer stopped without a database, or refused
     std::size_t stored = 0;       ///< new rows
-    std::size_t duplicates = 0;   ///< rows already there (same vehicle and device time)
+    std::size_t duplicates = 0;   ///< exact repeats of what is stored (same vehicle and time)
     std::size_t quarantined = 0;  ///< records the database refused, kept in fleet.quarantine
     bool refused = false;         ///< not queued: the queue was full (nothing stored)
+    std::size_t merged = 0;       ///< records merged into a row of the same vehicle and time
 };
 
 struct WriterConfig {
@@ -61,10 +98,18 @@ struct WriterConfig {
     /// Commit early once nothing has arrived for this long (all senders await this commit).
     std::chrono::microseconds quiet{2000};
     geo::RetryPolicy reconnect{};  ///< back-off while the database is down
-    /// Positions queued at most; a packet beyond it is refused at once (its connection closes
-    /// unacknowledged and the device resends later).
+    /// Records queued at most (positions, and one per device status); a packet beyond it is
+    /// refused at once (its connection closes unacknowledged and the device resends later).
     std::size_t max_queued = 200000;
+    /// Added to the factory's statement timeout (and connect timeout) for the client-side
+    /// deadline of each call: the server's own timeout fires first when the server is alive.
+    std::chrono::milliseconds statement_margin{2000};
 };
+
+namespace detail {
+class Interrupt;
+class PgSession;
+}  // namespace detail
 
 /// One thread, one connection. Holds a failed batch and retries it after reconnecting, so a
 /// position is either committed and then acknowledged, or never acknowledged.
@@ -86,9 +131,11 @@ class PositionWriter {
 
     /// Queues one packet. `done` runs on the writer thread after the commit that holds it (a
     /// packet with neither positions nor status completes at once, on the caller's thread; so
-    /// does one refused because the queue holds `max_queued` positions). Back-pressure comes
-    /// from the callers: each connection keeps one packet in flight and reads nothing until it
-    /// completes.
+    /// does one refused because the queue holds `max_queued` records, counted in
+    /// Counters::queue_refusals). A packet with only a status is queued and completed after
+    /// its commit like any other. Back-pressure comes from the callers: each connection keeps
+    /// one packet in flight and reads nothing until it completes. Returns 0 when `done` ran
+    /// already.
     Ticket submit(Packet packet, Completion done);
 
     /// Withdraws a queued packet whose connection stopped waiting for it: its `done` is never
@@ -100,6 +147,7 @@ class PositionWriter {
     /// `deadline`; what cannot be committed by then completes with committed = false), joins.
     void stop(std::chrono::milliseconds deadline);
 
+    /// Records queued (positions, and one per device status), not yet taken into a batch.
     std::size_t queued_positions() const;
 
   private:
@@ -108,32 +156,37 @@ class PositionWriter {
         Packet packet;
         Completion done;
         std::chrono::steady_clock::time_point queued_at;
+        Millis received_at;  ///< for the quarantine
     };
-    class Connection;
+    using Clock = std::chrono::steady_clock;
 
     void run();
+    std::vector<Submission> take_batch(std::unique_lock<std::mutex>& lock);
     void commit_with_retry(std::vector<Submission>& batch);
+    /// Sleeps out a back-off; false when a stop's deadline passed meanwhile (give up).
+    bool back_off(std::chrono::milliseconds delay);
+    detail::PgSession& session();
+    Clock::time_point statement_deadline() const;
+    void set_queue_depth();
 
     std::string url_;
     WriterConfig config_;
-    std::unique_ptr<Connection> conn_;  ///< used on the writer thread only
+    std::chrono::milliseconds statement_timeout_;   ///< the factory's; 0: none
+    std::chrono::milliseconds connect_timeout_;     ///< the factory's; 0: none
+    std::unique_ptr<detail::Interrupt> interrupt_;  ///< ends the writer's waits at a stop
+    std::unique_ptr<detail::PgSession> session_;    ///< used on the writer thread only
     Counters& counters_;
     std::vector<PositionSink*> sinks_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Submission> queue_;
-    std::size_t queued_positions_ = 0;
+    std::size_t queued_records_ = 0;
     Ticket next_ticket_ = 1;
     bool stopping_ = false;
     std::chrono::steady_clock::time_point stop_deadline_{};
     std::atomic<bool> give_up_{false};
     std::thread thread_;
 };
-
-/// Formats one position as a line of PostgreSQL's text COPY format (columns: vehicle_id,
-/// device_time, geom, speed_kmh, course_deg, altitude_m, satellites, valid, odometer_m, fuel_l,
-/// ignition, attributes). Exposed for tests.
-void append_copy_line(std::string& out, const StoredPosition& p);
 
 }  // namespace fleet::ingest
