@@ -126,9 +126,10 @@ int run_fleetd(const Config& config) {
     engine.start();
     AssignmentFeed assignments(connections, engine, config.class_speed_caps);
     try {
-        const auto [handed, replayed] = assignments.refresh(/*replay=*/true);
-        log::info("dispatch", std::to_string(handed) + " assignments loaded, " +
-                                  std::to_string(replayed) + " positions of the day replayed");
+        const auto loaded = assignments.refresh(/*replay=*/true);
+        log::info("dispatch", std::to_string(loaded.upserts) + " assignments loaded, " +
+                                  std::to_string(loaded.replayed) +
+                                  " positions of the day replayed");
     } catch (const Error& e) {
         log::warn("dispatch",
                   std::string("assignments not loaded (retried every minute): ") + e.what());
@@ -162,9 +163,11 @@ int run_fleetd(const Config& config) {
                 return;
             }
             try {
-                const auto [handed, replayed] = assignments.refresh(false);
-                if (handed > 0) {
-                    log::info("dispatch", std::to_string(handed) + " assignments new or changed");
+                const auto changes = assignments.refresh(false);
+                if (changes.any()) {
+                    log::info("dispatch", std::to_string(changes.upserts) +
+                                              " assignments new or changed, " +
+                                              std::to_string(changes.cancels) + " withdrawn");
                 }
             } catch (const Error& e) {
                 log::warn("dispatch", std::string("assignments not refreshed: ") + e.what());
