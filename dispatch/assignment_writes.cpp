@@ -549,8 +549,7 @@ std::vector<std::string> Writer::check_clashes(const Work& w, bool force,
     }
     if (!clashes.empty() && !force) {
         throw InputError("the work " + local_span(w.from, w.to, w.time_zone) + " (" + w.time_zone +
-                         ") clashes: " + joined(clashes, "; ") +
-                         " (force it to save it anyway: --force)");
+                         ") clashes: " + joined(clashes, "; ") + " (--force saves it anyway)");
     }
     return clashes;
 }

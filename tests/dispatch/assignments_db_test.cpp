@@ -137,7 +137,7 @@ TEST_SUITE("db") {
             save_assignment(db.conn(), block("SPARE-1", "B1")),
             doctest::Contains(("the work 2024-03-05 08:00–08:45 (Europe/Moscow) clashes: block "
                                "'B1' of feed 'city' is already assigned on 2024-03-05: " +
-                               other + " (force it")
+                               other + " (--force saves it anyway)")
                                   .c_str()),
             InputError);
         // The same driver at the same time, on other work (T3 of B2, from a shift start at 08:30).
