@@ -5,6 +5,9 @@
 // 08:00–08:45 Moscow on weekdays, B2 23:50–24:10.
 #include <doctest/doctest.h>
 
+#include <condition_variable>
+#include <mutex>
+
 #include "dispatch/assignments.hpp"
 #include "dispatch/gtfs/feed.hpp"
 #include "dispatch/gtfs/import.hpp"
@@ -17,7 +20,7 @@ using dispatch::Millis;
 
 namespace {
 
-// What the feed handed over, in order.
+// What the feed handed over, in order; thread-safe, so that a running feed can hand to it.
 struct Recorder : server::AssignmentTarget {
     std::vector<std::shared_ptr<const dispatch::Assignment>> upserts;
     std::vector<std::int64_t> cancels;
@@ -25,18 +28,38 @@ struct Recorder : server::AssignmentTarget {
     int speed_limits = 0;
 
     void upsert(std::shared_ptr<const dispatch::Assignment> a) override {
+        std::lock_guard lock(mutex);
         upserts.push_back(std::move(a));
+        handed.notify_all();
     }
-    void cancel(std::int64_t id) override { cancels.push_back(id); }
-    void set_speed_limits(std::shared_ptr<const dispatch::SpeedLimits>) override { ++speed_limits; }
+    void cancel(std::int64_t id) override {
+        std::lock_guard lock(mutex);
+        cancels.push_back(id);
+        handed.notify_all();
+    }
+    void set_speed_limits(std::shared_ptr<const dispatch::SpeedLimits>) override {
+        std::lock_guard lock(mutex);
+        ++speed_limits;
+    }
     void replay(std::vector<dispatch::VehicleFix> fixes) override {
+        std::lock_guard lock(mutex);
         replays.push_back(std::move(fixes));
     }
     void clear() {
+        std::lock_guard lock(mutex);
         upserts.clear();
         cancels.clear();
         replays.clear();
     }
+    // Waits until `done` holds (checked under the lock) or `timeout` passes.
+    template <typename Done>
+    bool wait(Done done, std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex);
+        return handed.wait_for(lock, timeout, done);
+    }
+
+    std::mutex mutex;
+    std::condition_variable handed;
 };
 
 void prepare(pqxx::connection& conn) {
@@ -236,5 +259,21 @@ TEST_SUITE("db") {
         REQUIRE(f.engine.replays[0].size() == 2);
         CHECK(f.engine.replays[0][0].fix.time < f.engine.replays[0][1].fix.time);
         CHECK(changes.replayed == 2);
+    }
+
+    TEST_CASE("a running feed takes a cancel within a second and stops within its deadline") {
+        Fixture f;
+        const auto id = dispatch::save_assignment(f.db.conn(), block("A123BC", "B1", "0042"));
+        f.feed.start();  // loads, then follows on its own thread
+        REQUIRE(f.engine.wait([&] { return f.engine.upserts.size() == 1; }, 5s));
+
+        const auto cancelled = std::chrono::steady_clock::now();
+        dispatch::cancel_assignment(f.db.conn(), id, "driver ill");
+        CHECK(f.engine.wait([&] { return f.engine.cancels.size() == 1; }, 5s));
+        CHECK(std::chrono::steady_clock::now() - cancelled < 1s);
+
+        const auto stopping = std::chrono::steady_clock::now();
+        f.feed.stop(2s);  // it was waiting for the next change: woken at once
+        CHECK(std::chrono::steady_clock::now() - stopping < 500ms);
     }
 }

@@ -35,11 +35,12 @@ const char* const csv_help =
     "\n      CSV (--csv FILE): a header naming the columns, then a row per timetabled assignment\n"
     "      or per planned stop of freight work. Columns date,vehicle,driver,feed,block,trips,\n"
     "      route,start,end,tz,stop,lon,lat,from,to,radius in any order (files of the first six\n"
-    "      still read). Timetabled: block or trips (T1;T2). Freight: the first row gives route,\n"
-    "      start, end (tz) and the first stop; rows after it of the same date and vehicle add\n"
-    "      stops; stop is a known stop's code, or a name with lon and lat. Times: HH:MM on the\n"
-    "      date (in tz, else the feed's agency time zone, else UTC) or 2024-03-05T08:00+03:00.\n"
-    "      All rows are saved or none; progress on stderr every 100 assignments.";
+    "      still read). Timetabled: block or trips (T1;T2), start and end when the shift has\n"
+    "      its own. Freight: the first row gives route, start, end (tz) and the first stop;\n"
+    "      rows after it of the same date and vehicle add stops; stop is a known stop's code,\n"
+    "      or a name with lon and lat. Times: HH:MM on the date (in tz, else the feed's agency\n"
+    "      time zone, else UTC) or 2024-03-05T08:00+03:00. All rows are saved or none (--force\n"
+    "      lets clashes pass); progress on stderr every 100 assignments.";
 
 const std::string name = "assign";
 
