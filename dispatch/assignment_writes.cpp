@@ -505,20 +505,28 @@ Work Writer::resolve(const AssignmentRequest& q) {
 
 std::vector<std::string> Writer::check_clashes(const Work& w, bool force,
                                                const std::vector<std::int64_t>& exclude) {
+    // The candidates first, by index (the vehicle's and the driver's work of the days around,
+    // the work sharing a block that day); the times of their work only then.
     const auto rows = tx_.exec_params(
-        "SELECT o.assignment_id, v.registration, o.service_date::text,"
-        " " +
+        "WITH candidates AS ("
+        " SELECT a.assignment_id FROM fleet.shift_assignments a"
+        "  WHERE a.service_date BETWEEN $3::date - 1 AND $3::date + 1"
+        "  AND (a.vehicle_id = $1 OR a.driver_id = $2)"
+        " UNION"
+        " SELECT x.assignment_id FROM fleet.trips t"
+        "  JOIN fleet.assignment_trips x ON x.trip_id = t.trip_id"
+        "  JOIN fleet.shift_assignments a ON a.assignment_id = x.assignment_id"
+        "  WHERE t.feed = $4 AND t.block_code = ANY($5::text[]) AND a.service_date = $3::date)"
+        " SELECT o.assignment_id, v.registration, " +
             local_span_sql("o.work_start", "o.work_end", "o.time_zone") +
             " AS span, o.time_zone, array_to_json(o.blocks)::text AS blocks,"
             " o.vehicle_id = $1 AS same_vehicle, o.driver_id = $2 AS same_driver,"
             " o.service_date = $3::date AND o.feed = $4 AND o.blocks && $5::text[] AS same_block"
-            " FROM fleet.assignment_work o JOIN fleet.vehicles v ON v.vehicle_id = o.vehicle_id"
+            " FROM candidates c JOIN fleet.assignment_work o ON o.assignment_id = c.assignment_id"
+            " JOIN fleet.vehicles v ON v.vehicle_id = o.vehicle_id"
             " WHERE o.status <> 'cancelled' AND NOT o.assignment_id = ANY($6::bigint[])"
-            " AND o.service_date BETWEEN $3::date - 1 AND $3::date + 1"
             " AND o.work_start < to_timestamp($8::double precision)"
             " AND o.work_end > to_timestamp($7::double precision)"
-            " AND (o.vehicle_id = $1 OR o.driver_id = $2"
-            "  OR (o.service_date = $3::date AND o.feed = $4 AND o.blocks && $5::text[]))"
             " ORDER BY o.work_start, o.assignment_id",
         w.vehicle_id, w.driver_id, w.service_date, w.feed, detail::array_literal(w.blocks),
         detail::array_literal(exclude), epoch_s(w.from), epoch_s(w.to));

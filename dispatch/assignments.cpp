@@ -25,18 +25,6 @@ std::string text_or_empty(const pqxx::field& f) {
     return f.is_null() ? std::string() : f.as<std::string>();
 }
 
-// A planned stop from the first columns of a row: id, name, lon, lat, radius (NULL: default).
-PlannedStop stop_of(const pqxx::row& r) {
-    PlannedStop s;
-    s.stop_id = r[0].is_null() ? 0 : r[0].as<std::int64_t>();
-    s.name = r[1].as<std::string>();
-    s.position = {r[2].as<double>(), r[3].as<double>()};
-    if (!r[4].is_null()) {
-        s.radius_m = r[4].as<double>();
-    }
-    return s;
-}
-
 // The assignment row's columns, by name.
 struct AssignmentColumns {
     std::int64_t assignment_id = 0;
@@ -47,10 +35,9 @@ struct AssignmentColumns {
     std::optional<std::int64_t> route_id;
     std::string route_code;
     std::string route_short_name;
-    std::optional<std::string> route_line;  // GeoJSON
     bool freight = false;
     std::string service_date;
-    std::string time_zone;
+    Millis day_start;  // of the service date in its zone (GTFS: noon minus 12 h)
     std::string block;
 };
 
@@ -72,12 +59,9 @@ AssignmentColumns columns_of(const pqxx::row& r) {
     }
     c.route_code = text_or_empty(r["route_code"]);
     c.route_short_name = text_or_empty(r["route_short_name"]);
-    if (!r["route_line"].is_null()) {
-        c.route_line = r["route_line"].as<std::string>();
-    }
     c.freight = r["kind"].as<std::string>() == "freight";
     c.service_date = r["service_date"].as<std::string>();
-    c.time_zone = r["time_zone"].as<std::string>();
+    c.day_start = at_ms(r["day_start_ms"]);
     c.block = text_or_empty(r["block"]);
     return c;
 }
@@ -106,130 +90,219 @@ void interpolate_times(TripPlan& trip) {
     }
 }
 
-// A timetabled trip: its stops in absolute time (the service day of `date` in `zone`), placed
-// along its shape. Row `t`: trip_id, code, shape (GeoJSON or NULL), route_id, route code, short
-// name.
-TripPlan load_trip(pqxx::transaction_base& tx, const pqxx::row& t, const AssignmentColumns& a) {
-    TripPlan trip;
-    trip.trip_id = t["trip_id"].as<std::int64_t>();
-    trip.code = t["code"].as<std::string>();
-    trip.route_id = t["route_id"].as<std::int64_t>();
-    trip.route_code = t["route_code"].as<std::string>();
-    trip.route_short_name = text_or_empty(t["route_short_name"]);
-    const auto stops = tx.exec_params(
-        "SELECT st.stop_id, coalesce(s.name, s.code), ST_X(s.geom), ST_Y(s.geom),"
-        " s.radius_m, st.timepoint,"
-        " (extract(epoch FROM d.day_start + st.arrival_s * interval '1 second') * 1000)::bigint,"
-        " (extract(epoch FROM d.day_start + st.departure_s * interval '1 second') * 1000)::bigint"
-        " FROM fleet.stop_times st JOIN fleet.stops s USING (stop_id)"
-        " CROSS JOIN (SELECT fleet.service_day_start($2::date, $3) AS day_start) d"
-        " WHERE st.trip_id = $1 ORDER BY st.stop_sequence",
-        trip.trip_id, a.service_date, a.time_zone);
-    if (stops.size() < 2) {
-        throw DatabaseError("trip " + trip.code + " has fewer than two stops");
-    }
-    std::vector<geo::LonLat> points;
-    for (const auto& r : stops) {
-        PlannedStop s = stop_of(r);
-        s.timepoint = r[5].as<bool>();
-        if (!r[6].is_null()) {
-            s.arrival = at_ms(r[6]);
-        }
-        if (!r[7].is_null()) {
-            s.departure = at_ms(r[7]);
-        }
-        if (r[6].is_null() != r[7].is_null()) {
-            (r[6].is_null() ? s.arrival : s.departure) = r[6].is_null() ? s.departure : s.arrival;
-        }
-        points.push_back(s.position);
-        trip.stops.push_back(s);
-    }
-    trip.shape = std::make_shared<geo::Polyline>(
-        t["shape"].is_null() ? points : detail::line_from_geojson(t["shape"].as<std::string>()),
-        "trip " + trip.code);
-    // Stops placed along the shape in order (forward, so that loops place them right).
-    double along = 0;
-    for (auto& s : trip.stops) {
-        const auto p = trip.shape->project_forward(s.position, along, trip.shape->length_m(), 1e6);
-        along = p ? p->distance_along_m : along;
-        s.distance_along_m = along;
-    }
-    interpolate_times(trip);
-    return trip;
+// A timetabled trip as it is on every day it runs: its shape, and its stops placed along it
+// with their times in seconds of the service day. Shared by every assignment that drives it.
+struct TimetabledTrip {
+    TripPlan plan;  // stop times still unset
+    std::vector<std::optional<std::int64_t>> arrival_s;
+    std::vector<std::optional<std::int64_t>> departure_s;
+};
+
+std::optional<std::int64_t> optional_int(const pqxx::field& f) {
+    return f.is_null() ? std::nullopt : std::optional<std::int64_t>(f.as<std::int64_t>());
 }
 
-// A freight run: one trip along the route's line, its stops in absolute time.
-TripPlan load_freight_run(pqxx::transaction_base& tx, const AssignmentColumns& a) {
-    TripPlan trip;
-    trip.route_id = a.route_id.value_or(0);
-    trip.code = a.route_code;
-    trip.route_code = a.route_code;
-    trip.route_short_name = a.route_short_name;
-    trip.time_windows = true;
-    trip.shape = std::make_shared<geo::Polyline>(detail::line_from_geojson(a.route_line.value()),
-                                                 "route " + trip.code);
-    std::vector<geo::LonLat> points;
+// The trips of `assignment_ids`, in order, each trip read once (one query for the trips and
+// their stops, one for their shapes; a shape is built once and shared).
+class TripLoader {
+  public:
+    explicit TripLoader(pqxx::transaction_base& tx) : tx_(tx) {}
+
+    // assignment id → its trips' ids in order; the trips themselves in trips_.
+    std::map<std::int64_t, std::vector<std::int64_t>> load(
+        const std::vector<std::int64_t>& assignment_ids) {
+        std::map<std::int64_t, std::vector<std::int64_t>> order;
+        std::map<std::int64_t, std::optional<std::int64_t>> shape_of;
+        for (const auto& r : tx_.exec_params(
+                 "SELECT x.assignment_id, x.trip_id FROM fleet.assignment_trips x"
+                 " WHERE x.assignment_id = ANY($1::bigint[]) ORDER BY x.assignment_id, x.seq",
+                 detail::array_literal(assignment_ids))) {
+            order[r[0].as<std::int64_t>()].push_back(r[1].as<std::int64_t>());
+        }
+        std::vector<std::int64_t> trip_ids;
+        for (const auto& [a, trips] : order) {
+            trip_ids.insert(trip_ids.end(), trips.begin(), trips.end());
+        }
+        std::sort(trip_ids.begin(), trip_ids.end());
+        trip_ids.erase(std::unique(trip_ids.begin(), trip_ids.end()), trip_ids.end());
+        for (const auto& r : tx_.exec_params(
+                 "SELECT t.trip_id, t.code, t.route_id, r.code AS route_code,"
+                 " r.short_name AS route_short_name, t.shape_id, st.stop_id,"
+                 " coalesce(s.name, s.code) AS stop_name, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,"
+                 " s.radius_m, st.timepoint, st.arrival_s, st.departure_s"
+                 " FROM fleet.trips t JOIN fleet.routes r ON r.route_id = t.route_id"
+                 " JOIN fleet.stop_times st ON st.trip_id = t.trip_id"
+                 " JOIN fleet.stops s ON s.stop_id = st.stop_id"
+                 " WHERE t.trip_id = ANY($1::bigint[]) ORDER BY t.trip_id, st.stop_sequence",
+                 detail::array_literal(trip_ids))) {
+            const auto id = r["trip_id"].as<std::int64_t>();
+            auto [it, fresh] = trips_.try_emplace(id);
+            TimetabledTrip& t = it->second;
+            if (fresh) {
+                t.plan.trip_id = id;
+                t.plan.code = r["code"].as<std::string>();
+                t.plan.route_id = r["route_id"].as<std::int64_t>();
+                t.plan.route_code = r["route_code"].as<std::string>();
+                t.plan.route_short_name = text_or_empty(r["route_short_name"]);
+                shape_of[id] = optional_int(r["shape_id"]);
+            }
+            PlannedStop s;
+            s.stop_id = r["stop_id"].as<std::int64_t>();
+            s.name = r["stop_name"].as<std::string>();
+            s.position = {r["lon"].as<double>(), r["lat"].as<double>()};
+            if (!r["radius_m"].is_null()) {
+                s.radius_m = r["radius_m"].as<double>();
+            }
+            s.timepoint = r["timepoint"].as<bool>();
+            t.plan.stops.push_back(std::move(s));
+            t.arrival_s.push_back(optional_int(r["arrival_s"]));
+            t.departure_s.push_back(optional_int(r["departure_s"]));
+        }
+        std::vector<std::int64_t> shape_ids;
+        for (const auto& [trip, shape] : shape_of) {
+            if (shape) {
+                shape_ids.push_back(*shape);
+            }
+        }
+        std::map<std::int64_t, std::shared_ptr<const geo::Polyline>> shapes;
+        for (const auto& r :
+             tx_.exec_params("SELECT shape_id, code, ST_AsGeoJSON(geom) FROM fleet.shapes"
+                             " WHERE shape_id = ANY($1::bigint[])",
+                             detail::array_literal(shape_ids))) {
+            shapes[r[0].as<std::int64_t>()] =
+                std::make_shared<geo::Polyline>(detail::line_from_geojson(r[2].as<std::string>()),
+                                                "shape " + r[1].as<std::string>());
+        }
+        for (auto& [id, t] : trips_) {
+            if (t.plan.stops.size() < 2) {
+                throw DatabaseError("trip " + t.plan.code + " has fewer than two stops");
+            }
+            const auto shape = shape_of[id];
+            if (shape && shapes.contains(*shape)) {
+                t.plan.shape = shapes[*shape];
+            } else {
+                std::vector<geo::LonLat> points;
+                for (const auto& s : t.plan.stops) {
+                    points.push_back(s.position);
+                }
+                t.plan.shape = std::make_shared<geo::Polyline>(points, "trip " + t.plan.code);
+            }
+            // Stops placed along the shape in order (forward, so that loops place them right).
+            double along = 0;
+            for (auto& s : t.plan.stops) {
+                const auto p =
+                    t.plan.shape->project_forward(s.position, along, t.plan.shape->length_m(), 1e6);
+                along = p ? p->distance_along_m : along;
+                s.distance_along_m = along;
+            }
+        }
+        return order;
+    }
+
+    // The trip on the service day that starts at `day_start`, in absolute time.
+    TripPlan on(std::int64_t trip_id, Millis day_start) const {
+        const TimetabledTrip& t = trips_.at(trip_id);
+        TripPlan plan = t.plan;
+        for (std::size_t i = 0; i < plan.stops.size(); ++i) {
+            auto arrival = t.arrival_s[i];
+            auto departure = t.departure_s[i];
+            if (!arrival) {
+                arrival = departure;
+            }
+            if (!departure) {
+                departure = arrival;
+            }
+            if (arrival) {
+                plan.stops[i].arrival = day_start + std::chrono::seconds(*arrival);
+                plan.stops[i].departure = day_start + std::chrono::seconds(*departure);
+            }
+        }
+        interpolate_times(plan);
+        return plan;
+    }
+
+  private:
+    pqxx::transaction_base& tx_;
+    std::map<std::int64_t, TimetabledTrip> trips_;
+};
+
+// The freight runs of `columns` (one trip each along its route's line, its stops in absolute
+// time), by assignment id; each route's line built once.
+std::map<std::int64_t, TripPlan> load_freight_runs(pqxx::transaction_base& tx,
+                                                   const std::vector<AssignmentColumns>& columns) {
+    std::map<std::int64_t, TripPlan> runs;
+    std::vector<std::int64_t> ids;
+    std::vector<std::int64_t> routes;
+    for (const auto& c : columns) {
+        if (c.freight) {
+            ids.push_back(c.assignment_id);
+            routes.push_back(c.route_id.value_or(0));
+        }
+    }
+    if (ids.empty()) {
+        return runs;
+    }
+    std::map<std::int64_t, std::shared_ptr<const geo::Polyline>> lines;
     for (const auto& r :
-         tx.exec_params("SELECT coalesce(stop_id, 0), name, ST_X(geom), ST_Y(geom), radius_m,"
-                        " (extract(epoch FROM window_from) * 1000)::bigint,"
+         tx.exec_params("SELECT route_id, code, ST_AsGeoJSON(geom) FROM fleet.routes"
+                        " WHERE route_id = ANY($1::bigint[]) AND geom IS NOT NULL",
+                        detail::array_literal(routes))) {
+        lines[r[0].as<std::int64_t>()] = std::make_shared<geo::Polyline>(
+            detail::line_from_geojson(r[2].as<std::string>()), "route " + r[1].as<std::string>());
+    }
+    std::map<std::int64_t, std::vector<geo::LonLat>> points;
+    for (const auto& r :
+         tx.exec_params("SELECT assignment_id, coalesce(stop_id, 0), name, ST_X(geom), ST_Y(geom),"
+                        " radius_m, (extract(epoch FROM window_from) * 1000)::bigint,"
                         " (extract(epoch FROM window_to) * 1000)::bigint"
-                        " FROM fleet.assignment_stops WHERE assignment_id = $1 ORDER BY seq",
-                        a.assignment_id)) {
-        PlannedStop s = stop_of(r);
-        s.arrival = at_ms(r[5]);
-        s.departure = at_ms(r[6]);
-        points.push_back(s.position);
-        trip.stops.push_back(std::move(s));
-    }
-    if (trip.stops.empty()) {
-        throw DatabaseError("freight assignment " + std::to_string(a.assignment_id) +
-                            " has no stops");
-    }
-    // As they were checked when saved; should the route's line have changed since, each stop
-    // goes where it lies nearest ahead of the previous one.
-    const auto placed = detail::place_in_order(*trip.shape, points, 2000);
-    double along = 0;
-    for (std::size_t i = 0; i < trip.stops.size(); ++i) {
-        if (!placed.failed || i < *placed.failed) {
-            along = placed.along_m[i];
-        } else {
-            const auto p =
-                trip.shape->project_forward(points[i], along, trip.shape->length_m(), 1e6);
-            along = p ? p->distance_along_m : along;
+                        " FROM fleet.assignment_stops WHERE assignment_id = ANY($1::bigint[])"
+                        " ORDER BY assignment_id, seq",
+                        detail::array_literal(ids))) {
+        const auto id = r[0].as<std::int64_t>();
+        PlannedStop s;
+        s.stop_id = r[1].as<std::int64_t>();
+        s.name = r[2].as<std::string>();
+        s.position = {r[3].as<double>(), r[4].as<double>()};
+        if (!r[5].is_null()) {
+            s.radius_m = r[5].as<double>();
         }
-        trip.stops[i].distance_along_m = along;
+        s.arrival = at_ms(r[6]);
+        s.departure = at_ms(r[7]);
+        points[id].push_back(s.position);
+        runs[id].stops.push_back(std::move(s));
     }
-    return trip;
-}
-
-std::shared_ptr<Assignment> load_one(pqxx::transaction_base& tx, const AssignmentColumns& c) {
-    auto a = std::make_shared<Assignment>();
-    a->assignment_id = c.assignment_id;
-    a->vehicle_id = c.vehicle_id;
-    a->driver_id = c.driver_id;
-    a->service_date = c.service_date;
-    a->block = c.block;
-    if (c.freight) {
-        a->trips.push_back(load_freight_run(tx, c));
-    } else {
-        for (const auto& t :
-             tx.exec_params("SELECT t.trip_id, t.code, ST_AsGeoJSON(s.geom) AS shape, t.route_id,"
-                            " r.code AS route_code, r.short_name AS route_short_name"
-                            " FROM fleet.assignment_trips x JOIN fleet.trips t USING (trip_id)"
-                            " JOIN fleet.routes r ON r.route_id = t.route_id"
-                            " LEFT JOIN fleet.shapes s ON s.shape_id = t.shape_id"
-                            " WHERE x.assignment_id = $1 ORDER BY x.seq",
-                            c.assignment_id)) {
-            a->trips.push_back(load_trip(tx, t, c));
+    for (const auto& c : columns) {
+        if (!c.freight) {
+            continue;
+        }
+        TripPlan& trip = runs[c.assignment_id];
+        if (trip.stops.empty()) {
+            throw DatabaseError("freight assignment " + std::to_string(c.assignment_id) +
+                                " has no stops");
+        }
+        trip.route_id = c.route_id.value_or(0);
+        trip.code = c.route_code;
+        trip.route_code = c.route_code;
+        trip.route_short_name = c.route_short_name;
+        trip.time_windows = true;
+        trip.shape = lines.at(trip.route_id);
+        // As they were checked when saved; should the route's line have changed since, each
+        // stop goes where it lies nearest ahead of the previous one.
+        const auto& at = points[c.assignment_id];
+        const auto placed = detail::place_in_order(*trip.shape, at, 2000);
+        double along = 0;
+        for (std::size_t i = 0; i < trip.stops.size(); ++i) {
+            if (!placed.failed || i < *placed.failed) {
+                along = placed.along_m[i];
+            } else {
+                const auto p =
+                    trip.shape->project_forward(at[i], along, trip.shape->length_m(), 1e6);
+                along = p ? p->distance_along_m : along;
+            }
+            trip.stops[i].distance_along_m = along;
         }
     }
-    if (a->trips.empty()) {
-        return nullptr;
-    }
-    a->planned_start =
-        c.planned_start.value_or(a->trips.front().start() - std::chrono::minutes(15));
-    a->planned_end = c.planned_end.value_or(a->trips.back().end() + std::chrono::minutes(10));
-    return a;
+    return runs;
 }
 
 void apply_rules(pqxx::transaction_base& tx, std::vector<std::shared_ptr<Assignment>>& out) {
@@ -308,16 +381,17 @@ std::vector<std::shared_ptr<Assignment>> load_assignments(pqxx::connection& conn
                                                           const AssignmentSelection& selection) {
     try {
         pqxx::read_transaction tx(conn);
-        std::vector<std::shared_ptr<Assignment>> out;
         const bool by_id = !selection.ids.empty();
         const auto rows = tx.exec_params(
             "SELECT a.assignment_id, a.vehicle_id, a.driver_id,"
             " (extract(epoch FROM a.planned_start) * 1000)::bigint AS start_ms,"
             " (extract(epoch FROM a.planned_end) * 1000)::bigint AS end_ms,"
-            " a.route_id, r.code AS route_code, r.short_name AS route_short_name,"
-            " ST_AsGeoJSON(r.geom) AS route_line, a.kind, a.service_date::text AS service_date,"
-            " a.time_zone, coalesce(a.block_code,"
-            "  CASE WHEN cardinality(w.blocks) = 1 THEN w.blocks[1] END) AS block"
+            " a.route_id, r.code AS route_code, r.short_name AS route_short_name, a.kind,"
+            " a.service_date::text AS service_date,"
+            " (extract(epoch FROM fleet.service_day_start(a.service_date, a.time_zone)) * 1000)"
+            "  ::bigint AS day_start_ms,"
+            " coalesce(a.block_code, CASE WHEN cardinality(w.blocks) = 1 THEN w.blocks[1] END)"
+            "  AS block"
             " FROM fleet.shift_assignments a JOIN fleet.assignment_work w USING (assignment_id)"
             " LEFT JOIN fleet.routes r ON r.route_id = a.route_id"
             " WHERE a.status <> 'cancelled' AND (a.kind = 'timetable' OR r.geom IS NOT NULL)"
@@ -331,10 +405,41 @@ std::vector<std::shared_ptr<Assignment>> load_assignments(pqxx::connection& conn
             by_id, detail::array_literal(selection.ids),
             detail::array_literal(selection.service_dates), epoch_s(selection.active_from),
             epoch_s(selection.active_to));
+        std::vector<AssignmentColumns> columns;
+        std::vector<std::int64_t> timetabled;
         for (const auto& r : rows) {
-            if (auto a = load_one(tx, columns_of(r))) {
-                out.push_back(std::move(a));
+            columns.push_back(columns_of(r));
+            if (!columns.back().freight) {
+                timetabled.push_back(columns.back().assignment_id);
             }
+        }
+        TripLoader trips(tx);
+        const auto trips_of = trips.load(timetabled);
+        auto runs = load_freight_runs(tx, columns);
+
+        std::vector<std::shared_ptr<Assignment>> out;
+        for (const auto& c : columns) {
+            auto a = std::make_shared<Assignment>();
+            a->assignment_id = c.assignment_id;
+            a->vehicle_id = c.vehicle_id;
+            a->driver_id = c.driver_id;
+            a->service_date = c.service_date;
+            a->block = c.block;
+            if (c.freight) {
+                a->trips.push_back(std::move(runs.at(c.assignment_id)));
+            } else if (const auto it = trips_of.find(c.assignment_id); it != trips_of.end()) {
+                for (const auto trip : it->second) {
+                    a->trips.push_back(trips.on(trip, c.day_start));
+                }
+            }
+            if (a->trips.empty()) {
+                continue;
+            }
+            a->planned_start =
+                c.planned_start.value_or(a->trips.front().start() - std::chrono::minutes(15));
+            a->planned_end =
+                c.planned_end.value_or(a->trips.back().end() + std::chrono::minutes(10));
+            out.push_back(std::move(a));
         }
         apply_rules(tx, out);
         return out;
