@@ -201,7 +201,11 @@ class TripLoader {
 
     // The trip on the service day that starts at `day_start`, in absolute time.
     TripPlan on(std::int64_t trip_id, Millis day_start) const {
-        const TimetabledTrip& t = trips_.at(trip_id);
+        const auto found = trips_.find(trip_id);
+        if (found == trips_.end()) {
+            throw DatabaseError("trip " + std::to_string(trip_id) + " has no stop times");
+        }
+        const TimetabledTrip& t = found->second;
         TripPlan plan = t.plan;
         for (std::size_t i = 0; i < plan.stops.size(); ++i) {
             auto arrival = t.arrival_s[i];
@@ -285,7 +289,12 @@ std::map<std::int64_t, TripPlan> load_freight_runs(pqxx::transaction_base& tx,
         trip.route_code = c.route_code;
         trip.route_short_name = c.route_short_name;
         trip.time_windows = true;
-        trip.shape = lines.at(trip.route_id);
+        const auto line = lines.find(trip.route_id);
+        if (line == lines.end()) {
+            throw DatabaseError("the route of freight assignment " +
+                                std::to_string(c.assignment_id) + " has no line");
+        }
+        trip.shape = line->second;
         // As they were checked when saved; should the route's line have changed since, each
         // stop goes where it lies nearest ahead of the previous one.
         const auto& at = points[c.assignment_id];
@@ -380,7 +389,8 @@ class Digest {
 std::vector<std::shared_ptr<Assignment>> load_assignments(pqxx::connection& conn,
                                                           const AssignmentSelection& selection) {
     try {
-        pqxx::read_transaction tx(conn);
+        // One snapshot for the several statements, so that they agree with each other.
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
         const bool by_id = !selection.ids.empty();
         const auto rows = tx.exec_params(
             "SELECT a.assignment_id, a.vehicle_id, a.driver_id,"

@@ -357,8 +357,8 @@ void AssignmentFeed::start() {
         log::info("dispatch", std::to_string(loaded.upserts) + " assignments loaded, " +
                                   std::to_string(loaded.replayed) +
                                   " positions of the day replayed");
-    } catch (const Error& e) {
-        failing_ = true;
+    } catch (const std::exception& e) {
+        failing_ = true;  // the thread's steps try again
         log::warn("dispatch", std::string("assignments not loaded (retried): ") + e.what());
     }
     thread_ = std::thread([this] { run(); });
@@ -377,7 +377,8 @@ void AssignmentFeed::run() {
                                           " new or changed, " + std::to_string(changes.cancels) +
                                           " withdrawn" + (changes.full ? "" : " (notified)"));
             }
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {
+            // Whatever went wrong, the thread lives on: the next step tries again.
             if (!failing_) {
                 log::warn("dispatch",
                           std::string("assignments not reloaded (retried): ") + e.what());
