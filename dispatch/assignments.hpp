@@ -189,6 +189,7 @@ struct HandoverRequest {
     std::string actor = "fleetctl";
 };
 
+/// What a hand-over did.
 struct HandoverResult {
     std::int64_t original_id = 0;
     std::int64_t spare_id = 0;   ///< the new assignment of the spare vehicle

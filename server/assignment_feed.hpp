@@ -48,6 +48,7 @@ class EngineTarget final : public AssignmentTarget {
     dispatch::Engine& engine_;
 };
 
+/// How the feed follows the assignments (the lead may make these fleetd configuration keys).
 struct AssignmentFeedOptions {
     /// A full reload at least this often: the fallback should a notification be lost, and what
     /// picks up route rules, speed zones and re-imported timetables.
