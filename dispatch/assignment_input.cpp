@@ -143,6 +143,9 @@ std::vector<AssignmentRequest> read_assignment_csv(std::string_view text, const 
             q.feed = get("feed").empty() ? "local" : get("feed");
             q.block = get("block");
             q.trips = split(get("trips"), ';', /*keep_empty=*/false);
+            q.start = get("start");  // the shift's own start and end, if it has them
+            q.end = get("end");
+            q.time_zone = get("tz");  // a zone of its own is refused when saved
             if (q.block.empty() && q.trips.empty()) {
                 throw InputError(where +
                                  "a block or trips (timetabled work), or a route and a "

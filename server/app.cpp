@@ -208,6 +208,7 @@ int run_fleetd(const Config& config) {
                                    receipts.on_receipt(vehicle, r);
                                }});
     register_metrics(metrics, counters, devices, writer, engine, receipts);
+    metrics.add("assignments", [&assignments](std::string& out) { assignments.write_metrics(out); });
 
     // Keeps the position partitions ahead of time, once an hour (the first run was at start).
     Periodic partitions(control, workers, std::chrono::hours(1), [&] {
@@ -221,18 +222,6 @@ int run_fleetd(const Config& config) {
             log::warn("database", std::string("could not prepare partitions: ") + e.what());
         }
     });
-    // Assignment changes reach the engine within a minute.
-    Periodic assignment_refresh(control, workers, std::chrono::minutes(1), [&] {
-        try {
-            const auto [handed, replayed] = assignments.refresh(false);
-            if (handed > 0) {
-                log::info("dispatch", std::to_string(handed) + " assignments new or changed");
-            }
-        } catch (const Error& e) {
-            log::warn("dispatch", std::string("assignments not refreshed: ") + e.what());
-        }
-    });
-
     Parts parts;
     parts.add({"dispatch engine",
                [&] {
@@ -251,22 +240,13 @@ int run_fleetd(const Config& config) {
                        std::max(deadline - std::chrono::steady_clock::now(),
                                 std::chrono::steady_clock::duration(std::chrono::seconds(1)))));
                }});
-    parts.add({"assignments",
-               [&] {
-                   try {
-                       const auto [handed, replayed] = assignments.refresh(/*replay=*/true);
-                       log::info("dispatch", std::to_string(handed) + " assignments loaded, " +
-                                                 std::to_string(replayed) +
-                                                 " positions of the day replayed");
-                   } catch (const Error& e) {
-                       log::warn("dispatch",
-                                 std::string("assignments not loaded (retried every minute): ") +
-                                     e.what());
-                   }
-                   assignment_refresh.start();
-               },
-               [&] { assignment_refresh.stop(); },
-               [](auto) {}});
+    // Assignment changes reach the engine within a second (LISTEN), a full reload every minute.
+    parts.add({"assignments", [&] { assignments.start(); }, {},
+               [&](std::chrono::steady_clock::time_point deadline) {
+                   assignments.stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::max(deadline - std::chrono::steady_clock::now(),
+                                std::chrono::steady_clock::duration::zero())));
+               }});
     parts.add({"writer",
                [&] {
                    writer.start();

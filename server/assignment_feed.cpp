@@ -1,96 +1,450 @@
 #include "server/assignment_feed.hpp"
 
-#include <pqxx/pqxx>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 
 #include "dispatch/assignments.hpp"
 #include "dispatch/speed_limits_store.hpp"
 #include "geo/error.hpp"
+#include "geo/log.hpp"
+#include "geo/metrics.hpp"
 
 namespace fleet::server {
 
+void EngineTarget::upsert(std::shared_ptr<const dispatch::Assignment> assignment) {
+    engine_.upsert(std::move(assignment));
+}
+
+void EngineTarget::cancel(std::int64_t assignment_id) {
+    engine_.cancel(assignment_id);
+}
+
+void EngineTarget::set_speed_limits(std::shared_ptr<const dispatch::SpeedLimits> limits) {
+    engine_.set_speed_limits(std::move(limits));
+}
+
+void EngineTarget::replay(std::vector<dispatch::VehicleFix> fixes) {
+    engine_.on_positions(std::move(fixes));
+}
+
+// Takes the notifications of dispatch::assignment_channel (LISTEN is issued when it is built).
+class AssignmentFeed::Receiver final : public pqxx::notification_receiver {
+  public:
+    Receiver(pqxx::connection& conn, AssignmentFeed& feed)
+        : pqxx::notification_receiver(conn, dispatch::assignment_channel), feed_(feed) {}
+    void operator()(const std::string& payload, int /*backend_pid*/) override {
+        feed_.notified(payload);
+    }
+
+  private:
+    AssignmentFeed& feed_;
+};
+
 namespace {
 
-// What of an assignment may change without it being another one: its routes' thresholds and
-// speed limits.
-std::string route_rules_of(const dispatch::Assignment& a) {
-    std::string out;
-    for (const auto& t : a.trips) {
-        out += std::to_string(t.route_id) + "{";
-        for (const auto& [name, value] : t.thresholds) {
-            out += name + "=" + std::to_string(value) + ";";
-        }
-        for (const auto& s : t.speed_segments) {
-            out += std::to_string(s.from_m) + "-" + std::to_string(s.to_m) + ":" +
-                   std::to_string(s.limit_kmh) + ";";
-        }
-        out += "}";
-    }
-    return out;
+dispatch::Millis system_now() {
+    return std::chrono::time_point_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now());
 }
 
 }  // namespace
 
-std::pair<std::size_t, std::size_t> AssignmentFeed::refresh(bool replay) {
+AssignmentFeed::AssignmentFeed(geo::ConnectionFactory connections, AssignmentTarget& target,
+                               std::map<std::string, double> class_caps,
+                               AssignmentFeedOptions options, Clock clock)
+    : connections_(std::move(connections)),
+      target_(target),
+      class_caps_(std::move(class_caps)),
+      options_(options),
+      clock_(clock ? std::move(clock) : Clock(system_now)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (wake_fd_ < 0) {
+        throw Error(std::string("assignment feed: eventfd: ") + std::strerror(errno));
+    }
+}
+
+AssignmentFeed::AssignmentFeed(geo::ConnectionFactory connections, dispatch::Engine& engine,
+                               std::map<std::string, double> class_caps,
+                               AssignmentFeedOptions options, Clock clock)
+    : connections_(std::move(connections)),
+      engine_target_(std::make_unique<EngineTarget>(engine)),
+      target_(*engine_target_),
+      class_caps_(std::move(class_caps)),
+      options_(options),
+      clock_(clock ? std::move(clock) : Clock(system_now)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (wake_fd_ < 0) {
+        throw Error(std::string("assignment feed: eventfd: ") + std::strerror(errno));
+    }
+}
+
+AssignmentFeed::~AssignmentFeed() {
+    stop(std::chrono::milliseconds(0));
+    receiver_.reset();  // before its connection
+    ::close(wake_fd_);
+}
+
+void AssignmentFeed::notified(const std::string& payload) {
+    ++notifications_;
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), id);
+    if (ec != std::errc() || end != payload.data() + payload.size()) {
+        pending_all_ = true;  // not one of ours: look at everything
+        return;
+    }
+    pending_.insert(id);
+}
+
+pqxx::connection& AssignmentFeed::work_connection() {
+    std::lock_guard lock(connection_mutex_);
+    if (!work_ || !work_->is_open()) {
+        work_.reset();
+        auto conn = connections_.connect("fleetd assignments");
+        work_ = std::move(conn);
+    }
+    return *work_;
+}
+
+void AssignmentFeed::drop_connections(bool listen_too) {
+    {
+        std::lock_guard lock(connection_mutex_);
+        work_.reset();
+    }
+    if (listen_too) {
+        receiver_.reset();
+        listen_.reset();
+        pending_all_ = true;
+    }
+}
+
+bool AssignmentFeed::listen() {
+    if (listen_) {
+        return true;
+    }
+    std::string problem;
     try {
-        auto connection = connections_.connect("fleetd assignments");
-        pqxx::connection& conn = *connection;
-        std::vector<std::string> dates;
-        {
-            pqxx::read_transaction tx(conn);
-            const auto r = tx.exec1(
-                "SELECT ((now() AT TIME ZONE 'UTC')::date - 1)::text, (now() AT TIME ZONE "
-                "'UTC')::date::text");
-            dates = {r[0].as<std::string>(), r[1].as<std::string>()};
+        auto conn = connections_.connect("fleetd assignment changes");
+        receiver_ = std::make_unique<Receiver>(*conn, *this);
+        listen_ = std::move(conn);
+        pending_all_ = true;  // whatever was notified before we listened
+        if (listen_failing_) {
+            log::info("dispatch", "following assignment changes again");
+            listen_failing_ = false;
         }
-        engine_.set_speed_limits(dispatch::load_speed_limits(conn, class_caps_));
-        std::size_t handed = 0;
-        std::size_t replayed = 0;
-        for (const auto& date : dates) {
-            for (auto& a : dispatch::load_assignments(conn, date)) {
-                auto& current = current_[a->vehicle_id];
-                auto rules = route_rules_of(*a);
-                if (current.first == a->assignment_id && current.second == rules) {
-                    continue;
-                }
-                // The same assignment with new route rules: the tracker keeps its state.
-                const bool same = current.first == a->assignment_id;
-                current = {a->assignment_id, std::move(rules)};
-                const auto vehicle = a->vehicle_id;
-                const auto since = a->planned_start - std::chrono::hours(1);
-                engine_.upsert(std::move(a));
-                ++handed;
-                if (!replay || same) {
-                    continue;
-                }
-                pqxx::read_transaction tx(conn);
-                std::vector<dispatch::VehicleFix> fixes;
-                for (const auto& p : tx.exec_params(
-                         "SELECT (extract(epoch FROM device_time) * 1000)::bigint, ST_X(geom),"
-                         " ST_Y(geom), speed_kmh, valid,"
-                         " (extract(epoch FROM server_time) * 1000)::bigint FROM fleet.positions "
-                         "WHERE vehicle_id = $1"
-                         " AND device_time >= to_timestamp($2::double precision / 1000)"
-                         " ORDER BY device_time",
-                         vehicle, static_cast<double>(since.time_since_epoch().count()))) {
-                    dispatch::Fix f;
-                    f.time = dispatch::Millis(std::chrono::milliseconds(p[0].as<long long>()));
-                    f.position = {p[1].as<double>(), p[2].as<double>()};
-                    if (!p[3].is_null()) {
-                        f.speed_kmh = p[3].as<double>();
-                    }
-                    f.valid = p[4].as<bool>();
-                    f.received_at =
-                        dispatch::Millis(std::chrono::milliseconds(p[5].as<long long>()));
-                    fixes.push_back({vehicle, f, std::chrono::steady_clock::now()});
-                }
-                replayed += fixes.size();
-                engine_.on_positions(std::move(fixes));
+        return true;
+    } catch (const Error& e) {
+        problem = e.what();
+    } catch (const pqxx::failure& e) {
+        problem = e.what();
+    }
+    receiver_.reset();
+    next_listen_ = std::chrono::steady_clock::now() + options_.retry;
+    if (!listen_failing_) {
+        log::warn("dispatch", "assignment changes not followed (retried every " +
+                                  std::to_string(options_.retry.count()) +
+                                  " ms; full reloads meanwhile): " + problem);
+        listen_failing_ = true;
+    }
+    return false;
+}
+
+FeedChanges AssignmentFeed::refresh(bool replay) {
+    return reload({}, replay);
+}
+
+FeedChanges AssignmentFeed::reload(const std::vector<std::int64_t>& ids, bool replay) {
+    const bool full = ids.empty();
+    FeedChanges changes;
+    changes.full = full;
+    changes.notifications = ids.size();
+    try {
+        pqxx::connection& conn = work_connection();
+        const auto now = clock_();
+        dispatch::AssignmentSelection selection;
+        selection.ids = ids;
+        if (full) {
+            selection.service_dates = dispatch::service_dates_around(now);
+            target_.set_speed_limits(dispatch::load_speed_limits(conn, class_caps_));
+        }
+        selection.active_from = now - options_.behind;
+        selection.active_to = now + options_.ahead;
+        const auto loaded = dispatch::load_assignments(conn, selection);
+        std::set<std::int64_t> seen;
+        for (const auto& a : loaded) {
+            seen.insert(a->assignment_id);
+            const auto digest = dispatch::fingerprint(*a);
+            const auto it = handed_.find(a->assignment_id);
+            if (it != handed_.end() && it->second == digest) {
+                continue;
+            }
+            handed_[a->assignment_id] = digest;  // refused or not: not retried until it changes
+            try {
+                target_.upsert(a);
+                ++changes.upserts;
+            } catch (const InputError& e) {
+                // One assignment the engine cannot track harms only itself.
+                ++changes.refused;
+                log::warn("dispatch", "assignment " + std::to_string(a->assignment_id) +
+                                          " not tracked: " + e.what());
             }
         }
-        return {handed, replayed};
+        // Gone: cancelled, deleted, or out of the window (of those looked at).
+        std::vector<std::int64_t> gone;
+        if (full) {
+            for (const auto& [id, digest] : handed_) {
+                if (!seen.contains(id)) {
+                    gone.push_back(id);
+                }
+            }
+        } else {
+            for (const auto id : ids) {
+                if (!seen.contains(id) && handed_.contains(id)) {
+                    gone.push_back(id);
+                }
+            }
+        }
+        std::sort(gone.begin(), gone.end());
+        for (const auto id : gone) {
+            handed_.erase(id);
+            target_.cancel(id);
+            ++changes.cancels;
+        }
+        if (replay) {
+            changes.replayed = replay_positions(conn, loaded, now);
+        }
+        if (full) {
+            pending_.clear();
+            pending_all_ = false;
+            next_full_ = std::chrono::steady_clock::now() + options_.poll;
+            ++full_reloads_;
+        } else {
+            ++notified_reloads_;
+        }
+        upserts_ += changes.upserts;
+        cancels_ += changes.cancels;
+        following_ = handed_.size();
+        return changes;
     } catch (const pqxx::failure& e) {
+        ++failures_;
+        drop_connections(false);
         throw DatabaseError(std::string("assignments: ") + e.what());
+    } catch (const DatabaseError&) {
+        ++failures_;
+        drop_connections(false);
+        throw;
     }
+}
+
+std::size_t AssignmentFeed::replay_positions(
+    pqxx::connection& conn, const std::vector<std::shared_ptr<dispatch::Assignment>>& loaded,
+    dispatch::Millis now) {
+    // Each vehicle once, from the earliest start of its assignments.
+    std::map<std::int64_t, dispatch::Millis> since;
+    for (const auto& a : loaded) {
+        const auto from = a->planned_start - options_.replay_before;
+        const auto [it, fresh] = since.emplace(a->vehicle_id, from);
+        if (!fresh) {
+            it->second = std::min(it->second, from);
+        }
+    }
+    std::size_t replayed = 0;
+    for (const auto& [vehicle, from] : since) {
+        if (from > now) {
+            continue;  // its work has not begun
+        }
+        pqxx::read_transaction tx(conn);
+        std::vector<dispatch::VehicleFix> fixes;
+        for (const auto& p : tx.exec_params(
+                 "SELECT (extract(epoch FROM device_time) * 1000)::bigint, ST_X(geom),"
+                 " ST_Y(geom), speed_kmh, valid,"
+                 " (extract(epoch FROM server_time) * 1000)::bigint FROM fleet.positions "
+                 "WHERE vehicle_id = $1"
+                 " AND device_time >= to_timestamp($2::double precision / 1000)"
+                 " ORDER BY device_time",
+                 vehicle, static_cast<double>(from.time_since_epoch().count()))) {
+            dispatch::Fix f;
+            f.time = dispatch::Millis(std::chrono::milliseconds(p[0].as<long long>()));
+            f.position = {p[1].as<double>(), p[2].as<double>()};
+            if (!p[3].is_null()) {
+                f.speed_kmh = p[3].as<double>();
+            }
+            f.valid = p[4].as<bool>();
+            f.received_at = dispatch::Millis(std::chrono::milliseconds(p[5].as<long long>()));
+            fixes.push_back({vehicle, f, std::chrono::steady_clock::now()});
+        }
+        replayed += fixes.size();
+        if (!fixes.empty()) {
+            target_.replay(std::move(fixes));
+        }
+    }
+    return replayed;
+}
+
+void AssignmentFeed::wait_for_input(std::chrono::milliseconds timeout) {
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listen_ ? listen_->sock() : -1, POLLIN, 0}};
+    const int n = ::poll(fds, 2, static_cast<int>(std::max<long long>(0, timeout.count())));
+    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
+    }
+}
+
+void AssignmentFeed::take_notifications() {
+    if (!listen_) {
+        return;
+    }
+    try {
+        listen_->get_notifs();
+    } catch (const pqxx::failure& e) {
+        log::warn("dispatch", std::string("assignment changes: connection lost (") + e.what() +
+                                  "); reconnecting");
+        drop_connections(true);
+        listen();  // at once: the full reload that follows then misses nothing
+    }
+}
+
+FeedChanges AssignmentFeed::step(std::chrono::milliseconds wait) {
+    const auto started = std::chrono::steady_clock::now();
+    // What libpq has already read counts too: the socket would not show it.
+    take_notifications();
+    if (!listen_ && started >= next_listen_) {
+        listen();
+    }
+    const bool due = pending_all_ || started >= next_full_;
+    if (!due && pending_.empty() && !stopping_) {
+        auto timeout = std::min(
+            wait, std::chrono::duration_cast<std::chrono::milliseconds>(next_full_ - started));
+        if (!listen_) {
+            timeout =
+                std::min(timeout, std::max(std::chrono::milliseconds(0),
+                                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               next_listen_ - started)));
+        }
+        wait_for_input(timeout);
+        take_notifications();
+    }
+    if (stopping_) {
+        return {};
+    }
+    if (pending_all_ || std::chrono::steady_clock::now() >= next_full_) {
+        return reload({}, false);
+    }
+    if (pending_.empty()) {
+        return {};
+    }
+    std::vector<std::int64_t> ids(pending_.begin(), pending_.end());
+    pending_.clear();
+    try {
+        return reload(ids, false);
+    } catch (const Error&) {
+        pending_all_ = true;  // what was notified is looked at again, with everything
+        throw;
+    }
+}
+
+std::size_t AssignmentFeed::following() const {
+    return following_.load();
+}
+
+void AssignmentFeed::start() {
+    stopping_ = false;
+    {
+        std::lock_guard lock(done_mutex_);
+        finished_ = false;
+    }
+    listen();
+    try {
+        const auto loaded = refresh(/*replay=*/true);
+        log::info("dispatch", std::to_string(loaded.upserts) + " assignments loaded, " +
+                                  std::to_string(loaded.replayed) +
+                                  " positions of the day replayed");
+    } catch (const std::exception& e) {
+        failing_ = true;  // the thread's steps try again
+        log::warn("dispatch", std::string("assignments not loaded (retried): ") + e.what());
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+void AssignmentFeed::run() {
+    while (!stopping_) {
+        try {
+            const auto changes = step(options_.poll);
+            if (failing_ && (changes.full || changes.any())) {
+                log::info("dispatch", "assignments reloaded again");
+                failing_ = false;
+            }
+            if (changes.any()) {
+                log::info("dispatch", "assignments: " + std::to_string(changes.upserts) +
+                                          " new or changed, " + std::to_string(changes.cancels) +
+                                          " withdrawn" + (changes.full ? "" : " (notified)"));
+            }
+        } catch (const std::exception& e) {
+            // Whatever went wrong, the thread lives on: the next step tries again.
+            if (!failing_) {
+                log::warn("dispatch",
+                          std::string("assignments not reloaded (retried): ") + e.what());
+            }
+            failing_ = true;
+            // Not again at once: wait as for the next reconnection (or a stop).
+            if (!stopping_) {
+                wait_for_input(options_.retry);
+            }
+        }
+    }
+    std::lock_guard lock(done_mutex_);
+    finished_ = true;
+    done_.notify_all();
+}
+
+void AssignmentFeed::stop(std::chrono::milliseconds deadline) {
+    if (!thread_.joinable()) {
+        return;
+    }
+    stopping_ = true;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto w = ::write(wake_fd_, &one, sizeof one);
+    {
+        std::unique_lock lock(done_mutex_);
+        if (!done_.wait_for(lock, deadline, [this] { return finished_; })) {
+            // A reload under way: cancel its statement so that the thread returns now.
+            std::lock_guard conn_lock(connection_mutex_);
+            if (work_) {
+                try {
+                    work_->cancel_query();
+                } catch (const pqxx::failure& e) {
+                    log::warn("dispatch", std::string("assignments: cancelling: ") + e.what());
+                }
+            }
+        }
+    }
+    thread_.join();
+}
+
+void AssignmentFeed::write_metrics(std::string& out) const {
+    const auto d = [](const std::atomic<std::uint64_t>& v) {
+        return static_cast<double>(v.load());
+    };
+    geo::write_family(out, "fleet_assignment_feed_reloads_total", "counter",
+                      "Reloads of assignments, full (every poll, at start) or of those notified",
+                      {{geo::label("kind", "full"), d(full_reloads_)},
+                       {geo::label("kind", "notified"), d(notified_reloads_)}});
+    geo::write_family(out, "fleet_assignment_feed_notifications_total", "counter",
+                      "Assignment change notifications received", {{"", d(notifications_)}});
+    geo::write_family(out, "fleet_assignment_feed_changes_total", "counter",
+                      "Assignments handed to the engine as new or changed, or withdrawn",
+                      {{geo::label("change", "upsert"), d(upserts_)},
+                       {geo::label("change", "cancel"), d(cancels_)}});
+    geo::write_family(out, "fleet_assignment_feed_failures_total", "counter",
+                      "Reloads of assignments that failed (retried)", {{"", d(failures_)}});
+    geo::write_family(out, "fleet_assignment_feed_assignments", "gauge",
+                      "Assignments handed to the engine and followed",
+                      {{"", static_cast<double>(following_.load())}});
 }
 
 }  // namespace fleet::server

@@ -51,6 +51,19 @@ TEST_CASE("the CSV of timetabled assignments reads as it always has") {
     CHECK(rows[1].route.empty());
 }
 
+TEST_CASE("a timetabled row may give its shift's own start and end") {
+    const auto rows = read_assignment_csv(
+        "date,vehicle,feed,block,start,end\n"
+        "2024-03-05,A123BC,city,B1,07:30,09:00\n"
+        "2024-03-05,A123BC,city,B2,,\n",
+        "day.csv");
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].start == "07:30");
+    CHECK(rows[0].end == "09:00");
+    CHECK(rows[0].route.empty());
+    CHECK(rows[1].start.empty());
+}
+
 TEST_CASE("freight rows: one per planned stop, the first naming the route and the shift") {
     const auto rows = read_assignment_csv(
         "date,vehicle,driver,feed,block,trips,route,start,end,tz,stop,lon,lat,from,to,radius\n"

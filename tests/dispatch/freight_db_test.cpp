@@ -155,23 +155,73 @@ TEST_SUITE("db") {
         CHECK(a->trips[0].stops[1].arrival == moscow(11h + 40min));
     }
 
-    TEST_CASE("re-assigning freight work replaces it and journals what it was") {
+    TEST_CASE("a second run of the truck at the same time is a clash; a change keeps its id") {
         test::MigratedDatabase db;
         prepare(db.conn());
-        save_assignment(db.conn(), delivery_run());
-        auto q = delivery_run();
-        q.stops.erase(q.stops.begin() + 1);  // the bakery is off today
-        save_assignment(db.conn(), q);
+        const auto id = save_assignment(db.conn(), delivery_run());
+        CHECK_THROWS_WITH_AS(save_assignment(db.conn(), delivery_run()),
+                             doctest::Contains(("vehicle 'T-7' is already busy then: assignment " +
+                                                std::to_string(id) +
+                                                " of vehicle T-7, 2024-03-05 07:45–12:00 "
+                                                "(Europe/Moscow)")
+                                                   .c_str()),
+                             InputError);
+        // The afternoon run of another truck and another driver is no clash.
+        auto afternoon = delivery_run();
+        afternoon.vehicle = "T-9";
+        afternoon.driver.clear();
+        afternoon.start = "12:00";
+        afternoon.end = "16:00";
+        afternoon.stops = {known("YARD", "12:30", "13:00"), known("WH7", "14:00", "14:40")};
+        CHECK_NOTHROW(save_assignment(db.conn(), afternoon));
+
+        ChangeRequest c;
+        c.assignment_id = id;
+        auto stops = delivery_run().stops;
+        stops.erase(stops.begin() + 1);  // the bakery is off today
+        c.stops = stops;
+        CHECK(change_assignment(db.conn(), c));
         CHECK(count(db.conn(),
                     "SELECT count(*) FROM fleet.shift_assignments WHERE status <> 'cancelled'") ==
-              1);
+              2);
         CHECK(count(db.conn(),
                     "SELECT count(*) FROM fleet.journal WHERE action = 'assignment changed'"
                     " AND details->'previous'->>'kind' = 'freight'"
-                    " AND jsonb_array_length(details->'previous'->'stops') = 3") == 1);
-        const auto loaded = load_assignments(db.conn(), "2024-03-05");
-        REQUIRE(loaded.size() == 1);
-        CHECK(loaded[0]->trips.at(0).stops.size() == 2);
+                    " AND jsonb_array_length(details->'previous'->'stops') = 3"
+                    " AND jsonb_array_length(details->'current'->'stops') = 2") == 1);
+        const auto run = load_assignments(db.conn(), AssignmentSelection{.ids = {id}});
+        REQUIRE(run.size() == 1);
+        CHECK(run[0]->trips.at(0).stops.size() == 2);
+        CHECK(run[0]->trips.at(0).stops[1].departure == moscow(9h + 40min));
+        // A later end keeps the stops and their windows; one before the last window is refused.
+        c = {};
+        c.assignment_id = id;
+        c.end = "13:00";
+        CHECK(change_assignment(db.conn(), c));
+        c.end = "09:30";
+        CHECK_THROWS_WITH_AS(change_assignment(db.conn(), c),
+                             doctest::Contains("stop 'Warehouse 7': its window"), InputError);
+        CHECK(load_assignments(db.conn(), AssignmentSelection{.ids = {id}})[0]->planned_end ==
+              moscow(13h));
+    }
+
+    TEST_CASE("a freight shift in a zone ahead of UTC loads on its local date") {
+        test::MigratedDatabase db;
+        prepare(db.conn());
+        auto q = delivery_run();
+        q.service_date = "2024-03-06";
+        q.time_zone = "Asia/Tokyo";  // UTC+9: 07:45 on the 6th is 22:45 UTC on the 5th
+        q.stops = {known("YARD", "08:00", "08:20"), known("WH7", "09:00", "09:40")};
+        save_assignment(db.conn(), q);
+        const Millis now = moscow(25h + 50min);  // 22:50 UTC on the 5th: UTC "today" is the 5th
+        const auto around = load_assignments(
+            db.conn(), AssignmentSelection{.service_dates = service_dates_around(now),
+                                           .active_from = now - 4h,
+                                           .active_to = now + 6h});
+        REQUIRE(around.size() == 1);
+        CHECK(around[0]->service_date == "2024-03-06");
+        CHECK(around[0]->planned_start == moscow(25h + 45min));
+        CHECK(text(db.conn(), "SELECT time_zone FROM fleet.shift_assignments") == "Asia/Tokyo");
     }
 
     TEST_CASE("bad freight work is refused with what is wrong, and nothing changes") {
@@ -223,7 +273,7 @@ TEST_SUITE("db") {
                 q.route.clear();
                 q.block = "B1";
             },
-            "planned stops and shift start and end are for freight work");
+            "planned stops are for freight work: name its route");
 
         CHECK(count(db.conn(), "SELECT count(*) FROM fleet.shift_assignments") == 0);
         CHECK(count(db.conn(), "SELECT count(*) FROM fleet.assignment_stops") == 0);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fleetctl's dispatch commands as an operator meets them: freight work with planned stops on the
-# command line and from a long CSV (with progress), a route's own thresholds and speed limits, and
-# the messages of what it refuses.
+# command line and from a long CSV (with progress), a route's own thresholds and speed limits, a
+# day of shifts (two for one bus, clashes refused, list, change, hand-over to a spare, cancel),
+# and the messages of what it refuses.
 #   dispatch_fleetctl.sh FLEETCTL STATE
 set -u
 fleetctl=$1 state=$2
@@ -90,4 +91,49 @@ same speed-stretches "$(ctl route-speed-limit list | wc -l)" 3
 expect speed-usage 2 'usage: route-speed-limit set' -- ctl route-speed-limit set --route F1 --from-m 1000 --to-m 2000
 expect speed-beyond 1 "route 'F1' is [0-9]+ m long; 9000 m is beyond its end" -- \
   ctl route-speed-limit set --route F1 --from-m 9000 --to-m 9500 --limit 40
+# A day of shifts on the small GTFS feed (Europe/Moscow): B1 08:00–08:45 (T1, T2), B2 23:50–24:10.
+data=$(cd "$(dirname "$0")/../data" && pwd)
+ctl import gtfs "$data/gtfs/small" --feed city >/dev/null 2>&1 || { echo "FAIL gtfs import"; exit 1; }
+q "INSERT INTO fleet.vehicles (registration) VALUES ('BUS-1'), ('BUS-2');
+   INSERT INTO fleet.drivers (full_name, personnel_number) VALUES ('Ivan Petrov', '0042'),
+     ('Anna Smirnova', '0043')" >/dev/null
+last() { q "SELECT max(assignment_id) FROM fleet.shift_assignments"; }
+day='--date 2024-03-05 --feed city'
+expect shift-morning 0 '^assignment [0-9]+: BUS-1 on 2024-03-05, block B1$' -- ctl assign $day --vehicle BUS-1 --block B1 --driver 0042
+morning=$(last)
+expect shift-evening 0 '^assignment [0-9]+: BUS-1 on 2024-03-05, block B2$' -- ctl assign $day --vehicle BUS-1 --block B2 --driver 0043
+evening=$(last)
+expect clash-block 1 "clashes: block 'B1' of feed 'city' is already assigned on 2024-03-05: assignment $morning of vehicle BUS-1, 2024-03-05 08:00–08:45 \(Europe/Moscow\) \(--force saves it anyway\)" -- \
+  ctl assign $day --vehicle BUS-2 --block B1
+expect unknown-option 2 'force-not-an-option' -- ctl assign $day --vehicle BUS-2 --block B1 --force-not-an-option
+expect clash-driver 1 "clashes: driver 'Ivan Petrov' already works then: assignment $morning of vehicle BUS-1" -- \
+  ctl assign $day --vehicle BUS-2 --trips T3 --driver 0042 --start 08:30
+same clash-saves-nothing "$(q "SELECT count(*) FROM fleet.shift_assignments WHERE vehicle_id = (SELECT vehicle_id FROM fleet.vehicles WHERE registration = 'BUS-2')")" 0
+expect list 0 "^$morning +BUS-1 +Ivan Petrov +block B1: T1, T2 +08:00 +08:45 +Europe/Moscow +planned\$" -- ctl assign list --date 2024-03-05
+expect list-past-midnight 0 "^$evening +BUS-1 +Anna Smirnova +block B2: T3 +23:50 +00:10 \(\+1\) +Europe/Moscow +planned\$" -- \
+  ctl assign list --date 2024-03-05 --vehicle BUS-1
+same list-csv "$(ctl assign list --date 2024-03-05 --vehicle BUS-1 --format csv 2>/dev/null | sed -n 2p | tr -d '\r')" \
+  "$morning,2024-03-05,planned,BUS-1,Ivan Petrov,0042,timetable,city,B1,T1;T2,,0,2024-03-05T08:00:00+03:00,2024-03-05T08:45:00+03:00,Europe/Moscow,"
+expect list-usage 2 '--date is required' -- ctl assign list --vehicle BUS-1
+expect change-driver 0 "^assignment $evening changed\$" -- ctl assign change "$evening" --driver 0042 --reason swap
+expect change-same 0 "^assignment $evening already is so: nothing changed\$" -- ctl assign change "$evening" --driver 0042
+expect change-clash 1 "clashes: block 'B1' of feed 'city' is already assigned" -- ctl assign change "$evening" --block B1
+expect change-unknown 1 'there is no assignment 9999' -- ctl assign change 9999 --driver 0042
+expect change-nothing 2 'nothing to change' -- ctl assign change "$evening"
+expect handover 0 "^assignment [0-9]+: BUS-2 takes over from trip T2 \(1 trip\); assignment $morning keeps 1 trip\$" -- \
+  ctl assign handover $day --block B1 --from-trip T2 --vehicle BUS-2 --reason gearbox
+spare=$(last)
+same handover-trips "$(ctl assign list --date 2024-03-05 --format csv 2>/dev/null | grep ',city,B1,' | cut -d, -f1,4,5,10 | tr -d '\r' | tr '\n' '|')" \
+  "$morning,BUS-1,Ivan Petrov,T1|$spare,BUS-2,Ivan Petrov,T2|"
+expect handover-missing 1 "assignment $morning does not hold trip 'T2' \(its trips: T1\)" -- \
+  ctl assign handover "$morning" --from-trip T2 --vehicle BUS-2
+expect handover-usage 2 'name the assignment' -- ctl assign handover --from-trip T2 --vehicle BUS-2
+expect cancel 0 "^assignment $evening cancelled: no demand\$" -- ctl assign cancel "$evening" --reason 'no demand'
+expect cancel-again 1 "assignment $evening was cancelled already \(.*: no demand\)" -- ctl assign cancel "$evening" --reason again
+expect cancel-no-reason 2 'reason is required' -- ctl assign cancel "$evening"
+expect cancel-bad-id 2 "an assignment ID is a positive integer, not 'x'" -- ctl assign cancel x --reason y
+expect list-cancelled 0 "^$evening .* cancelled: no demand\$" -- ctl assign list --date 2024-03-05
+same shift-journal "$(q "SELECT string_agg(action || ':' || assignment_id, ',' ORDER BY entry_id) FROM fleet.journal
+  WHERE kind = 'assignment' AND subject IN ('BUS-1', 'BUS-2') AND vehicle_id IS NOT NULL")" \
+  "assignment created:$morning,assignment created:$evening,assignment changed:$evening,assignment handed over:$morning,assignment created:$spare,assignment cancelled:$evening"
 exit $failed
