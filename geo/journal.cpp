@@ -22,4 +22,105 @@ std::int64_t record(pqxx::transaction_base& tx, const JournalEntry& entry) {
         .as<std::int64_t>();
 }
 
+namespace {
+
+// "…Z", "…+03", "…+0530", "…-05:00" after a time of day: the offset PostgreSQL would otherwise
+// take from the session.
+bool has_offset(const std::string& t) {
+    if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) {
+        return t.size() > 10;
+    }
+    const auto sign = t.find_last_of("+-");
+    if (sign == std::string::npos || sign < 11 || t.find(':') == std::string::npos ||
+        t.find(':') > sign) {
+        return false;
+    }
+    std::size_t digits = 0;
+    for (std::size_t i = sign + 1; i < t.size(); ++i) {
+        if (t[i] >= '0' && t[i] <= '9') {
+            ++digits;
+        } else if (t[i] != ':' || i != sign + 3) {
+            return false;
+        }
+    }
+    return digits == 2 || digits == 4;
+}
+
+std::optional<std::int64_t> optional_id(const pqxx::field& f) {
+    return f.is_null() ? std::nullopt : std::optional<std::int64_t>(f.as<std::int64_t>());
+}
+
+}  // namespace
+
+std::vector<JournalRecord> read(pqxx::transaction_base& tx, const JournalQuery& q) {
+    for (const auto& [field, value] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
+        if (!has_offset(*value)) {
+            throw InputError(std::string(field) + ": expected a time with its offset (" +
+                             "2026-11-27 07:30+03 or 2026-11-27T04:30:00Z), got '" + *value + "'");
+        }
+    }
+    // The zone is set for the rest of the caller's transaction, so that to_char shows offsets
+    // in it. A refusal leaves the transaction aborted, as any error does.
+    try {
+        tx.exec_params("SELECT set_config('TimeZone', $1, true)", q.time_zone);
+    } catch (const pqxx::data_exception&) {
+        throw InputError("time zone: unknown zone '" + q.time_zone +
+                         "' (an IANA name such as Europe/Moscow, or UTC)");
+    }
+    pqxx::result rows;
+    try {
+        if (!tx.exec_params1("SELECT $1::timestamptz < $2::timestamptz", q.from, q.to)[0]
+                 .as<bool>()) {
+            throw InputError("from " + q.from + " is not before to " + q.to);
+        }
+        rows = tx.exec_params(
+            "SELECT j.entry_id, to_char(j.recorded_at, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'),"
+            " j.kind, j.actor, j.action, coalesce(j.subject, ''), j.details::text, j.vehicle_id,"
+            " j.driver_id, j.waybill_id, j.assignment_id, coalesce(v.registration, ''),"
+            " coalesce(d.personnel_number, d.full_name, '')"
+            " FROM fleet.journal j LEFT JOIN fleet.vehicles v ON v.vehicle_id = j.vehicle_id"
+            " LEFT JOIN fleet.drivers d ON d.driver_id = j.driver_id"
+            " WHERE j.recorded_at >= $1::timestamptz AND j.recorded_at < $2::timestamptz"
+            " AND ($3::bigint IS NULL OR j.vehicle_id = $3"
+            "  OR j.details -> 'vehicle_ids' @> to_jsonb($3::bigint))"
+            " AND ($4::bigint IS NULL OR j.driver_id = $4) AND ($5 = '' OR j.kind = $5)"
+            " ORDER BY j.recorded_at, j.entry_id LIMIT $6",
+            q.from, q.to, q.vehicle_id, q.driver_id, q.kind,
+            q.limit == 0 ? std::nullopt : std::optional<std::int64_t>(q.limit));
+    } catch (const pqxx::data_exception& e) {
+        const std::string what = e.what();
+        throw InputError("from/to: " + what.substr(0, what.find('\n')));
+    }
+    std::vector<JournalRecord> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+        out.push_back({.entry_id = r[0].as<std::int64_t>(),
+                       .recorded_at = r[1].as<std::string>(),
+                       .kind = r[2].as<std::string>(),
+                       .actor = r[3].as<std::string>(),
+                       .action = r[4].as<std::string>(),
+                       .subject = r[5].as<std::string>(),
+                       .details = nlohmann::json::parse(r[6].as<std::string>()),
+                       .vehicle_id = optional_id(r[7]),
+                       .driver_id = optional_id(r[8]),
+                       .waybill_id = optional_id(r[9]),
+                       .assignment_id = optional_id(r[10]),
+                       .registration = r[11].as<std::string>(),
+                       .personnel_number = r[12].as<std::string>()});
+    }
+    return out;
+}
+
+std::vector<std::string> kinds(pqxx::transaction_base& tx) {
+    std::vector<std::string> out;
+    // A loose index scan over (kind, recorded_at): the next kind after each, not every entry.
+    for (const auto& r :
+         tx.exec("WITH RECURSIVE k AS (SELECT min(kind) AS kind FROM fleet.journal"
+                 " UNION ALL SELECT (SELECT min(j.kind) FROM fleet.journal j WHERE j.kind > k.kind)"
+                 " FROM k WHERE k.kind IS NOT NULL) SELECT kind FROM k WHERE kind IS NOT NULL")) {
+        out.push_back(r[0].as<std::string>());
+    }
+    return out;
+}
+
 }  // namespace fleet::geo

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "geo/error.hpp"
+#include "waybills/table.hpp"
 
 namespace fleet::waybills {
 
@@ -413,14 +414,104 @@ double fuel_actual_l(const FuelBlock& fuel) {
     require_non_negative(fuel.issued_l, ctx, "issued_l");
     require_non_negative(fuel.handed_over_l, ctx, "handed_over_l");
     require_non_negative(fuel.remainder_return_l, ctx, "remainder_return_l");
-    return fuel.remainder_departure_l + fuel.issued_l - fuel.handed_over_l -
-           fuel.remainder_return_l;
+    return stated_l(fuel.remainder_departure_l + fuel.issued_l - fuel.handed_over_l -
+                    fuel.remainder_return_l);
 }
 
 double saving_l(double fuel_norm_l, double fuel_actual_l) {
     require_non_negative(fuel_norm_l, "fuel saving", "fuel_norm_l");
     require_finite(fuel_actual_l, "fuel saving", "fuel_actual_l");
-    return fuel_norm_l - fuel_actual_l;
+    return stated_l(stated_l(fuel_norm_l) - stated_l(fuel_actual_l));
+}
+
+double stated_l(double litres) {
+    if (!std::isfinite(litres)) {
+        throw InputError("litres to state must be a finite number (got " + number(litres) + ")");
+    }
+    return round_decimal(litres, 2);
+}
+
+FuelNorm stated_norm(const FuelNorm& exact) {
+    FuelNorm out = exact;
+    for (double FuelNorm::*part :
+         {&FuelNorm::norm_l, &FuelNorm::base_l, &FuelNorm::trailer_l, &FuelNorm::work_l,
+          &FuelNorm::equipment_l, &FuelNorm::correction_l, &FuelNorm::heater_l,
+          &FuelNorm::loaded_trips_l, &FuelNorm::idle_l}) {
+        out.*part = stated_l(exact.*part);
+    }
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> model_norm_problems(const ModelNorms& m) {
+    std::vector<std::pair<std::string, std::string>> out;
+    const auto problem = [&](const char* column, std::string text) {
+        out.emplace_back(column, std::move(text));
+    };
+    // A unit slip (L/km typed as L/100 km, a total typed as a rate) rather than a real norm.
+    constexpr double implausible = 1000;
+    struct Term {
+        const char* column;
+        double value;
+        bool applies;
+        const char* owner;
+    };
+    const auto cls = m.vehicle_class;
+    const Term terms[] = {
+        {"base_l_per_100km", m.base_l_per_100km, true, ""},
+        {"heater_l_per_h", m.heater_l_per_h, cls == VehicleClass::bus, "buses"},
+        {"work_l_per_100tkm", m.work_l_per_100tkm, cls == VehicleClass::truck, "trucks"},
+        {"trailer_l_per_100tkm", m.trailer_l_per_100tkm, cls == VehicleClass::truck, "trucks"},
+        {"loaded_trip_l", m.loaded_trip_l, cls == VehicleClass::dump_truck, "dump trucks"},
+        {"equipment_l_per_h", m.equipment_l_per_h, cls == VehicleClass::special,
+         "special vehicles"},
+        {"idle_l_per_h", m.idle_l_per_h, true, ""},
+        {"oil_l_per_100l", m.oil_l_per_100l, true, ""},
+        {"grease_kg_per_100l", m.grease_kg_per_100l, true, ""},
+    };
+    for (const auto& t : terms) {
+        if (!std::isfinite(t.value) || t.value < 0) {
+            problem(t.column, "must be a non-negative number (got " + number(t.value) + ")");
+        } else if (!t.applies && t.value != 0) {
+            problem(t.column, "is " + number(t.value) + ", but only " + t.owner +
+                                  " have that term, not a " + std::string(to_string(cls)) +
+                                  " (leave it 0)");
+        } else if (t.value > implausible) {
+            problem(t.column, number(t.value) + " is implausible (above " + number(implausible) +
+                                  "); check the unit");
+        }
+    }
+    if (m.base_l_per_100km == 0) {
+        problem("base_l_per_100km", "must be positive (got 0)");
+    }
+    const double max_tkm = max_tonne_km_norm_l_per_100tkm(m.fuel);
+    for (const auto& [column, value] :
+         {std::pair{"work_l_per_100tkm", m.work_l_per_100tkm},
+          std::pair{"trailer_l_per_100tkm", m.trailer_l_per_100tkm}}) {
+        if (value > max_tkm && value <= implausible) {
+            problem(column, number(value) + " L/100 t·km is above the methodology's maximum of " +
+                                number(max_tkm) + " for " + std::string(to_string(m.fuel)));
+        }
+    }
+    if (m.loaded_trip_l > max_loaded_trip_l && m.loaded_trip_l <= implausible) {
+        problem("loaded_trip_l", number(m.loaded_trip_l) +
+                                     " L is above the methodology's maximum of 0.25 L per loaded "
+                                     "trip");
+    }
+    // The same margin as normative_fuel: 0.1 · 8.4 is not exactly 0.84 in binary.
+    const double max_idle = max_idle_share_of_base_norm * m.base_l_per_100km;
+    if (m.base_l_per_100km > 0 && std::isfinite(max_idle) &&
+        m.idle_l_per_h > max_idle * (1 + 1e-9) && m.idle_l_per_h <= implausible) {
+        problem("idle_l_per_h", number(m.idle_l_per_h) +
+                                    " L/h is above 10 % of base_l_per_100km (" + number(max_idle) +
+                                    ")");
+    }
+    for (const auto& [column, value] : {std::pair{"oil_l_per_100l", m.oil_l_per_100l},
+                                        std::pair{"grease_kg_per_100l", m.grease_kg_per_100l}}) {
+        if (value > 100 && value <= implausible) {
+            problem(column, number(value) + " per 100 L of fuel is more lubricant than fuel");
+        }
+    }
+    return out;
 }
 
 }  // namespace fleet::waybills

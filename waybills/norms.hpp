@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 /// Normative fuel and lubricant consumption by the Russian Ministry of Transport methodology
@@ -119,6 +120,17 @@ struct FuelNorm {
     /// D, the correction used, in percent.
     double correction_pct = 0;
 };
+
+/// Litres as a waybill states them: to 0.01 L, rounded half away from zero on the value's 15
+/// significant digits (`round_decimal(litres, 2)`, the figure the reports print), so that a norm
+/// computed in binary as 18.449999999999996 L is 18.45 L. Every figure of the fuel block is
+/// stated so before it is compared or stored. Throws InputError for a non-finite value.
+double stated_l(double litres);
+
+/// A norm as the waybill states it: `norm_l` is the exact total rounded by `stated_l` (not the
+/// sum of rounded parts), and each part is rounded by `stated_l` too, so the stated parts may
+/// differ from the stated total by a cent or two.
+FuelNorm stated_norm(const FuelNorm& exact);
 
 /// Normative fuel by the formula of `input.vehicle_class` (domain.md §3):
 ///   car:        Qn = 0.01 · Hs · S · (1 + 0.01·D)
@@ -288,14 +300,41 @@ struct FuelBlock {
     double remainder_return_l = 0;
 };
 
-/// fuel_actual_l = remainder_departure_l + issued_l − handed_over_l − remainder_return_l.
-/// Throws InputError naming the field for a negative or non-finite amount. The result may be
-/// negative (more fuel came back than went out and was issued: undocumented fuel); it is
-/// returned as it is for the reconciliation to flag.
+/// fuel_actual_l = remainder_departure_l + issued_l − handed_over_l − remainder_return_l,
+/// stated to 0.01 L (`stated_l`). Throws InputError naming the field for a negative or
+/// non-finite amount. The result may be negative (more fuel came back than went out and was
+/// issued: undocumented fuel); it is returned as it is for the reconciliation to flag.
 double fuel_actual_l(const FuelBlock& fuel);
 
-/// saving_l = fuel_norm_l − fuel_actual_l; negative is an overspend (needs a reason).
-/// Throws InputError for a negative norm or a non-finite value.
+/// saving_l = fuel_norm_l − fuel_actual_l, both stated to 0.01 L first and the difference
+/// stated too, so that an actual consumption equal to the stated norm saves exactly 0; negative
+/// is an overspend (needs a reason). Throws InputError for a negative norm or a non-finite value.
 double saving_l(double fuel_norm_l, double fuel_actual_l);
+
+/// A model's norms as fleet.vehicle_models holds them (the column names), for checking before
+/// they are stored.
+struct ModelNorms {
+    VehicleClass vehicle_class = VehicleClass::car;
+    /// Selects the maxima of the tonne-km norms (fleet.vehicle_models.fuel_grade).
+    FuelKind fuel = FuelKind::diesel;
+    /// Hs (Hsanc for dump trucks, Hsc for special vehicles), L/100 km; positive.
+    double base_l_per_100km = 0;
+    double heater_l_per_h = 0;        ///< Hh, buses only
+    double work_l_per_100tkm = 0;     ///< Hw, trucks only
+    double trailer_l_per_100tkm = 0;  ///< Hg, trucks only
+    double loaded_trip_l = 0;         ///< Hz, dump trucks only
+    double equipment_l_per_h = 0;     ///< Ht, special vehicles only
+    double idle_l_per_h = 0;          ///< any class, at most 10 % of the base norm
+    double oil_l_per_100l = 0;        ///< lubricants per 100 L of normative fuel
+    double grease_kg_per_100l = 0;
+};
+
+/// Every problem of a model's norms, each as (column, problem): a base norm that is not
+/// positive, a negative or non-finite norm, a norm of a term the class's formula does not have
+/// (a heater norm on a car, which the reconciliation would otherwise ignore), Hw or Hg above the
+/// methodology's maximum for the fuel, Hz above 0.25 L, an idle norm above 10 % of the base
+/// norm, a lubricant norm above 100 per 100 L, or a base or hourly norm above 1000 (a unit
+/// slip). Empty when the norms can be stored.
+std::vector<std::pair<std::string, std::string>> model_norm_problems(const ModelNorms& norms);
 
 }  // namespace fleet::waybills

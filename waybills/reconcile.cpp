@@ -34,6 +34,15 @@ std::string fixed(double v, int decimals = 1) {
     return format_decimal(v, decimals);
 }
 
+// Litres as the waybill states them, with their unit: "12.30 L".
+std::string litres(double v) {
+    return format_decimal(v, 2) + " L";
+}
+
+// The inspection's odometer may differ from the departure's by this much (a kilometre driven
+// from the inspection pit to the gate).
+constexpr std::int64_t inspection_odometer_tolerance_km = 1;
+
 std::chrono::year_month_day parse_date(const std::string& text) {
     int y = 0;
     unsigned m = 0, d = 0;
@@ -295,19 +304,24 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
                                        std::to_string(*prev_odometer) + " km of waybill " +
                                        prev_subject + ", and no replacement act explains it");
         }
-        if (prev_fuel && r.fuel_out_l &&
-            std::abs(*prev_fuel - *r.fuel_out_l) > o.chain_fuel_tolerance_l) {
-            flag("fuel_chain", "departure fuel " + fixed(*r.fuel_out_l) +
-                                   " L differs from the return fuel " + fixed(*prev_fuel) +
-                                   " L of waybill " + prev_subject);
+        // Compared as stated: 12.3 − 11.8 is 0.5000000000000018 in binary, and 0.50 L is
+        // within a tolerance of 0.50 L.
+        const double chain_gap_l =
+            prev_fuel && r.fuel_out_l ? stated_l(std::abs(*prev_fuel - *r.fuel_out_l)) : 0;
+        if (chain_gap_l > o.chain_fuel_tolerance_l) {
+            flag("fuel_chain", "departure fuel " + litres(*r.fuel_out_l) +
+                                   " differs from the return fuel " + litres(*prev_fuel) +
+                                   " of waybill " + prev_subject + " by " + litres(chain_gap_l) +
+                                   " (allowed ±" + litres(o.chain_fuel_tolerance_l) + ")");
         }
     }
     const auto inspection_km = opt<std::int64_t>(row[44]);
-    if (inspection_km && r.odometer_out_km && std::llabs(*inspection_km - *r.odometer_out_km) > 1) {
-        flag("inspection_odometer", "odometer at the technical inspection " +
-                                        std::to_string(*inspection_km) +
-                                        " km differs from the departure odometer " +
-                                        std::to_string(*r.odometer_out_km) + " km");
+    if (inspection_km && r.odometer_out_km &&
+        std::llabs(*inspection_km - *r.odometer_out_km) > inspection_odometer_tolerance_km) {
+        flag("inspection_odometer",
+             "odometer at the technical inspection " + std::to_string(*inspection_km) +
+                 " km differs from the departure odometer " + std::to_string(*r.odometer_out_km) +
+                 " km (allowed ±" + std::to_string(inspection_odometer_tolerance_km) + " km)");
     }
     // Mileage by odometer, across a documented rollover or replacement.
     if (r.odometer_out_km && r.odometer_in_km) {
@@ -351,15 +365,19 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
         }
     }
     // GPS against odometer; gaps are reported, never bridged.
+    // Compared as printed, to 0.1 km: a difference shown as +2.0 km is within ±2.0 km.
     if (r.mileage_km) {
-        const double diff = r.gps_km() - static_cast<double>(*r.mileage_km);
-        const double allowed = std::max(
-            o.gps_tolerance_km, o.gps_tolerance_pct / 100 * static_cast<double>(*r.mileage_km));
+        const double gps_km = round_decimal(r.gps_km(), 1);
+        const double diff = round_decimal(gps_km - static_cast<double>(*r.mileage_km), 1);
+        const double allowed =
+            round_decimal(std::max(o.gps_tolerance_km,
+                                   o.gps_tolerance_pct / 100 * static_cast<double>(*r.mileage_km)),
+                          1);
         if (std::abs(diff) > allowed) {
-            flag("gps_mileage", "GPS mileage " + fixed(r.gps_km()) + " km against " +
+            flag("gps_mileage", "GPS mileage " + fixed(gps_km) + " km against " +
                                     std::to_string(*r.mileage_km) + " km by odometer (" +
                                     (diff > 0 ? "+" : "") + fixed(diff) + " km, allowed ±" +
-                                    fixed(allowed) + ")");
+                                    fixed(allowed) + " km)");
         }
     }
     if (!r.track.gaps.empty()) {
@@ -369,7 +387,8 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
         }
         flag("gps_gap", std::to_string(r.track.gaps.size()) + " gap(s) in the track, " +
                             hhmm(missing_s) + " without data (first from " +
-                            utc_iso(r.track.gaps.front().from_ms) + ")");
+                            utc_iso(r.track.gaps.front().from_ms) + "; a gap is more than " +
+                            fixed(o.track.gap_s, 0) + " s without a fix)");
     }
     // Norm, actual, saving.
     if (row[30].is_null()) {
@@ -422,7 +441,7 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
         in.idle_l_per_h = row[36].as<double>();
         in.idle_h = row[21].as<double>();
         try {
-            r.norm = normative_fuel(in);
+            r.norm = stated_norm(normative_fuel(in));
         } catch (const InputError& e) {
             flag("norm_input", e.what());
         }
@@ -433,15 +452,19 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
                                     .handed_over_l = r.fuel_handed_over_l,
                                     .remainder_return_l = *r.fuel_in_l});
         if (*r.actual_l < 0) {
-            flag("fuel_negative", "more fuel came back (" + fixed(*r.fuel_in_l) +
-                                      " L) than left and was issued: " + fixed(*r.actual_l) +
-                                      " L consumed");
+            flag("fuel_negative", "more fuel came back (" + litres(*r.fuel_in_l) +
+                                      ") than left and was issued: " + litres(*r.actual_l) +
+                                      " consumed");
         }
+        // Both stated to 0.01 L (saving_l): the actual consumption equal to the norm is no
+        // overspend, and the smallest overspend is 0.01 L.
         if (r.norm) {
             r.saving_l = saving_l(r.norm->norm_l, *r.actual_l);
             if (*r.saving_l < 0) {
-                flag("overspend", "overspend " + fixed(-*r.saving_l, 2) + " L against the norm " +
-                                      fixed(r.norm->norm_l, 2) + " L");
+                flag("overspend", "overspend " + litres(-*r.saving_l) + " against the norm " +
+                                      litres(r.norm->norm_l) + " (actual " + litres(*r.actual_l) +
+                                      "; any overspend of 0.01 L or more "
+                                      "needs a reason)");
             }
         }
     }
@@ -451,7 +474,7 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
     const auto window_ms = static_cast<std::int64_t>(o.sensor_match_min * 60000);
     for (auto& receipt : r.receipts) {
         if (!receipt.on_waybill) {
-            flag("unlinked_receipt", "fuel receipt of " + fixed(receipt.volume_l) + " L at " +
+            flag("unlinked_receipt", "fuel receipt of " + litres(receipt.volume_l) + " at " +
                                          utc_iso(receipt.time_ms) + " (" + receipt.card_or_coupon +
                                          ") is not on the waybill");
             continue;
@@ -461,11 +484,11 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
                  static_cast<double>(*r.odometer_out_km) - o.pump_odometer_tolerance_km ||
              static_cast<double>(*receipt.odometer_km) >
                  static_cast<double>(*r.odometer_in_km) + o.pump_odometer_tolerance_km)) {
-            flag("pump_odometer", "odometer typed at the pump " +
-                                      std::to_string(*receipt.odometer_km) + " km at " +
-                                      utc_iso(receipt.time_ms) + " is outside the trip's " +
-                                      std::to_string(*r.odometer_out_km) + "–" +
-                                      std::to_string(*r.odometer_in_km) + " km");
+            flag("pump_odometer",
+                 "odometer typed at the pump " + std::to_string(*receipt.odometer_km) + " km at " +
+                     utc_iso(receipt.time_ms) + " is outside the trip's " +
+                     std::to_string(*r.odometer_out_km) + "–" + std::to_string(*r.odometer_in_km) +
+                     " km (allowed ±" + fixed(o.pump_odometer_tolerance_km) + " km)");
         }
         for (std::size_t i = 0; i < r.track.fuel_events.size(); ++i) {
             const auto& e = r.track.fuel_events[i];
@@ -481,19 +504,24 @@ void judge(Reconciliation& r, const pqxx::row& row, const std::vector<Correction
             }
         }
         if (sensor && !receipt.sensor_matched) {
-            flag("receipt_without_fill", "receipt of " + fixed(receipt.volume_l) + " L at " +
-                                             utc_iso(receipt.time_ms) +
-                                             " has no matching fill on the level sensor");
+            flag("receipt_without_fill",
+                 "receipt of " + litres(receipt.volume_l) + " at " + utc_iso(receipt.time_ms) +
+                     " has no matching fill on the level sensor (a fill within " +
+                     fixed(o.sensor_match_min, 0) + " min whose volume agrees within ±" +
+                     fixed(o.sensor_volume_tolerance_pct, 0) + " %)");
         }
     }
     for (std::size_t i = 0; i < r.track.fuel_events.size(); ++i) {
         const auto& e = r.track.fuel_events[i];
         if (e.kind == FuelEvent::Kind::drain) {
             flag("fuel_drain", "level dropped by " + fixed(e.volume_l()) + " L while standing at " +
-                                   utc_iso(e.from_ms));
+                                   utc_iso(e.from_ms) + " (changes under " +
+                                   fixed(o.track.fuel_min_l) + " L are not counted)");
         } else if (!fill_matched[i]) {
             flag("undocumented_fill", "fill of " + fixed(e.volume_l()) + " L at " +
-                                          utc_iso(e.from_ms) + " has no receipt");
+                                          utc_iso(e.from_ms) + " has no receipt (within " +
+                                          fixed(o.sensor_match_min, 0) + " min, ±" +
+                                          fixed(o.sensor_volume_tolerance_pct, 0) + " %)");
         }
     }
 }

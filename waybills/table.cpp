@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <string_view>
 
 #include "waybills/detail/cells.hpp"
 
@@ -47,17 +48,6 @@ std::size_t utf8_sequence(const std::string& text, std::size_t i) {
         }
     }
     return length;
-}
-
-bool valid_utf8(const std::string& text) {
-    for (std::size_t i = 0; i < text.size();) {
-        const std::size_t n = utf8_sequence(text, i);
-        if (n == 0) {
-            return false;
-        }
-        i += n;
-    }
-    return true;
 }
 
 std::string where(const Sheet& sheet, std::size_t row, std::size_t column) {
@@ -107,10 +97,22 @@ void write_field(std::ostream& out, const std::string& field) {
     out << '"';
 }
 
+// OWASP, "CSV Injection": a spreadsheet takes a cell that begins with = + - @ (or a tab or a
+// carriage return, which some strip before looking) for a formula; a single quote in front
+// makes it text.
+bool formula_like(const std::string& text) {
+    return !text.empty() &&
+           std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos;
+}
+
+void write_text(std::ostream& out, const std::string& text) {
+    write_field(out, formula_like(text) ? "'" + text : text);
+}
+
 struct CsvField {
     std::ostream& out;
     void operator()(const std::monostate&) const {}
-    void operator()(const std::string& text) const { write_field(out, text); }
+    void operator()(const std::string& text) const { write_text(out, text); }
     void operator()(std::int64_t value) const { out << std::to_string(value); }
     void operator()(const Decimal& d) const { out << format_decimal(d.value, d.decimals); }
 };
@@ -129,14 +131,14 @@ std::size_t utf8_length(const std::string& text) {
 }
 
 void validate_cells(const Sheet& sheet) {
-    if (!valid_utf8(sheet.name)) {
+    if (!is_valid_utf8(sheet.name)) {
         throw InputError("a sheet name is not valid UTF-8");
     }
     if (sheet.columns.empty()) {
         throw InputError("sheet '" + sheet.name + "' has no columns");
     }
     for (std::size_t c = 0; c < sheet.columns.size(); ++c) {
-        if (!valid_utf8(sheet.columns[c])) {
+        if (!is_valid_utf8(sheet.columns[c])) {
             throw InputError(where(sheet, 0, c) + ": the title is not valid UTF-8");
         }
     }
@@ -149,7 +151,7 @@ void validate_cells(const Sheet& sheet) {
         }
         for (std::size_t c = 0; c < row.size(); ++c) {
             if (const auto* text = std::get_if<std::string>(&row[c])) {
-                if (!valid_utf8(*text)) {
+                if (!is_valid_utf8(*text)) {
                     throw InputError(where(sheet, r + 1, c) + ": the text is not valid UTF-8");
                 }
             } else if (const auto* d = std::get_if<Decimal>(&row[c])) {
@@ -215,13 +217,31 @@ std::string format_decimal(double value, int decimals) {
     return out;
 }
 
+bool is_valid_utf8(const std::string& text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_sequence(text, i);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+double round_decimal(double value, int decimals) {
+    const std::string text = format_decimal(value, decimals);
+    double rounded = 0;
+    std::from_chars(text.data(), text.data() + text.size(), rounded);
+    return rounded;
+}
+
 void write_csv(std::ostream& out, const Sheet& sheet) {
     detail::validate_cells(sheet);
     for (std::size_t c = 0; c < sheet.columns.size(); ++c) {
         if (c > 0) {
             out << ',';
         }
-        write_field(out, sheet.columns[c]);
+        write_text(out, sheet.columns[c]);
     }
     out << "\r\n";
     for (const auto& row : sheet.rows) {

@@ -45,6 +45,15 @@ class ReportWriteError : public Error {
     std::filesystem::path path_;
 };
 
+/// Whether `text` is valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
+/// U+10FFFF), as every text cell must be.
+bool is_valid_utf8(const std::string& text);
+
+/// The value `format_decimal` shows, as a number: `value` rounded to `decimals` digits by the
+/// same rule (2.675 gives 2.68, 18.449999999999996 gives 18.45). Throws InputError as
+/// `format_decimal` does.
+double round_decimal(double value, int decimals);
+
 /// The text of a decimal as both writers show it: `decimals` digits after a '.', rounded half
 /// away from zero on the value's 15 significant digits (as a spreadsheet shows it, so that
 /// 2.675 gives "2.68" although its binary value is slightly below), no thousands separator, and
@@ -55,9 +64,12 @@ std::string format_decimal(double value, int decimals);
 /// row; fields separated by ',' and records ended by CRLF (the RFC's line break, which every
 /// spreadsheet and CSV reader accepts); a field is quoted when it contains a comma, a quote,
 /// CR or LF, with its quotes doubled; text is written as UTF-8 with no byte-order mark;
-/// integers in full, decimals by `format_decimal`; an empty cell is an empty field. Nothing
-/// is prefixed to text that begins with '=', '+', '-' or '@': the CSV is data, a spreadsheet
-/// user should open the XLSX, where text is never a formula.
+/// integers in full, decimals by `format_decimal`; an empty cell is an empty field. A text
+/// cell (a column title included) that begins with '=', '+', '-', '@', a tab or a carriage
+/// return is neutralised with a single quote before it (OWASP's advice against CSV injection:
+/// a spreadsheet would otherwise take "=HYPERLINK(...)" or "@SUM(...)" for a formula and run
+/// it), so "-3.50" written as text reads "'-3.50"; integers and decimals are numbers, not text,
+/// and keep their sign ("-3.50" as a Decimal stays -3.50).
 /// Throws InputError for a sheet without columns, and naming the sheet, row and column for a
 /// row of the wrong width, text that is not valid UTF-8, or a decimal that is not finite or
 /// has decimals outside 0–10; the sheet is checked before anything is written. The caller

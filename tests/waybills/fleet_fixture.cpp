@@ -1,24 +1,41 @@
 #include "tests/waybills/fleet_fixture.hpp"
 
+#include "dispatch/fleet_register.hpp"
+#include "waybills/models.hpp"
 #include "waybills/reconcile.hpp"
 
 namespace fleet::test {
 
 void prepare_fleet(pqxx::connection& conn) {
+    waybills::save_issuer(conn,
+                          {.code = "FLEET",
+                           .name = "Gorodskie Perevozki",
+                           .legal_form = "LLC",
+                           .address = "Moscow, Tverskaya 1",
+                           .phone = "+7 495 123-45-67",
+                           .ogrn = "1027700132195",
+                           .ogrnip = "",
+                           .time_zone = "Europe/Moscow"},
+                          "test");
+    waybills::add_model(
+        conn,
+        {.make_model = "LADA Largus",
+         .fields = {.vehicle_class = "car", .fuel_grade = "petrol", .base_l_per_100km = 10}},
+        "test");
+    dispatch::add_vehicle(
+        conn,
+        {.registration = "A123BC",
+         .fields = {.make_model = "LADA Largus", .region = "Moscow", .built_on = "2019-05-01"}},
+        "test");
+    dispatch::add_driver(conn,
+                         {.personnel_number = "0042",
+                          .fields = {.full_name = "Ivan Petrov",
+                                     .licence_series = "77 12",
+                                     .licence_number = "345678",
+                                     .licence_issued_on = "2015-04-02"}},
+                         "test");
+    // The company's order on norm corrections has no command yet.
     pqxx::work tx(conn);
-    tx.exec0(
-        "INSERT INTO fleet.issuers (code, name, legal_form, address, phone, ogrn, time_zone)"
-        " VALUES ('FLEET', 'Gorodskie Perevozki', 'LLC', 'Moscow, Tverskaya 1',"
-        " '+7 495 123-45-67', '1027700132195', 'Europe/Moscow')");
-    tx.exec0(
-        "INSERT INTO fleet.vehicle_models (make_model, vehicle_class, fuel_grade,"
-        " base_l_per_100km) VALUES ('LADA Largus', 'car', 'petrol', 10)");
-    tx.exec0(
-        "INSERT INTO fleet.vehicles (registration, vehicle_class, make_model, region, built_on)"
-        " VALUES ('A123BC', 'car', 'LADA Largus', 'Moscow', '2019-05-01')");
-    tx.exec0(
-        "INSERT INTO fleet.drivers (full_name, personnel_number, licence_series, licence_number,"
-        " licence_issued_on) VALUES ('Ivan Petrov', '0042', '77 12', '345678', '2015-04-02')");
     tx.exec0(
         "INSERT INTO fleet.fuel_corrections (code, percent, valid_from, valid_to, region,"
         " reference) VALUES ('winter', 10, '2026-11-01', '2027-03-31', 'Moscow', 'order 5'),"

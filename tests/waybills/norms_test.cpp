@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <limits>
 
 #include "geo/error.hpp"
 #include "waybills/norms.hpp"
@@ -520,4 +521,68 @@ TEST_CASE("fuel identities of a waybill") {
                          "fuel block: issued_l must be a non-negative number (got -60)",
                          InputError);
     CHECK_THROWS_WITH_AS(saving_l(-1, 5), doctest::Contains("fuel_norm_l"), InputError);
+}
+
+TEST_CASE("litres are stated to 0.01 L before they are compared") {
+    // 0.01 · 8.4 · 106 · 1.25 in binary is 11.129999999999999: the waybill says 11.13.
+    const auto norm = normative_fuel({.vehicle_class = VehicleClass::car,
+                                      .fuel = FuelKind::petrol,
+                                      .base_norm_l_per_100km = 8.4,
+                                      .mileage_km = 106,
+                                      .correction_pct = 25});
+    CHECK(norm.norm_l < 11.13);
+    const auto stated = stated_norm(norm);
+    CHECK(stated.norm_l == 11.13);
+    CHECK(stated.base_l == 8.9);
+    CHECK(stated.correction_l == 2.23);  // 2.2275: parts are stated on their own
+    CHECK(stated.correction_pct == 25);
+    // 41.13 − 30 is 11.130000000000003 in binary.
+    const double actual = fuel_actual_l({.remainder_departure_l = 41.13,
+                                         .issued_l = 0,
+                                         .handed_over_l = 0,
+                                         .remainder_return_l = 30});
+    CHECK(actual == 11.13);
+    CHECK(saving_l(norm.norm_l, actual) == 0.0);
+    CHECK(saving_l(10.08, 12.5) == -2.42);
+    CHECK(saving_l(18.449999999999996, 18.45) == 0.0);
+    CHECK(saving_l(18.444, 18.45) == -0.01);  // the norm states 18.44
+    CHECK(stated_l(2.675) == 2.68);
+    CHECK(stated_l(-0.004) == 0.0);
+    CHECK_THROWS_AS(stated_l(std::numeric_limits<double>::quiet_NaN()), InputError);
+}
+
+TEST_CASE("a model's norms: every problem by column") {
+    CHECK(model_norm_problems({.vehicle_class = VehicleClass::bus,
+                               .fuel = FuelKind::diesel,
+                               .base_l_per_100km = 41.5,
+                               .heater_l_per_h = 3.5,
+                               .idle_l_per_h = 4.15})
+              .empty());
+    const auto problems = model_norm_problems({.vehicle_class = VehicleClass::car,
+                                               .fuel = FuelKind::petrol,
+                                               .base_l_per_100km = 0,
+                                               .heater_l_per_h = 2,
+                                               .work_l_per_100tkm = 0,
+                                               .trailer_l_per_100tkm = 0,
+                                               .loaded_trip_l = 0,
+                                               .equipment_l_per_h = 0,
+                                               .idle_l_per_h = 0,
+                                               .oil_l_per_100l = -1,
+                                               .grease_kg_per_100l = 150});
+    REQUIRE(problems.size() == 4);
+    CHECK(problems[0].first == "heater_l_per_h");
+    CHECK(problems[1] == std::pair<std::string, std::string>{
+                             "oil_l_per_100l", "must be a non-negative number (got -1)"});
+    CHECK(problems[2].first == "base_l_per_100km");
+    CHECK(problems[3].second == "150 per 100 L of fuel is more lubricant than fuel");
+    // The tonne-km maxima depend on the fuel: 2 L/100 t·km is allowed on petrol, not on diesel.
+    const ModelNorms truck{.vehicle_class = VehicleClass::truck,
+                           .fuel = FuelKind::petrol,
+                           .base_l_per_100km = 25,
+                           .work_l_per_100tkm = 2};
+    CHECK(model_norm_problems(truck).empty());
+    auto diesel = truck;
+    diesel.fuel = FuelKind::diesel;
+    REQUIRE(model_norm_problems(diesel).size() == 1);
+    CHECK(model_norm_problems(diesel)[0].first == "work_l_per_100tkm");
 }

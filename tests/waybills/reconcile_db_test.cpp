@@ -6,9 +6,11 @@
 #include <ctime>
 #include <random>
 
+#include "dispatch/fleet_register.hpp"
 #include "geo/geodesy.hpp"
 #include "tests/support/db.hpp"
 #include "tests/waybills/fleet_fixture.hpp"
+#include "waybills/models.hpp"
 #include "waybills/reconcile.hpp"
 #include "waybills/store.hpp"
 
@@ -59,9 +61,201 @@ bool has(const Reconciliation& r, const std::string& code) {
     return false;
 }
 
+// A vehicle of `registration` driving `km` due north from `start` at 36 km/h (a fix every
+// 10 s, 100 m apart) from the departure on, then standing 10 minutes. Returns the time of the
+// last fix.
+std::int64_t drive_north(pqxx::connection& conn, const std::string& registration, geo::LonLat start,
+                         int km) {
+    const int driving = km * 10;
+    const int fixes = driving + 60;
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "INSERT INTO fleet.positions (vehicle_id, device_time, geom, speed_kmh, valid)"
+        " SELECT v.vehicle_id, to_timestamp(($1::bigint + i * 10000) / 1000.0),"
+        " ST_Project(ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, least(i, $4) * 100.0,"
+        " 0)::geometry, CASE WHEN i < $4 THEN 36 ELSE 0 END, true"
+        " FROM fleet.vehicles v, generate_series(0, $5 - 1) i WHERE v.registration = $6",
+        departure_ms, start.lon_deg, start.lat_deg, driving, fixes, registration);
+    tx.commit();
+    return departure_ms + static_cast<std::int64_t>(fixes - 1) * 10'000;
+}
+
 }  // namespace
 
 TEST_SUITE("db") {
+    TEST_CASE("findings are judged on the figures they print and state their thresholds") {
+        test::MigratedDatabase db;
+        auto& conn = db.conn();
+        test::prepare_fleet(conn);
+        test::closed_waybill(conn, 120'000, 40, 120'010, 11.8);
+        // Departure 12.30 L after a return of 11.80 L: 0.50 L apart, 0.5000000000000018 in
+        // binary, within the ±0.50 L allowed.
+        auto q = test::issue_request();
+        q.valid_from = q.valid_to = "2026-11-21";
+        q.odometer_out_km = 120'010;
+        q.fuel_out_l = 12.3;
+        const auto second = issue(conn, q).waybill_id;
+        test::returned_waybill_from(conn, second, 120'010, "2026-11-21", 120'020, 10);
+        q.valid_from = q.valid_to = "2026-11-22";
+        q.odometer_out_km = 120'020;
+        q.fuel_out_l = 10.51;
+        const auto third = issue(conn, q).waybill_id;
+        test::returned_waybill_from(conn, third, 120'020, "2026-11-22", 120'030, 10);
+        const auto r = reconcile(db.url(), {.from = "", .to = "", .waybill_ids = {second, third}}, {});
+        REQUIRE(r.size() == 2);
+        const auto message = [](const Reconciliation& x, const std::string& code) {
+            for (const auto& d : x.discrepancies) {
+                if (d.code == code) {
+                    return d.message;
+                }
+            }
+            return std::string("(no " + code + ")");
+        };
+        CHECK_FALSE(has(r[0], "fuel_chain"));
+        CHECK(message(r[1], "fuel_chain") ==
+              "departure fuel 10.51 L differs from the return fuel 10.00 L of waybill FLEET/2 by "
+              "0.51 L (allowed ±0.50 L)");
+        // Norm 0.01 · 10 · 10 km · 1.25 = 1.25 L; actual 12.30 − 10.00 = 2.30 L.
+        CHECK(message(r[0], "overspend") ==
+              "overspend 1.05 L against the norm 1.25 L (actual 2.30 L; any overspend of 0.01 L "
+              "or more needs a reason)");
+        CHECK(message(r[0], "gps_mileage") ==
+              "GPS mileage 0.0 km against 10 km by odometer (-10.0 km, allowed ±2.0 km)");
+        CHECK(message(r[0], "gps_gap").find("a gap is more than 300 s without a fix") !=
+              std::string::npos);
+    }
+
+    // The norms computed in binary floating point come out a few 1e-15 L below the decimal
+    // figure for each of these (11.129999999999999 for 11.13, ...); a driver who used exactly
+    // the normative fuel once got "overspend 0.00 L against the norm ...".
+    TEST_CASE("a waybill of each class whose actual consumption equals its norm has no finding") {
+        test::MigratedDatabase db;
+        auto& conn = db.conn();
+        test::prepare_fleet(conn);  // winter 10 % in Moscow and city 15 %: D = 25 %
+        struct Work {
+            double heater_h = 0, equipment_h = 0, transport_work_tkm = 0;
+            int loaded_trips = 0;
+        };
+        struct Case {
+            const char* registration;
+            waybills::NewModel model;
+            int km;
+            Work work;
+            std::optional<double> trailer_mass_t;
+            double norm_l;  // by hand, in decimal
+        };
+        const Case cases[] = {
+            // 0.01 · 8.4 · 106 · 1.25 = 11.13
+            {"CAR-1",
+             {.make_model = "Hyundai Solaris",
+              .fields = {.vehicle_class = "car", .fuel_grade = "petrol", .base_l_per_100km = 8.4}},
+             106,
+             {},
+             {},
+             11.13},
+            // 0.01 · 24.5 · 112 · 1.25 + 3.1 L/h · 4 h = 34.30 + 12.40 = 46.70
+            {"BUS-1",
+             {.make_model = "LiAZ 5292",
+              .fields = {.vehicle_class = "bus", .base_l_per_100km = 24.5, .heater_l_per_h = 3.1}},
+             112,
+             {.heater_h = 4},
+             {},
+             46.70},
+            // 0.01 · ((24.5 + 1.3 · 4 t) · 102 km + 1.3 · 1250 t·km) · 1.25 = 58.18
+            {"TRUCK-1",
+             {.make_model = "KAMAZ 65117",
+              .fields = {.vehicle_class = "truck",
+                         .base_l_per_100km = 24.5,
+                         .work_l_per_100tkm = 1.3,
+                         .trailer_l_per_100tkm = 1.3}},
+             102,
+             {.transport_work_tkm = 1250},
+             4.0,
+             58.18},
+            // 0.01 · 38.5 · 72 · 1.25 + 0.2 L · 9 loaded trips = 34.65 + 1.80 = 36.45
+            {"DUMP-1",
+             {.make_model = "KAMAZ 6520",
+              .fields = {.vehicle_class = "dump_truck",
+                         .base_l_per_100km = 38.5,
+                         .loaded_trip_l = 0.2}},
+             72,
+             {.loaded_trips = 9},
+             {},
+             36.45},
+            // (0.01 · 30.5 · 32 + 8.2 L/h · 5 h) · 1.25 = (9.76 + 41) · 1.25 = 63.45
+            {"SPECIAL-1",
+             {.make_model = "KO-440",
+              .fields = {.vehicle_class = "special",
+                         .base_l_per_100km = 30.5,
+                         .equipment_l_per_h = 8.2}},
+             32,
+             {.equipment_h = 5},
+             {},
+             63.45},
+        };
+        std::vector<std::int64_t> ids;
+        double lon = 37.0;
+        for (const auto& c : cases) {
+            add_model(conn, c.model, "test");
+            dispatch::add_vehicle(
+                conn,
+                {.registration = c.registration,
+                 .fields = {.make_model = c.model.make_model, .region = "Moscow"}},
+                "test");
+            dispatch::add_driver(
+                conn,
+                {.personnel_number = std::string("D-") + c.registration,
+                 .fields = {.full_name = std::string("Driver of ") + c.registration,
+                            .licence_series = "77 12",
+                            .licence_number = "1",
+                            .licence_issued_on = "2015-04-02"}},
+                "test");
+            auto q = test::issue_request();
+            q.vehicle = c.registration;
+            q.driver = std::string("D-") + c.registration;
+            q.odometer_out_km = 50'000;
+            q.fuel_out_l = c.norm_l + 30;  // 30 L come back: the norm is used exactly
+            q.trailer_mass_t = c.trailer_mass_t;
+            const auto w = issue(conn, q).waybill_id;
+            test::pass_pre_trip_checks(conn, w, 50'000);
+            release(conn, {.waybill_id = w,
+                           .departed_at = "2026-11-20 07:30+03",
+                           .dispatcher = "D. Dispatcher",
+                           .actor = "test"});
+            const auto last_ms = drive_north(conn, c.registration, {lon, 55.5}, c.km);
+            lon += 0.2;
+            auto back = test::return_request(w, 50'000 + c.km, 30);
+            back.heater_h = c.work.heater_h;
+            back.equipment_h = c.work.equipment_h;
+            back.transport_work_tkm = c.work.transport_work_tkm;
+            back.loaded_trips = c.work.loaded_trips;
+            back.returned_at = utc_text(last_ms);
+            return_vehicle(conn, back);
+            ids.push_back(w);
+        }
+        const auto results = reconcile(db.url(), {.from = "", .to = "", .waybill_ids = ids}, {});
+        REQUIRE(results.size() == std::size(cases));
+        for (const auto& r : results) {
+            const auto& c = *std::find_if(std::begin(cases), std::end(cases), [&](const Case& k) {
+                return r.registration == k.registration;
+            });
+            CAPTURE(r.registration);
+            REQUIRE(r.norm.has_value());
+            CHECK(r.corrections.total_pct == 25);
+            // Stated to 0.01 L, as the waybill states them: equal, not merely close.
+            CHECK(r.norm->norm_l == c.norm_l);
+            CHECK(r.actual_l == c.norm_l);
+            CHECK(r.saving_l == 0.0);
+            for (const auto& d : r.discrepancies) {
+                FAIL_CHECK(d.code << ": " << d.message);
+            }
+        }
+        // What is stored is what was stated.
+        CHECK(test::count(conn,
+                          "SELECT count(*) FROM fleet.waybill_reconciliations WHERE saving_l = 0"
+                          " AND norm_l = actual_l AND discrepancies = '[]'") == 5);
+    }
+
     TEST_CASE("a day's track: 15 km driven in GPS, a 6 km gap reported, a 40 L fill matched") {
         test::MigratedDatabase db;
         test::prepare_fleet(db.conn());
@@ -155,13 +349,13 @@ TEST_SUITE("db") {
         CHECK_FALSE(has(x, "undocumented_fill"));
         CHECK_FALSE(has(x, "receipt_without_fill"));
         CHECK_FALSE(has(x, "unlinked_receipt"));
-        // Norm: 0.01 · 10 L/100 km · 21 km · (1 + 0.01 · (10 winter + 15 city)) = 2.625 L.
-        // Actual: 20 + 40 − 0 − 56 = 4 L: an overspend of 1.375 L.
+        // Norm: 0.01 · 10 L/100 km · 21 km · (1 + 0.01 · (10 winter + 15 city)) = 2.625 L,
+        // stated 2.63 L. Actual: 20 + 40 − 0 − 56 = 4 L: an overspend of 1.37 L.
         REQUIRE(x.norm.has_value());
         CHECK(x.corrections.total_pct == doctest::Approx(25));
-        CHECK(x.norm->norm_l == doctest::Approx(2.625));
+        CHECK(x.norm->norm_l == 2.63);
         CHECK(x.actual_l == doctest::Approx(4));
-        CHECK(x.saving_l == doctest::Approx(-1.375));
+        CHECK(x.saving_l == -1.37);
         CHECK(has(x, "overspend"));
         // The overspeed counts against the driver; signal loss is the device's.
         REQUIRE(x.violations.size() == 1);
@@ -170,7 +364,7 @@ TEST_SUITE("db") {
         // The result is stored for reports.
         CHECK(test::count(db.conn(),
                           "SELECT count(*) FROM fleet.waybill_reconciliations"
-                          " WHERE round(gps_km) = 15 AND norm_l = 2.625"
+                          " WHERE round(gps_km) = 15 AND norm_l = 2.63"
                           " AND jsonb_array_length(discrepancies) >= 3") == 1);
     }
 

@@ -98,12 +98,43 @@ TEST_CASE("CSV: a header row, CRLF records, quoted fields with doubled quotes") 
     const Sheet plain{.name = "s",
                       .columns = {"a", "b", "c"},
                       .rows = {{"x\ry", "say \"hi\"", "=1+2"}, {Cell{}, Cell{}, Cell{}}}};
-    CHECK(csv(plain) == "a,b,c\r\n\"x\ry\",\"say \"\"hi\"\"\",=1+2\r\n,,\r\n");
+    CHECK(csv(plain) == "a,b,c\r\n\"x\ry\",\"say \"\"hi\"\"\",'=1+2\r\n,,\r\n");
     const Sheet numbers{
         .name = "n",
         .columns = {"i", "d0", "d3"},
         .rows = {{std::int64_t{-9'000'000'000}, Decimal{1234.5, 0}, Decimal{-0.0005, 3}}}};
     CHECK(csv(numbers) == "i,d0,d3\r\n-9000000000,1235,-0.001\r\n");
+}
+
+TEST_CASE(
+    "CSV: text a spreadsheet would take for a formula gets a quote; numbers keep their sign") {
+    // OWASP's list: = + - @, a tab and a carriage return at the start of a cell.
+    const Sheet hostile{
+        .name = "s",
+        .columns = {"=title", "note", "litres", "count"},
+        .rows = {
+            {"=HYPERLINK(\"http://x\",\"y\")", "plain", Decimal{-3.5, 2}, std::int64_t{-4}},
+            {"+7 495 123-45-67", "@SUM(A1:A2)", Decimal{0, 2}, std::int64_t{0}},
+            {"-3.50", "\tcmd", Cell{}, Cell{}},
+            {"\r=1", "a=b", Cell{}, Cell{}},
+            {"=1,2", "", Cell{}, Cell{}},
+        }};
+    CHECK(csv(hostile) ==
+          "'=title,note,litres,count\r\n"
+          "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",plain,-3.50,-4\r\n"
+          "'+7 495 123-45-67,'@SUM(A1:A2),0.00,0\r\n"
+          "'-3.50,'\tcmd,,\r\n"
+          "\"'\r=1\",a=b,,\r\n"
+          "\"'=1,2\",,,\r\n");
+}
+
+TEST_CASE("round_decimal gives the value format_decimal shows") {
+    CHECK(round_decimal(18.449999999999996, 2) == 18.45);
+    CHECK(round_decimal(2.675, 2) == 2.68);
+    CHECK(round_decimal(-2.675, 2) == -2.68);
+    CHECK(round_decimal(12.0499, 1) == 12.0);
+    CHECK(round_decimal(-0.001, 2) == 0.0);
+    CHECK_THROWS_AS(round_decimal(std::numeric_limits<double>::infinity(), 2), InputError);
 }
 
 TEST_CASE("CSV: a malformed sheet is refused before anything is written") {
