@@ -22,11 +22,12 @@ inline constexpr std::string_view assignment_csv_columns =
 
 /// Reads assignment requests from CSV (RFC 4180: quotes, embedded commas; a header line names
 /// the columns). A timetabled row gives date, vehicle, driver, feed, and a block or trips
-/// (separated by ';'), and may give its shift's own start and end. Freight work takes one row per planned stop: the first gives date,
-/// vehicle, driver, feed, route, start, end (and tz) and its first stop (stop = a known stop's
-/// code, or a name with lon and lat; from, to; radius optional); each following row of the same
-/// date and vehicle whose route is empty or the same adds a stop. Each request's origin is
-/// "FILE:LINE" of its first row. Throws InputError naming the file and line.
+/// (separated by ';'), and may give its shift's own start and end. Freight work takes one row per
+/// planned stop: the first gives date, vehicle, driver, feed, route, start, end (and tz) and its
+/// first stop (stop = a known stop's code, or a name with lon and lat; from, to; radius optional);
+/// each following row of the same date and vehicle whose route is empty or the same adds a stop.
+/// Each request's origin is "FILE:LINE" of its first row. Throws InputError naming the file and
+/// line.
 std::vector<AssignmentRequest> read_assignment_csv(std::string_view text, const std::string& file);
 
 }  // namespace fleet::dispatch

@@ -1060,36 +1060,18 @@ std::vector<Device> list_devices(pqxx::connection& conn, const std::string& vehi
     return out;
 }
 
-std::optional<std::vector<UnknownDevice>> list_unknown_devices(pqxx::connection& conn) {
+std::vector<UnknownDevice> list_unknown_devices(pqxx::connection& conn) {
+    // A row whose identifier is registered since (for its protocol, or for one bound at its
+    // first login) is left out; a wrong_protocol row of a device bound to another stays.
+    static const std::string query =
+        "SELECT u.identifier, u.protocol, u.peer_address, " FLEET_REGISTER_UTC("u.first_seen") ", "
+        FLEET_REGISTER_UTC("u.last_seen") ", u.attempts, u.reason FROM fleet.unknown_devices u"
+        " WHERE NOT EXISTS (SELECT 1 FROM fleet.devices d WHERE d.identifier = u.identifier"
+        " AND (d.protocol IS NULL OR d.protocol = u.protocol))"
+        " ORDER BY u.last_seen DESC, u.identifier, u.protocol";
     pqxx::read_transaction tx(conn);
-    // Kept by ingest from migration 0010 on; an older schema has no such table.
-    if (tx.exec1("SELECT to_regclass('fleet.unknown_devices') IS NOT NULL")[0].as<bool>() ==
-        false) {
-        return std::nullopt;
-    }
     std::vector<UnknownDevice> out;
-    for (
-        const auto& r : tx.exec(
-            "SELECT u.identifier::text, coalesce(u.protocol::text, ''),"
-            " coalesce(u.peer_address::text, ''),"
-            " " FLEET_REGISTER_UTC(
-                "u.first_seen::timestamptz") ","
-                                             " " FLEET_REGISTER_UTC(
-                                                 "u.last_seen::timestamptz") ","
-                                                                             " coalesce(u.attempts,"
-                                                                             " 0)::bigint, "
-                                                                             "coalesce(u.reason::"
-                                                                             "text, '')"
-                                                                             " FROM "
-                                                                             "fleet.unknown_"
-                                                                             "devices u WHERE NOT "
-                                                                             "EXISTS (SELECT 1 "
-                                                                             "FROM fleet.devices d"
-                                                                             "  WHERE d.identifier "
-                                                                             "= u.identifier::text)"
-                                                                             " ORDER BY "
-                                                                             "u.last_seen DESC, "
-                                                                             "u.identifier")) {
+    for (const auto& r : tx.exec(query)) {
         out.push_back({.identifier = r[0].as<std::string>(),
                        .protocol = r[1].as<std::string>(),
                        .peer_address = r[2].as<std::string>(),

@@ -157,9 +157,9 @@ bool move_device(pqxx::connection& conn, const std::string& identifier, const st
 void remove_device(pqxx::connection& conn, const std::string& identifier, const std::string& actor);
 /// The registered devices by identifier; `vehicle` (a registration) narrows to one vehicle.
 std::vector<Device> list_devices(pqxx::connection& conn, const std::string& vehicle = "");
-/// The devices seen but not registered, most recent first; nullopt when the database has no
-/// fleet.unknown_devices table yet. Identifiers registered since are left out.
-std::optional<std::vector<UnknownDevice>> list_unknown_devices(pqxx::connection& conn);
+/// The devices refused at login (fleet.unknown_devices, kept by ingest), most recent first;
+/// those registered since for that protocol are left out.
+std::vector<UnknownDevice> list_unknown_devices(pqxx::connection& conn);
 
 /// Fields of a driver; an absent one is left as it is. In a change, an empty text clears it
 /// (licence fields, terminal).

@@ -125,7 +125,8 @@ std::string Counters::prometheus_text() const {
                 << to_string(static_cast<Rejection>(r)) << "\"} " << c->rejected[r].load() << "\n";
         }
     }
-    out << "# HELP fleet_ingest_refused_total Connections refused or closed unanswered, by reason.\n"
+    out << "# HELP fleet_ingest_refused_total Connections refused or closed unanswered, by "
+           "reason.\n"
            "# TYPE fleet_ingest_refused_total counter\n";
     for (const auto& [protocol, c] : by_protocol_) {
         for (std::size_t r = 0; r < c->refused.size(); ++r) {

@@ -3,6 +3,7 @@
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,7 +15,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -399,8 +399,8 @@ struct Listeners::Impl {
 
     struct LookUp {
         std::optional<std::int64_t> vehicle{};  ///< empty: refused (counted and logged)
-        bool retry_later = false;  ///< refused for want of a database, not for cause
-        std::string bad_input{};   ///< an identifier no device can have: why
+        bool retry_later = false;               ///< refused for want of a database, not for cause
+        std::string bad_input{};                ///< an identifier no device can have: why
     };
 
     // The device's vehicle, from the registry's memory or from a lookup on the worker pool
@@ -464,8 +464,9 @@ struct Listeners::Impl {
                 co_return LookUp{answer->vehicle_id, false};
             case DeviceVerdict::wrong_protocol:
                 refuse(c->counters, protocol, Refusal::wrong_protocol,
-                       "device " + device + " from " + c->peer + " is registered for another "
-                                                                 "protocol");
+                       "device " + device + " from " + c->peer +
+                           " is registered for another "
+                           "protocol");
                 break;
             case DeviceVerdict::unknown:
                 c->counters.reject(Rejection::unknown_device);
@@ -481,8 +482,8 @@ struct Listeners::Impl {
     awaitable<bool> commit(std::shared_ptr<Connection> c, Packet packet) {
         c->waited_done = false;
         c->wait.expires_after(config.database_wait);
-        const auto ticket = services.writer.submit(
-            std::move(packet), [gate = gate, c](const WriteResult& result) {
+        const auto ticket =
+            services.writer.submit(std::move(packet), [gate = gate, c](const WriteResult& result) {
                 gate->post(c->socket.get_executor(), [c, result] {
                     c->waited_done = true;
                     c->commit = result;
@@ -499,8 +500,8 @@ struct Listeners::Impl {
             if (!draining) {
                 refuse(c->counters, protocol, Refusal::commit_timeout,
                        c->peer + (c->device.empty() ? "" : " (" + c->device + ")") +
-                           ": no commit within " +
-                           std::to_string(config.database_wait.count()) + " ms");
+                           ": no commit within " + std::to_string(config.database_wait.count()) +
+                           " ms");
             }
             co_return false;
         }
@@ -668,14 +669,14 @@ struct Listeners::Impl {
 
     void arm_idle(const std::shared_ptr<Connection>& c) {
         c->idle.expires_after(config.idle_timeout);
-        c->idle.async_wait([weak = std::weak_ptr<Connection>(c)](
-                               const boost::system::error_code& ec) {
-            if (auto s = weak.lock(); s && !ec) {
-                s->timed_out = true;
-                boost::system::error_code ignored;
-                s->socket.close(ignored);
-            }
-        });
+        c->idle.async_wait(
+            [weak = std::weak_ptr<Connection>(c)](const boost::system::error_code& ec) {
+                if (auto s = weak.lock(); s && !ec) {
+                    s->timed_out = true;
+                    boost::system::error_code ignored;
+                    s->socket.close(ignored);
+                }
+            });
     }
 
     void note_closed(Connection& c, const boost::system::error_code& ec) {
@@ -699,8 +700,8 @@ struct Listeners::Impl {
             while (!draining) {
                 http::request_parser<http::string_body> parser;
                 parser.body_limit(config.max_frame_bytes);
-                parser.header_limit(
-                    static_cast<std::uint32_t>(std::min<std::size_t>(config.max_frame_bytes, 16384)));
+                parser.header_limit(static_cast<std::uint32_t>(
+                    std::min<std::size_t>(config.max_frame_bytes, 16384)));
                 arm_idle(c);
                 c->reading = true;
                 boost::system::error_code ec;
@@ -869,9 +870,8 @@ struct Listeners::Impl {
             return;
         }
         auto shared_done = std::make_shared<std::function<void(DownlinkResult)>>(std::move(done));
-        const bool posted =
-            gate->post(c->socket.get_executor(), [this, c, message = std::move(message),
-                                                  shared_done] {
+        const bool posted = gate->post(
+            c->socket.get_executor(), [this, c, message = std::move(message), shared_done] {
                 if (!c->socket.is_open()) {
                     (*shared_done)(DownlinkResult::not_connected);
                     return;

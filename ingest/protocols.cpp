@@ -62,8 +62,12 @@ const std::vector<ProtocolInfo>& protocols() {
                  return std::nullopt;  // longer than a 1-byte packet length can carry
              }
          }},
-        {"osmand", 5055, Transport::http,
-         "OsmAnd / Traccar Client over HTTP (GET or POST, query, form or JSON)", {}, {}},
+        {"osmand",
+         5055,
+         Transport::http,
+         "OsmAnd / Traccar Client over HTTP (GET or POST, query, form or JSON)",
+         {},
+         {}},
         {"native", 5100, Transport::tcp,
          "the in-cab terminal protocol (proto/terminal.proto) over TCP",
          [] { return std::make_unique<native::Handler>(); },

@@ -21,8 +21,8 @@ enum class Transport {
 };
 
 struct ProtocolInfo {
-    std::string_view name;         ///< "teltonika"; also the option prefix (teltonika-port)
-    std::uint16_t default_port;    ///< Traccar's customary port, where there is one
+    std::string_view name;       ///< "teltonika"; also the option prefix (teltonika-port)
+    std::uint16_t default_port;  ///< Traccar's customary port, where there is one
     Transport transport;
     std::string_view description;  ///< for --help
     /// A handler for one connection (tcp only).

@@ -97,7 +97,10 @@ struct WriterConfig {
     std::chrono::milliseconds max_wait{50};  ///< how long the first queued position may wait
     /// Commit early once nothing has arrived for this long (all senders await this commit).
     std::chrono::microseconds quiet{2000};
-    geo::RetryPolicy reconnect{};  ///< back-off while the database is down
+    /// Back-off while the database is down: short, so that ingest resumes within seconds of
+    /// the database coming back (an attempt costs one connect, bounded by its timeout).
+    geo::RetryPolicy reconnect{.first_delay = std::chrono::milliseconds(250),
+                               .max_delay = std::chrono::milliseconds(2000)};
     /// Records queued at most (positions, and one per device status); a packet beyond it is
     /// refused at once (its connection closes unacknowledged and the device resends later).
     std::size_t max_queued = 200000;

@@ -208,14 +208,16 @@ int run_fleetd(const Config& config) {
                                    receipts.on_receipt(vehicle, r);
                                }});
     register_metrics(metrics, counters, devices, writer, engine, receipts);
-    metrics.add("assignments", [&assignments](std::string& out) { assignments.write_metrics(out); });
+    metrics.add("assignments",
+                [&assignments](std::string& out) { assignments.write_metrics(out); });
 
     // Keeps the position partitions ahead of time, once an hour (the first run was at start).
     Periodic partitions(control, workers, std::chrono::hours(1), [&] {
         try {
             const int created = geo::ensure_position_partitions(*db, config.partition_months_ahead);
             if (created > 0) {
-                log::info("database", "created " + std::to_string(created) + " position partitions");
+                log::info("database",
+                          "created " + std::to_string(created) + " position partitions");
             }
         } catch (const std::exception& e) {
             // Positions still land in the default partition; try again next hour.
@@ -241,7 +243,9 @@ int run_fleetd(const Config& config) {
                                 std::chrono::steady_clock::duration(std::chrono::seconds(1)))));
                }});
     // Assignment changes reach the engine within a second (LISTEN), a full reload every minute.
-    parts.add({"assignments", [&] { assignments.start(); }, {},
+    parts.add({"assignments",
+               [&] { assignments.start(); },
+               {},
                [&](std::chrono::steady_clock::time_point deadline) {
                    assignments.stop(std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::max(deadline - std::chrono::steady_clock::now(),
@@ -264,9 +268,11 @@ int run_fleetd(const Config& config) {
                        std::max(deadline - std::chrono::steady_clock::now(),
                                 std::chrono::steady_clock::duration::zero())));
                }});
-    parts.add({"partition upkeep", [&] { partitions.start(); }, [&] { partitions.stop(); },
-               [](auto) {}});
-    parts.add({"receipts", [] {}, {},
+    parts.add(
+        {"partition upkeep", [&] { partitions.start(); }, [&] { partitions.stop(); }, [](auto) {}});
+    parts.add({"receipts",
+               [] {},
+               {},
                [&](std::chrono::steady_clock::time_point deadline) { receipts.drain(deadline); }});
     parts.add({"listeners", [&] { listeners.start(); }, [&] { listeners.stop_accepting(); },
                [&](std::chrono::steady_clock::time_point deadline) {

@@ -271,8 +271,7 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.worker_threads = static_cast<unsigned>(in_range<long>(vm, "worker-threads", 1, 64));
     c.listeners.max_connections =
         static_cast<std::size_t>(in_range<long>(vm, "max-connections", 1, 1000000));
-    c.listeners.database_wait =
-        std::chrono::seconds(in_range<long>(vm, "commit-timeout", 1, 3600));
+    c.listeners.database_wait = std::chrono::seconds(in_range<long>(vm, "commit-timeout", 1, 3600));
     c.writer.max_queued =
         static_cast<std::size_t>(in_range<long>(vm, "writer-queue", 1000, 100000000));
     c.unknown_devices =

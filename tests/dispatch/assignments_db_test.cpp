@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "dispatch/assignments.hpp"
+#include "dispatch/fleet_register.hpp"
 #include "dispatch/gtfs/feed.hpp"
 #include "dispatch/gtfs/import.hpp"
 #include "geo/error.hpp"
@@ -20,12 +21,11 @@ namespace {
 void prepare(pqxx::connection& conn) {
     const auto feed = gtfs::read_feed(std::string(FLEET_TEST_DATA) + "/gtfs/small");
     gtfs::import_feed(conn, feed, "city", {.actor = "test", .source = "small", .progress = {}});
-    pqxx::work tx(conn);
-    tx.exec0("INSERT INTO fleet.vehicles (registration) VALUES ('A123BC'), ('SPARE-1')");
-    tx.exec0(
-        "INSERT INTO fleet.drivers (full_name, personnel_number) VALUES ('Ivan Petrov', '0042'),"
-        " ('Anna Smirnova', '0043')");
-    tx.commit();
+    add_vehicles(conn, {{.registration = "A123BC"}, {.registration = "SPARE-1"}}, "test");
+    add_drivers(conn,
+                {{.personnel_number = "0042", .fields = {.full_name = "Ivan Petrov"}},
+                 {.personnel_number = "0043", .fields = {.full_name = "Anna Smirnova"}}},
+                "test");
 }
 
 long count(pqxx::connection& conn, const std::string& sql) {

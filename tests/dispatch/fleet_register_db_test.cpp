@@ -315,39 +315,33 @@ TEST_SUITE("db") {
         CHECK(journal(conn, {.vehicle_id = a, .kind = "device"}).back().action == "device removed");
     }
 
-    TEST_CASE("devices seen but not registered are listed once ingest keeps them") {
+    TEST_CASE("devices refused at login are listed until registered for their protocol") {
         test::MigratedDatabase db;
         auto& conn = db.conn();
-        CHECK_FALSE(list_unknown_devices(conn).has_value());
+        CHECK(list_unknown_devices(conn).empty());
         {
-            // As migration 0010 (ingest) creates it.
+            // As ingest's device registry keeps them (migration 0010).
             pqxx::work tx(conn);
-            tx.exec0(
-                "CREATE TABLE fleet.unknown_devices (identifier text PRIMARY KEY,"
-                " protocol text NOT NULL, peer_address text, first_seen timestamptz NOT NULL,"
-                " last_seen timestamptz NOT NULL, attempts bigint NOT NULL DEFAULT 1,"
-                " reason text)");
             tx.exec0(
                 "INSERT INTO fleet.unknown_devices VALUES"
                 " ('356307042441013', 'teltonika', '10.0.0.7:50123', '2026-11-27 06:00Z',"
-                "  '2026-11-27 07:00Z', 12, 'unknown device'),"
+                "  '2026-11-27 07:00Z', 12, 'unknown'),"
                 " ('phone-9', 'osmand', '10.0.0.8', '2026-11-27 05:00Z', '2026-11-27 08:00Z',"
-                "  2, 'unknown device')");
+                "  2, 'unknown')");
             tx.commit();
         }
         auto unknown = list_unknown_devices(conn);
-        REQUIRE(unknown.has_value());
-        REQUIRE(unknown->size() == 2);
-        CHECK((*unknown)[0].identifier == "phone-9");  // most recent first
-        CHECK((*unknown)[1].attempts == 12);
-        CHECK((*unknown)[1].last_seen == "2026-11-27T07:00:00Z");
+        REQUIRE(unknown.size() == 2);
+        CHECK(unknown[0].identifier == "phone-9");  // most recent first
+        CHECK(unknown[1].attempts == 12);
+        CHECK(unknown[1].last_seen == "2026-11-27T07:00:00Z");
         add_vehicle(conn, {.registration = "A1"}, actor);
         add_device(conn,
                    {.identifier = "356307042441013", .protocol = "teltonika", .vehicle = "A1"},
                    actor);
         unknown = list_unknown_devices(conn);
-        REQUIRE(unknown->size() == 1);
-        CHECK((*unknown)[0].identifier == "phone-9");
+        REQUIRE(unknown.size() == 1);
+        CHECK(unknown[0].identifier == "phone-9");
     }
 
     TEST_CASE("drivers: personnel number, licence and terminal; refusals change nothing") {

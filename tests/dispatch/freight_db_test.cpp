@@ -4,6 +4,7 @@
 
 #include "dispatch/assignment_input.hpp"
 #include "dispatch/assignments.hpp"
+#include "dispatch/fleet_register.hpp"
 #include "dispatch/route_rules.hpp"
 #include "geo/error.hpp"
 #include "geo/geodesy.hpp"
@@ -37,11 +38,12 @@ void prepare(pqxx::connection& conn) {
         " ('WH7', 'Warehouse 7', ST_GeomFromText($2, 4326), NULL),"
         " ('FAR', 'Far away', ST_GeomFromText($3, 4326), NULL)",
         point_wkt(west), point_wkt(east), point_wkt(geo::destination(west, 0, 3000)));
-    tx.exec0("INSERT INTO fleet.vehicles (registration, vehicle_class) VALUES ('T-7', 'truck')");
-    tx.exec0("INSERT INTO fleet.vehicles (registration, vehicle_class) VALUES ('T-9', 'truck')");
-    tx.exec0(
-        "INSERT INTO fleet.drivers (full_name, personnel_number) VALUES ('Ivan Petrov', '0042')");
     tx.commit();
+    add_vehicles(conn,
+                 {{.registration = "T-7", .fields = {.vehicle_class = "truck"}},
+                  {.registration = "T-9", .fields = {.vehicle_class = "truck"}}},
+                 "test");
+    add_driver(conn, {.personnel_number = "0042", .fields = {.full_name = "Ivan Petrov"}}, "test");
 }
 
 // The bakery: 2 km along the route, 20 m north of it.
@@ -277,7 +279,8 @@ TEST_SUITE("db") {
 
         CHECK(count(db.conn(), "SELECT count(*) FROM fleet.shift_assignments") == 0);
         CHECK(count(db.conn(), "SELECT count(*) FROM fleet.assignment_stops") == 0);
-        CHECK(count(db.conn(), "SELECT count(*) FROM fleet.journal") == 0);
+        CHECK(count(db.conn(), "SELECT count(*) FROM fleet.journal WHERE kind = 'assignment'") ==
+              0);
     }
 
     TEST_CASE("a CSV of assignments is saved whole, with progress, or not at all") {
@@ -311,7 +314,8 @@ TEST_SUITE("db") {
         CHECK(count(db.conn(),
                     "SELECT count(*) FROM fleet.shift_assignments"
                     " WHERE service_date = '2024-03-06'") == 0);
-        CHECK(count(db.conn(), "SELECT count(*) FROM fleet.journal") == 2);
+        CHECK(count(db.conn(), "SELECT count(*) FROM fleet.journal WHERE kind = 'assignment'") ==
+              2);
     }
 
     TEST_CASE("a freight run is loaded with its route's thresholds and speed limits") {

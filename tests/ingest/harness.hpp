@@ -8,9 +8,9 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <thread>
 
@@ -74,9 +74,8 @@ struct Harness {
         : devices(geo::ConnectionFactory({.url = db.url()}), o.policy),
           writer(geo::ConnectionFactory({.url = db.url()}), writer_config(o.writer_queue),
                  counters),
-          listeners(config(o),
-                    IngestServices{devices, pipeline, writer, counters, clock_now,
-                                   lookups.get_executor(), std::move(on_receipt)}) {
+          listeners(config(o), IngestServices{devices, pipeline, writer, counters, clock_now,
+                                              lookups.get_executor(), std::move(on_receipt)}) {
         writer.start();
         listeners.start();
     }

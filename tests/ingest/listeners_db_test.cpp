@@ -162,7 +162,8 @@ TEST_SUITE("db") {
             tx.exec0("ALTER DATABASE " + tx.quote_name(dbname) + " ALLOW_CONNECTIONS false");
             tx.exec_params(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND application_name LIKE 'fleetd%' AND pid <> pg_backend_pid()",
+                "WHERE datname = $1 AND application_name LIKE 'fleetd%' AND pid <> "
+                "pg_backend_pid()",
                 dbname);
         }
         d.send_hex(teltonika_two_records);

@@ -37,8 +37,8 @@ struct TableLock {
 
 std::int64_t vehicle_of(Harness& h, const std::string& identifier) {
     pqxx::read_transaction tx(h.db.conn());
-    return tx.exec_params1("SELECT vehicle_id FROM fleet.devices WHERE identifier = $1",
-                           identifier)[0]
+    return tx
+        .exec_params1("SELECT vehicle_id FROM fleet.devices WHERE identifier = $1", identifier)[0]
         .as<std::int64_t>();
 }
 
@@ -146,6 +146,12 @@ TEST_SUITE("db") {
         Harness h(HarnessOptions{.max_connections = 2});
         Device a(h.port("teltonika"));
         Device b(h.port("osmand"));
+        // Each protocol has its own acceptor: c must come after a and b have been taken.
+        REQUIRE(eventually([&] {
+            return h.counters.protocol("teltonika").connections_active +
+                       h.counters.protocol("osmand").connections_active ==
+                   2;
+        }));
         Device c(h.port("native"));
         CHECK(c.closed_by_peer());
         CHECK(refused(h, "native", Refusal::connection_cap) == 1);
@@ -205,7 +211,7 @@ TEST_SUITE("db") {
         CHECK(idle.closed_by_peer(1000ms));
         lock.release();
         CHECK(busy.receive(4) == Bytes{0, 0, 0, 2});  // what was received is answered
-        CHECK(busy.closed_by_peer(1000ms));          // and nothing more is read
+        CHECK(busy.closed_by_peer(1000ms));           // and nothing more is read
         h.listeners.drain(std::chrono::steady_clock::now() + 2s);
         CHECK(h.listeners.open_connections() == 0);
         // No new connections: refused by the closed port.
@@ -235,11 +241,10 @@ TEST_SUITE("db") {
     TEST_CASE("downlink: a command goes down the device's own connection, in its protocol") {
         std::atomic<int> receipts{0};
         std::uint64_t receipt_id = 0;
-        Harness h(HarnessOptions{},
-                  [&](std::int64_t, const NoticeReceipt& r) {
-                      receipt_id = r.notice_id;
-                      ++receipts;
-                  });
+        Harness h(HarnessOptions{}, [&](std::int64_t, const NoticeReceipt& r) {
+            receipt_id = r.notice_id;
+            ++receipts;
+        });
         // Teltonika: Codec 12.
         Device t(h.port("teltonika"));
         t.send_hex(teltonika_login);
@@ -290,7 +295,7 @@ TEST_SUITE("db") {
         }
         // GT06: an online command 0x80 with the message id as its server flag.
         Device g(h.port("gt06"));
-        g.send_hex("78780D0112345678901234500018CDD0D0A");
+        g.send_hex("78780D01012345678901234500018CDD0D0A");
         REQUIRE(g.receive(10).size() == 10);
         {
             Outcome o;

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "dispatch/assignments.hpp"
+#include "dispatch/fleet_register.hpp"
 #include "dispatch/gtfs/feed.hpp"
 #include "dispatch/gtfs/import.hpp"
 #include "server/assignment_feed.hpp"
@@ -66,12 +67,11 @@ void prepare(pqxx::connection& conn) {
     const auto feed = dispatch::gtfs::read_feed(std::string(FLEET_TEST_DATA) + "/gtfs/small");
     dispatch::gtfs::import_feed(conn, feed, "city",
                                 {.actor = "test", .source = "small", .progress = {}});
-    pqxx::work tx(conn);
-    tx.exec0("INSERT INTO fleet.vehicles (registration) VALUES ('A123BC'), ('B456CD')");
-    tx.exec0(
-        "INSERT INTO fleet.drivers (full_name, personnel_number) VALUES ('Ivan Petrov', '0042'),"
-        " ('Anna Smirnova', '0043')");
-    tx.commit();
+    dispatch::add_vehicles(conn, {{.registration = "A123BC"}, {.registration = "B456CD"}}, "test");
+    dispatch::add_drivers(conn,
+                          {{.personnel_number = "0042", .fields = {.full_name = "Ivan Petrov"}},
+                           {.personnel_number = "0043", .fields = {.full_name = "Anna Smirnova"}}},
+                          "test");
 }
 
 Millis march5_utc(std::chrono::minutes t) {

@@ -43,9 +43,9 @@ printf 'service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,star
 "$fleetctl" --database-url "$url" import gtfs "$feed" --feed city >/dev/null 2>&1 || fail "GTFS import"
 
 imei=356307042449999
-psql "$url" -qc "INSERT INTO fleet.vehicles (registration) VALUES ('BUS-1');
-  INSERT INTO fleet.devices (identifier, protocol, vehicle_id)
-  SELECT '$imei', 'teltonika', vehicle_id FROM fleet.vehicles WHERE registration = 'BUS-1'" || fail "vehicle"
+"$fleetctl" --database-url "$url" vehicle add BUS-1 >/dev/null || fail "vehicle add"
+"$fleetctl" --database-url "$url" device add "$imei" --protocol teltonika --vehicle BUS-1 >/dev/null ||
+  fail "device add"
 "$fleetctl" --database-url "$url" assign --date "$day" --vehicle BUS-1 --feed city --block B1 >/dev/null ||
   fail "assign"
 

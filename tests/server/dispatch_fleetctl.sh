@@ -36,8 +36,8 @@ q "INSERT INTO fleet.routes (code, geom) VALUES
      ('F1', ST_GeomFromText('LINESTRING(37.6 55.75, 37.6796 55.75)', 4326));
    INSERT INTO fleet.stops (code, name, geom, radius_m) VALUES
      ('YARD', 'Loading yard', ST_GeomFromText('POINT(37.6 55.75)', 4326), 40),
-     ('WH7', 'Warehouse 7', ST_GeomFromText('POINT(37.6796 55.75)', 4326), NULL);
-   INSERT INTO fleet.vehicles (registration, vehicle_class) VALUES ('T-7', 'truck')" >/dev/null
+     ('WH7', 'Warehouse 7', ST_GeomFromText('POINT(37.6796 55.75)', 4326), NULL)" >/dev/null
+ctl vehicle add T-7 --class truck >/dev/null || { echo "FAIL vehicle add"; exit 1; }
 
 expect freight-on-the-command-line 0 '^assignment [0-9]+: T-7 on 2024-03-05, route F1 with 3 stops$' -- \
   ctl assign --date 2024-03-05 --vehicle T-7 --route F1 --start 07:45 --end 12:00 --tz Europe/Moscow \
@@ -94,9 +94,8 @@ expect speed-beyond 1 "route 'F1' is [0-9]+ m long; 9000 m is beyond its end" --
 # A day of shifts on the small GTFS feed (Europe/Moscow): B1 08:00–08:45 (T1, T2), B2 23:50–24:10.
 data=$(cd "$(dirname "$0")/../data" && pwd)
 ctl import gtfs "$data/gtfs/small" --feed city >/dev/null 2>&1 || { echo "FAIL gtfs import"; exit 1; }
-q "INSERT INTO fleet.vehicles (registration) VALUES ('BUS-1'), ('BUS-2');
-   INSERT INTO fleet.drivers (full_name, personnel_number) VALUES ('Ivan Petrov', '0042'),
-     ('Anna Smirnova', '0043')" >/dev/null
+{ ctl vehicle add BUS-1 && ctl vehicle add BUS-2 && ctl driver add 0042 --name "Ivan Petrov" &&
+  ctl driver add 0043 --name "Anna Smirnova"; } >/dev/null || { echo "FAIL fleet setup"; exit 1; }
 last() { q "SELECT max(assignment_id) FROM fleet.shift_assignments"; }
 day='--date 2024-03-05 --feed city'
 expect shift-morning 0 '^assignment [0-9]+: BUS-1 on 2024-03-05, block B1$' -- ctl assign $day --vehicle BUS-1 --block B1 --driver 0042

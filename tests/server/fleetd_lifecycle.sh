@@ -45,15 +45,22 @@ grep -q 'database: connected to' "$log" || fail "no database line"
 grep -qE 'database: schema at migration [0-9]+ \([0-9]+ applied now\)' "$log" || fail "no schema line"
 grep -q "teltonika: listening on 127.0.0.1:$tport (TCP)" "$log" || fail "no teltonika listener line"
 grep -q "osmand: listening on 127.0.0.1:$oport (HTTP)" "$log" || fail "no osmand listener line"
-psql "$url" -qc "INSERT INTO fleet.vehicles (registration) VALUES ('kept-across-restart')" || fail "insert"
-psql "$url" -qc "INSERT INTO fleet.devices (identifier, protocol, vehicle_id) SELECT '356307042441013',
-  'teltonika', vehicle_id FROM fleet.vehicles WHERE registration = 'kept-across-restart'" || fail "insert device"
+"$fleetctl" --database-url "$url" vehicle add kept-across-restart >/dev/null || fail "vehicle add"
+"$fleetctl" --database-url "$url" device add 356307042441013 --protocol teltonika \
+  --vehicle kept-across-restart >/dev/null || fail "device add"
 
 # Unknown devices are refused by default: the answer is 00 and the connection closes.
 exec 3<>"/dev/tcp/127.0.0.1/$tport" || fail "cannot connect to the teltonika port"
 perl -e 'print pack("H*", $ARGV[0])' 000F333536333037303432343431303939 >&3
 [ "$(head -c 1 <&3 | od -An -tx1 | tr -d ' ')" = 00 ] || fail "an unknown device was not refused"
 exec 3>&-
+# ... and remembered for an operator to add.
+for _ in $(seq 1 50); do
+  "$fleetctl" --database-url "$url" device list --unknown 2>&1 | grep -q '356307042441099' && break
+  sleep 0.1
+done
+"$fleetctl" --database-url "$url" device list --unknown | grep -q '356307042441099.*teltonika' ||
+  fail "the refused device is not listed by fleetctl device list --unknown"
 
 # Teltonika's documented login and "Codec 8 > 1st example" packet, as nc would send them: the
 # ACK 00000001 arrives, and the row holds the documented time and IO values.

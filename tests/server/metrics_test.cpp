@@ -16,7 +16,8 @@ struct NoStore : dispatch::EventStore {
 
 }  // namespace
 
-TEST_CASE("one registry holds the listeners', the writer's, the engine's and the receipts' figures") {
+TEST_CASE(
+    "one registry holds the listeners', the writer's, the engine's and the receipts' figures") {
     const geo::ConnectionFactory connections({.url = "host=/nonexistent dbname=x"});
     ingest::Counters counters;
     ++counters.protocol("gt06").frames;
@@ -35,7 +36,8 @@ TEST_CASE("one registry holds the listeners', the writer's, the engine's and the
     CHECK(text.find("fleet_ingest_refused_total{protocol=\"gt06\",reason=\"writer_full\"} 1\n") !=
           std::string::npos);
     CHECK(text.find("fleet_writer_queued_positions 0\n") != std::string::npos);
-    CHECK(text.find("fleet_dispatch_fixes_dropped_total 0\n") != std::string::npos);
+    CHECK(text.find("fleet_dispatch_fixes_dropped_total{reason=\"queue_full\"} 0\n") !=
+          std::string::npos);
     CHECK(text.find("fleet_receipts_total{outcome=\"recorded\"} 0\n") != std::string::npos);
     workers.join();
 }

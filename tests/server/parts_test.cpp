@@ -9,14 +9,16 @@ using namespace fleet::server;
 namespace {
 
 Part recording(const std::string& name, std::vector<std::string>& log, bool fail = false) {
-    return {name, [&log, name, fail] {
-                if (fail) {
-                    throw std::runtime_error(name + " cannot start");
-                }
-                log.push_back("start " + name);
-            },
-            [&log, name] { log.push_back("stop accepting " + name); },
-            [&log, name](std::chrono::steady_clock::time_point) { log.push_back("drain " + name); }};
+    return {
+        name,
+        [&log, name, fail] {
+            if (fail) {
+                throw std::runtime_error(name + " cannot start");
+            }
+            log.push_back("start " + name);
+        },
+        [&log, name] { log.push_back("stop accepting " + name); },
+        [&log, name](std::chrono::steady_clock::time_point) { log.push_back("drain " + name); }};
 }
 
 }  // namespace

@@ -14,19 +14,24 @@ TEST_SUITE("db") {
         std::int64_t vehicle = 0;
         {
             pqxx::work tx(db.conn());
-            vehicle = tx.exec1("INSERT INTO fleet.vehicles (registration) VALUES ('R1')"
-                               " RETURNING vehicle_id")[0]
+            vehicle = tx.exec1(
+                            "INSERT INTO fleet.vehicles (registration) VALUES ('R1')"
+                            " RETURNING vehicle_id")[0]
                           .as<std::int64_t>();
-            const auto driver = tx.exec1("INSERT INTO fleet.drivers (full_name) VALUES ('D')"
-                                         " RETURNING driver_id")[0]
+            const auto driver = tx.exec1(
+                                      "INSERT INTO fleet.drivers (full_name) VALUES ('D')"
+                                      " RETURNING driver_id")[0]
                                     .as<std::int64_t>();
-            tx.exec_params("INSERT INTO fleet.notices (notice_id, title, body, valid_from,"
-                           " created_by) VALUES (7, 'Ice', 'Ice on the bridge', now(), 'test')");
-            tx.exec_params("INSERT INTO fleet.notices (notice_id, title, body, valid_from,"
-                           " created_by) VALUES (9, 'Fog', 'Fog on the ring road', now(), 'test')");
-            tx.exec_params("INSERT INTO fleet.notice_deliveries (notice_id, driver_id,"
-                           " vehicle_id, sent_at) VALUES (7, $1, $2, now()), (9, $1, $2, now())",
-                           driver, vehicle);
+            tx.exec_params(
+                "INSERT INTO fleet.notices (notice_id, title, body, valid_from,"
+                " created_by) VALUES (7, 'Ice', 'Ice on the bridge', now(), 'test')");
+            tx.exec_params(
+                "INSERT INTO fleet.notices (notice_id, title, body, valid_from,"
+                " created_by) VALUES (9, 'Fog', 'Fog on the ring road', now(), 'test')");
+            tx.exec_params(
+                "INSERT INTO fleet.notice_deliveries (notice_id, driver_id,"
+                " vehicle_id, sent_at) VALUES (7, $1, $2, now()), (9, $1, $2, now())",
+                driver, vehicle);
             tx.commit();
         }
         const ingest::Millis now(std::chrono::milliseconds(1764590400000));  // 2025-12-01 12:00Z
@@ -63,11 +68,13 @@ TEST_SUITE("db") {
         test::MigratedDatabase db;
         boost::asio::thread_pool workers(1);
         const ingest::Millis now(std::chrono::milliseconds(1764590400000));
-        server::ReceiptRecorder receipts(geo::ConnectionFactory({.url = db.url()}),
-                                         workers.get_executor(), [now] { return now; },
-                                         /*max_pending=*/3);
+        server::ReceiptRecorder receipts(
+            geo::ConnectionFactory({.url = db.url()}), workers.get_executor(),
+            [now] { return now; },
+            /*max_pending=*/3);
         for (int i = 0; i < 50; ++i) {
-            receipts.on_receipt(1, {static_cast<std::uint64_t>(i), now + std::chrono::hours(9), false});
+            receipts.on_receipt(
+                1, {static_cast<std::uint64_t>(i), now + std::chrono::hours(9), false});
         }
         receipts.drain(std::chrono::steady_clock::now() + 5s);
         const auto f = receipts.figures();

@@ -33,14 +33,10 @@ refused() {
 }
 
 must migrate
-psql "$url" -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || fail "vehicle, driver"
-INSERT INTO fleet.vehicle_models (make_model, vehicle_class, fuel_grade, base_l_per_100km)
-  VALUES ('LADA Largus', 'car', 'petrol', 8.4);
-INSERT INTO fleet.vehicles (registration, vehicle_class, make_model)
-  VALUES ('A123BC77', 'car', 'LADA Largus');
-INSERT INTO fleet.drivers (full_name, personnel_number, licence_series, licence_number, licence_issued_on)
-  VALUES ('Ivanov Ivan Ivanovich', 'T-17', '77 12', '345678', '2015-03-01');
-SQL
+must model add "LADA Largus" --class car --fuel-grade petrol --base-l-per-100km 8.4
+must vehicle add A123BC77 --class car --model "LADA Largus"
+must driver add T-17 --name "Ivanov Ivan Ivanovich" --licence-series "77 12" --licence-number 345678 \
+  --licence-issued 2015-03-01
 
 "$fleetctl" waybill issue --help >"$work/out" 2>&1 || fail "waybill issue --help"
 grep -q -- '--trailer-mass' "$work/out" || fail "waybill issue --help does not list --trailer-mass"

@@ -101,7 +101,8 @@ TEST_SUITE("db") {
         q.fuel_out_l = 10.51;
         const auto third = issue(conn, q).waybill_id;
         test::returned_waybill_from(conn, third, 120'020, "2026-11-22", 120'030, 10);
-        const auto r = reconcile(db.url(), {.from = "", .to = "", .waybill_ids = {second, third}}, {});
+        const auto r =
+            reconcile(db.url(), {.from = "", .to = "", .waybill_ids = {second, third}}, {});
         REQUIRE(r.size() == 2);
         const auto message = [](const Reconciliation& x, const std::string& code) {
             for (const auto& d : x.discrepancies) {

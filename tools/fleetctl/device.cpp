@@ -114,14 +114,10 @@ int list(const server::Config& config, const std::vector<std::string>& args) {
         throw ConfigError(name, "--unknown lists devices of no vehicle: leave out --vehicle");
     }
     auto db = cli::open(config);
-    const auto unknown = vehicle.empty() ? dispatch::list_unknown_devices(*db) : std::nullopt;
+    const auto unknown = vehicle.empty() ? dispatch::list_unknown_devices(*db)
+                                         : std::vector<dispatch::UnknownDevice>{};
     if (only_unknown) {
-        if (!unknown) {
-            throw InputError(
-                "this database keeps no list of unknown devices yet (it comes with "
-                "schema migration 10; run fleetctl migrate with a newer fleetctl)");
-        }
-        reg::print(std::cout, unknown_sheet(*unknown), format);
+        reg::print(std::cout, unknown_sheet(unknown), format);
         return 0;
     }
     waybills::Sheet sheet{.name = "devices", .columns = columns, .rows = {}};
@@ -139,10 +135,10 @@ int list(const server::Config& config, const std::vector<std::string>& args) {
     reg::print(std::cout, sheet, format);
     // The table goes on with the devices seen but not registered; the CSV stays one sheet that
     // `device import` reads back.
-    if (format == reg::Format::table && unknown && !unknown->empty()) {
+    if (format == reg::Format::table && !unknown.empty()) {
         std::cout << "\nseen but not registered (fleetctl device add IDENTIFIER --protocol P"
                      " --vehicle REG):\n";
-        reg::print(std::cout, unknown_sheet(*unknown), format);
+        reg::print(std::cout, unknown_sheet(unknown), format);
     }
     return 0;
 }
