@@ -46,7 +46,7 @@ struct Event {
     std::optional<std::int64_t> trip_id;
     Millis started_at;
     std::optional<Millis> ended_at;
-    std::vector<geo::LonLat> geometry;  ///< a point, or the path (detour)
+    std::vector<geo::LonLat> geometry;  ///< a point, or the path (see append_path)
     double magnitude = 0;               ///< seconds late/early, metres off route, km/h over, ...
     std::string cause;                  ///< likely cause where the data shows one
     nlohmann::json details = nlohmann::json::object();
@@ -54,5 +54,14 @@ struct Event {
     /// 0 for the opening report, then 1, 2, ... for each later one (updates, the closing).
     std::uint32_t revision = 0;
 };
+
+/// Most points an event's path keeps (a detour's, a stretch of speeding, moving without an
+/// assignment): an event open all day is stored again at each update, so its path is bounded.
+inline constexpr std::size_t max_path_points = 256;
+
+/// Appends a point to an event's path. Past max_path_points every second point is dropped
+/// (the first and the newest always kept): the path keeps its shape at half the detail, and an
+/// event's size and the work of storing it stay bounded however long it lasts.
+void append_path(std::vector<geo::LonLat>& path, geo::LonLat point);
 
 }  // namespace fleet::dispatch

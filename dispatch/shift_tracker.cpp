@@ -639,7 +639,7 @@ void ShiftTracker::track_route(std::vector<Event>& out, const Fix& fix) {
             off_path_.push_back(last_fix_->position);  // where it left the route
         }
     }
-    off_path_.push_back(fix.position);
+    append_path(off_path_, fix.position);
     off_max_m_ = std::max(off_max_m_, std::abs(trip.shape->project(fix.position).offset_m));
     if (!detour_open_ &&
         (off_count_ >= t_.off_route_fixes || fix.time - *off_since_ >= t_.off_route_time)) {

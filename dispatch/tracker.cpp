@@ -63,6 +63,20 @@ const char* to_string(EventKind kind) {
     return "unknown";
 }
 
+void append_path(std::vector<geo::LonLat>& path, geo::LonLat point) {
+    path.push_back(point);
+    if (path.size() <= max_path_points) {
+        return;
+    }
+    std::vector<geo::LonLat> kept;
+    kept.reserve(path.size() / 2 + 1);
+    for (std::size_t i = 0; i + 1 < path.size(); i += 2) {
+        kept.push_back(path[i]);
+    }
+    kept.push_back(path.back());
+    path = std::move(kept);
+}
+
 VehicleTracker::VehicleTracker(std::int64_t vehicle_id, Thresholds thresholds, ReportRule rule)
     : base_(thresholds), reports_(vehicle_id, rule) {}
 
@@ -376,7 +390,7 @@ void VehicleTracker::track_speed(std::vector<Event>& out, const Fix& fix, ShiftT
     if (speeding_) {
         const double excess = speeding_max_kmh_ - speeding_limit_kmh_;
         speeding_->magnitude = excess;
-        speeding_->geometry.push_back(fix.position);
+        append_path(speeding_->geometry, fix.position);
         speeding_->details["limit_kmh"] = speeding_limit_kmh_;
         speeding_->details["max_kmh"] = speeding_max_kmh_;
         speeding_->details["tier"] = speeding_tier(excess);
@@ -444,7 +458,7 @@ void VehicleTracker::track_unassigned(std::vector<Event>& out, const Fix& fix,
         return;
     }
     if (unassigned_) {
-        unassigned_->geometry.push_back(fix.position);
+        append_path(unassigned_->geometry, fix.position);
         follow(out, *unassigned_, fix.time);
     }
 }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "dispatch/tracker.hpp"
 #include "geo/geodesy.hpp"
@@ -298,6 +299,49 @@ TEST_CASE("a vehicle without an assignment driving around") {
     }
     CHECK(events[0].started_at == eight + 5s);
     CHECK(events.back().geometry.size() > events[0].geometry.size());
+}
+
+TEST_CASE("a vehicle driving all day without an assignment: its event's path stays bounded") {
+    VehicleTracker tracker(9, Thresholds{});
+    geo::LonLat p{30.0, 60.0};
+    Millis t = eight;
+    std::optional<Event> first;
+    std::optional<Event> latest;
+    for (int i = 0; i < 10 * 3600; ++i) {  // ten hours, a fix a second
+        p = geo::destination(p, 45, 12);
+        t += 1s;
+        for (auto& e : tracker.on_fix(Fix{t, p, 43.0, true, {}, {}})) {
+            if (!first) {
+                first = e;
+            }
+            latest = std::move(e);
+        }
+    }
+    REQUIRE(latest);
+    CHECK(latest->kind == EventKind::moving_unassigned);
+    CHECK(latest->key == first->key);
+    CHECK(latest->geometry.size() <= max_path_points);
+    const auto open = tracker.open_events();
+    REQUIRE(open.size() == 1);
+    const auto& path = open[0].geometry;
+    CHECK(path.size() <= max_path_points);
+    CHECK(path.size() > max_path_points / 4);
+    // From where it was declared to where the vehicle is now.
+    CHECK(geo::haversine_m(path.front(), first->geometry.front()) < 1.0);
+    CHECK(geo::haversine_m(path.back(), p) < 1.0);
+}
+
+TEST_CASE("append_path keeps the first and the newest point and halves the detail when full") {
+    std::vector<geo::LonLat> path;
+    for (std::size_t i = 0; i < max_path_points; ++i) {
+        append_path(path, {static_cast<double>(i), 0});
+    }
+    CHECK(path.size() == max_path_points);
+    append_path(path, {1000, 0});
+    CHECK(path.size() == max_path_points / 2 + 1);
+    CHECK(path.front().lon_deg == 0);
+    CHECK(path[1].lon_deg == 2);
+    CHECK(path.back().lon_deg == 1000);
 }
 
 TEST_CASE("an out-and-back route: a fix on the street matches the pass whose time is closest") {
