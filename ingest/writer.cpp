@@ -33,6 +33,30 @@ std::string describe(const Error& e) {
 
 }  // namespace
 
+// A lane's state; its queue and flags under its own mutex, its session used on its thread only.
+struct PositionWriter::Lane {
+    std::size_t index = 0;
+    detail::Interrupt interrupt;                 ///< ends the lane's waits at a stop
+    std::unique_ptr<detail::PgSession> session;  ///< used on the lane's thread only
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<Submission> queue;
+    std::size_t queued_records = 0;  ///< in `queue`
+    std::uint64_t next_ticket = 1;
+    bool stopping = false;
+    Clock::time_point stop_deadline{};
+    std::atomic<bool> give_up{false};
+    std::thread thread;
+};
+
+namespace {
+
+// A ticket names its lane in its low byte; 0 is no ticket.
+constexpr unsigned lane_bits = 8;
+constexpr std::size_t max_lanes = 64;
+
+}  // namespace
+
 PositionWriter::PositionWriter(const geo::ConnectionFactory& connections, WriterConfig config,
                                Counters& counters)
     : url_(connections.conninfo("fleetd writer")),
@@ -40,19 +64,31 @@ PositionWriter::PositionWriter(const geo::ConnectionFactory& connections, Writer
       statement_timeout_(connections.options().statement_timeout),
       connect_timeout_(std::chrono::duration_cast<std::chrono::milliseconds>(
           connections.options().connect_timeout)),
-      interrupt_(std::make_unique<detail::Interrupt>()),
-      counters_(counters) {}
+      counters_(counters) {
+    const std::size_t n = std::clamp<std::size_t>(config_.connections, 1, max_lanes);
+    for (std::size_t i = 0; i < n; ++i) {
+        lanes_.push_back(std::make_unique<Lane>());
+        lanes_.back()->index = i;
+    }
+}
 
 PositionWriter::~PositionWriter() {
     stop(std::chrono::milliseconds(0));
 }
 
 void PositionWriter::start() {
-    thread_ = std::thread([this] { run(); });
+    for (auto& lane : lanes_) {
+        lane->thread = std::thread([this, &lane = *lane] { run(lane); });
+    }
 }
 
-void PositionWriter::set_queue_depth() {
-    counters_.writer_queue_records = static_cast<std::int64_t>(queued_records_);
+PositionWriter::Lane& PositionWriter::lane_of(std::int64_t vehicle_id) {
+    return *lanes_[static_cast<std::uint64_t>(vehicle_id) % lanes_.size()];
+}
+
+void PositionWriter::taken(std::size_t records) {
+    const auto left = queued_records_.fetch_sub(records) - records;
+    counters_.writer_queue_records = static_cast<std::int64_t>(left);
 }
 
 PositionWriter::Ticket PositionWriter::submit(Packet packet, Completion done) {
@@ -61,75 +97,94 @@ PositionWriter::Ticket PositionWriter::submit(Packet packet, Completion done) {
         done(WriteResult{.committed = true});
         return 0;
     }
+    Lane& lane = lane_of(packet.vehicle_id);
     Ticket ticket = 0;
     {
-        std::unique_lock lock(mutex_);
-        if (stopping_ && give_up_) {
+        std::unique_lock lock(lane.mutex);
+        if (lane.stopping && lane.give_up) {
             // Too late: never acknowledged, so the device keeps and resends them.
             lock.unlock();
             done(WriteResult{});
             return 0;
         }
-        if (queued_records_ + records > config_.max_queued) {
+        const std::size_t before = queued_records_.fetch_add(records);
+        if (before + records > config_.max_queued) {
+            queued_records_ -= records;
             lock.unlock();
             ++counters_.queue_refusals;
             done(WriteResult{.refused = true});
             return 0;
         }
-        ticket = next_ticket_++;
-        queued_records_ += records;
-        set_queue_depth();
+        counters_.writer_queue_records = static_cast<std::int64_t>(before + records);
+        ticket = (lane.next_ticket++ << lane_bits) | lane.index;
+        lane.queued_records += records;
         const auto received = std::chrono::time_point_cast<std::chrono::milliseconds>(
             std::chrono::system_clock::now());
-        queue_.push_back({ticket, std::move(packet), std::move(done), Clock::now(), received});
+        lane.queue.push_back({ticket, std::move(packet), std::move(done), Clock::now(), received});
     }
-    wake_.notify_one();
+    lane.wake.notify_one();
     return ticket;
 }
 
 bool PositionWriter::cancel(Ticket ticket) {
-    std::lock_guard lock(mutex_);
-    const auto it = std::find_if(queue_.begin(), queue_.end(),
-                                 [ticket](const Submission& s) { return s.ticket == ticket; });
-    if (ticket == 0 || it == queue_.end()) {
+    const std::size_t index = ticket & ((1U << lane_bits) - 1);
+    if (ticket == 0 || index >= lanes_.size()) {
         return false;
     }
-    queued_records_ -= records_of(it->packet);
-    set_queue_depth();
-    queue_.erase(it);
+    Lane& lane = *lanes_[index];
+    std::lock_guard lock(lane.mutex);
+    const auto it = std::find_if(lane.queue.begin(), lane.queue.end(),
+                                 [ticket](const Submission& s) { return s.ticket == ticket; });
+    if (it == lane.queue.end()) {
+        return false;
+    }
+    lane.queued_records -= records_of(it->packet);
+    taken(records_of(it->packet));
+    lane.queue.erase(it);
     return true;
 }
 
 std::size_t PositionWriter::queued_positions() const {
-    std::lock_guard lock(mutex_);
-    return queued_records_;
+    return queued_records_.load();
 }
 
 void PositionWriter::stop(std::chrono::milliseconds deadline) {
-    {
-        std::lock_guard lock(mutex_);
-        if (!thread_.joinable()) {
-            return;
+    const auto until = Clock::now() + deadline;
+    bool any = false;
+    for (auto& lane : lanes_) {
+        {
+            std::lock_guard lock(lane->mutex);
+            if (!lane->thread.joinable()) {
+                continue;
+            }
+            any = true;
+            lane->stopping = true;
+            lane->stop_deadline = until;
+            // A call into the database in progress ends by the deadline too.
+            lane->interrupt.set_limit(until);
         }
-        stopping_ = true;
-        stop_deadline_ = Clock::now() + deadline;
-        // A call into the database in progress ends by the deadline too.
-        interrupt_->set_limit(stop_deadline_);
+        lane->wake.notify_all();
     }
-    wake_.notify_all();
-    thread_.join();
+    if (!any) {
+        return;
+    }
+    for (auto& lane : lanes_) {
+        if (lane->thread.joinable()) {
+            lane->thread.join();
+        }
+    }
 }
 
-void PositionWriter::run() {
-    std::unique_lock lock(mutex_);
+void PositionWriter::run(Lane& lane) {
+    std::unique_lock lock(lane.mutex);
     for (;;) {
-        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) {
+        lane.wake.wait(lock, [&] { return lane.stopping || !lane.queue.empty(); });
+        if (lane.queue.empty()) {
             return;  // stopping, nothing left
         }
-        std::vector<Submission> batch = take_batch(lock);
+        std::vector<Submission> batch = take_batch(lane, lock);
         lock.unlock();
-        commit_with_retry(batch);
+        commit_with_retry(lane, batch);
         batch.clear();  // the completions' captures go before the lock is taken again
         lock.lock();
     }
@@ -139,29 +194,30 @@ void PositionWriter::run() {
 // arrived for `quiet`: every connection with data in flight is then waiting for this commit,
 // and waiting longer would only add latency.
 std::vector<PositionWriter::Submission> PositionWriter::take_batch(
-    std::unique_lock<std::mutex>& lock) {
-    const auto flush_at = queue_.front().queued_at + config_.max_wait;
+    Lane& lane, std::unique_lock<std::mutex>& lock) {
+    auto& queue = lane.queue;
+    const auto flush_at = queue.front().queued_at + config_.max_wait;
     for (;;) {
         const auto now = Clock::now();
-        if (stopping_ || queued_records_ >= config_.max_batch || now >= flush_at ||
-            now >= queue_.back().queued_at + config_.quiet) {
+        if (lane.stopping || now >= flush_at || now >= queue.back().queued_at + config_.quiet ||
+            lane.queued_records >= config_.max_batch) {
             break;
         }
-        wake_.wait_until(lock, std::min(flush_at, queue_.back().queued_at + config_.quiet));
-        if (queue_.empty()) {
+        lane.wake.wait_until(lock, std::min(flush_at, queue.back().queued_at + config_.quiet));
+        if (queue.empty()) {
             return {};  // every packet was cancelled meanwhile
         }
     }
     std::vector<Submission> batch;
     std::size_t n = 0;
-    while (!queue_.empty() &&
-           (batch.empty() || n + records_of(queue_.front().packet) <= config_.max_batch)) {
-        n += records_of(queue_.front().packet);
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+    while (!queue.empty() &&
+           (batch.empty() || n + records_of(queue.front().packet) <= config_.max_batch)) {
+        n += records_of(queue.front().packet);
+        batch.push_back(std::move(queue.front()));
+        queue.pop_front();
     }
-    queued_records_ -= n;
-    set_queue_depth();
+    lane.queued_records -= n;
+    taken(n);
     return batch;
 }
 
@@ -172,36 +228,36 @@ PositionWriter::Clock::time_point PositionWriter::statement_deadline() const {
     return Clock::now() + statement_timeout_ + config_.statement_margin;
 }
 
-detail::PgSession& PositionWriter::session() {
-    if (!session_ || !session_->healthy()) {
-        session_.reset();
+detail::PgSession& PositionWriter::session(Lane& lane) {
+    if (!lane.session || !lane.session->healthy()) {
+        lane.session.reset();
         const auto bound = connect_timeout_.count() > 0 ? connect_timeout_ : statement_timeout_;
         const auto deadline = bound.count() > 0 ? Clock::now() + bound + config_.statement_margin
                                                 : Clock::time_point::max();
-        auto fresh = std::make_unique<PgSession>(url_, deadline, *interrupt_);
+        auto fresh = std::make_unique<PgSession>(url_, deadline, lane.interrupt);
         detail::prepare_session(*fresh, statement_deadline());
-        session_ = std::move(fresh);
+        lane.session = std::move(fresh);
     }
-    return *session_;
+    return *lane.session;
 }
 
-bool PositionWriter::back_off(std::chrono::milliseconds delay) {
+bool PositionWriter::back_off(Lane& lane, std::chrono::milliseconds delay) {
     const auto until = Clock::now() + delay;
-    std::unique_lock lock(mutex_);
+    std::unique_lock lock(lane.mutex);
     for (;;) {
         const auto now = Clock::now();
-        if (stopping_ && now >= stop_deadline_) {
-            give_up_ = true;
+        if (lane.stopping && now >= lane.stop_deadline) {
+            lane.give_up = true;
             return false;
         }
         if (now >= until) {
             return true;
         }
-        wake_.wait_until(lock, stopping_ ? std::min(until, stop_deadline_) : until);
+        lane.wake.wait_until(lock, lane.stopping ? std::min(until, lane.stop_deadline) : until);
     }
 }
 
-void PositionWriter::commit_with_retry(std::vector<Submission>& batch) {
+void PositionWriter::commit_with_retry(Lane& lane, std::vector<Submission>& batch) {
     if (batch.empty()) {
         return;
     }
@@ -217,7 +273,7 @@ void PositionWriter::commit_with_retry(std::vector<Submission>& batch) {
     auto delay = config_.reconnect.first_delay;
     for (;;) {
         try {
-            PgSession& db = session();
+            PgSession& db = session(lane);
             const auto started = Clock::now();
             detail::store_batch(db, encoded, received_at, [this] { return statement_deadline(); });
             counters_.batch_commit_time.observe(Clock::now() - started);
@@ -233,12 +289,12 @@ void PositionWriter::commit_with_retry(std::vector<Submission>& batch) {
             if (error == nullptr) {
                 ++counters_.database_reconnects;  // the session is gone; the next one is new
             }
-            session_.reset();
+            lane.session.reset();
             encoded.reset_outcomes();
             log::warn("writer", "batch of " + std::to_string(records) + " records not committed (" +
                                     describe(e) + "); retrying, nothing acknowledged meanwhile");
         }
-        if (!back_off(delay)) {
+        if (!back_off(lane, delay)) {
             log::warn("writer", "stopping without a database: " + std::to_string(records) +
                                     " records left unacknowledged (devices resend them)");
             for (auto& s : batch) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -64,8 +65,9 @@ struct StoredPosition {
 
 /// Receives positions after they are committed (the dispatch engine subscribes here): the rows
 /// that are new, in (vehicle, device time) order per batch (a record merged into a stored row,
-/// a repeat or a quarantined record is not passed). Called on the writer's thread, in commit
-/// order; must be quick (hand the work to its own queue).
+/// a repeat or a quarantined record is not passed). Called on a writer lane's thread, in commit
+/// order per vehicle; with several lanes (WriterConfig::connections) from several threads at
+/// once, so it must be thread-safe, and quick (hand the work to its own queue).
 class PositionSink {
   public:
     virtual ~PositionSink() = default;
@@ -107,6 +109,11 @@ struct WriterConfig {
     /// Added to the factory's statement timeout (and connect timeout) for the client-side
     /// deadline of each call: the server's own timeout fires first when the server is alive.
     std::chrono::milliseconds statement_margin{2000};
+    /// Lanes, each with its own connection and thread, committing in parallel (one batch's
+    /// commit overlaps the next one's COPY). A vehicle's packets always go to the same lane
+    /// (vehicle id modulo lanes), so its records are committed, merged and handed to the
+    /// sinks in order. At most 64.
+    std::size_t connections = 1;
 };
 
 namespace detail {
@@ -114,8 +121,9 @@ class Interrupt;
 class PgSession;
 }  // namespace detail
 
-/// One thread, one connection. Holds a failed batch and retries it after reconnecting, so a
-/// position is either committed and then acknowledged, or never acknowledged.
+/// One thread and one connection per lane (WriterConfig::connections). A lane holds a failed
+/// batch and retries it after reconnecting, so a position is either committed and then
+/// acknowledged, or never acknowledged. The bound on queued records is shared by the lanes.
 class PositionWriter {
   public:
     using Completion = std::function<void(const WriteResult&)>;
@@ -132,7 +140,7 @@ class PositionWriter {
     void add_sink(PositionSink& sink) { sinks_.push_back(&sink); }
     void start();
 
-    /// Queues one packet. `done` runs on the writer thread after the commit that holds it (a
+    /// Queues one packet. `done` runs on its lane's thread after the commit that holds it (a
     /// packet with neither positions nor status completes at once, on the caller's thread; so
     /// does one refused because the queue holds `max_queued` records, counted in
     /// Counters::queue_refusals). A packet with only a status is queued and completed after
@@ -162,34 +170,26 @@ class PositionWriter {
         Millis received_at;  ///< for the quarantine
     };
     using Clock = std::chrono::steady_clock;
+    struct Lane;
 
-    void run();
-    std::vector<Submission> take_batch(std::unique_lock<std::mutex>& lock);
-    void commit_with_retry(std::vector<Submission>& batch);
+    Lane& lane_of(std::int64_t vehicle_id);
+    void run(Lane& lane);
+    std::vector<Submission> take_batch(Lane& lane, std::unique_lock<std::mutex>& lock);
+    void commit_with_retry(Lane& lane, std::vector<Submission>& batch);
     /// Sleeps out a back-off; false when a stop's deadline passed meanwhile (give up).
-    bool back_off(std::chrono::milliseconds delay);
-    detail::PgSession& session();
+    bool back_off(Lane& lane, std::chrono::milliseconds delay);
+    detail::PgSession& session(Lane& lane);
     Clock::time_point statement_deadline() const;
-    void set_queue_depth();
+    void taken(std::size_t records);  ///< records that left the queue (batched or cancelled)
 
     std::string url_;
     WriterConfig config_;
-    std::chrono::milliseconds statement_timeout_;   ///< the factory's; 0: none
-    std::chrono::milliseconds connect_timeout_;     ///< the factory's; 0: none
-    std::unique_ptr<detail::Interrupt> interrupt_;  ///< ends the writer's waits at a stop
-    std::unique_ptr<detail::PgSession> session_;    ///< used on the writer thread only
+    std::chrono::milliseconds statement_timeout_;  ///< the factory's; 0: none
+    std::chrono::milliseconds connect_timeout_;    ///< the factory's; 0: none
     Counters& counters_;
     std::vector<PositionSink*> sinks_;
-
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<Submission> queue_;
-    std::size_t queued_records_ = 0;
-    Ticket next_ticket_ = 1;
-    bool stopping_ = false;
-    std::chrono::steady_clock::time_point stop_deadline_{};
-    std::atomic<bool> give_up_{false};
-    std::thread thread_;
+    std::vector<std::unique_ptr<Lane>> lanes_;
+    std::atomic<std::size_t> queued_records_{0};  ///< of all lanes
 };
 
 }  // namespace fleet::ingest

@@ -55,6 +55,9 @@ po::options_description config_options() {
         ("writer-queue", po::value<long>()->default_value(200000)->value_name("N"),
          "positions waiting for the database at most; packets beyond are refused and their "
          "connections closed unanswered (1000-100000000)")
+        ("writer-connections", po::value<long>()->default_value(2)->value_name("N"),
+         "database connections the position writer commits on in parallel, each vehicle always "
+         "on the same one (1-16)")
         ("idle-timeout", po::value<long>()->default_value(600)->value_name("SECONDS"),
          "a device connection silent this long is closed (5-86400)")
         ("max-frame-bytes", po::value<long>()->default_value(65536)->value_name("BYTES"),
@@ -274,6 +277,8 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.listeners.database_wait = std::chrono::seconds(in_range<long>(vm, "commit-timeout", 1, 3600));
     c.writer.max_queued =
         static_cast<std::size_t>(in_range<long>(vm, "writer-queue", 1000, 100000000));
+    c.writer.connections =
+        static_cast<std::size_t>(in_range<long>(vm, "writer-connections", 1, 16));
     c.unknown_devices =
         ingest::parse_unknown_devices(vm["unknown-devices"].as<std::string>(), "unknown-devices");
     c.listeners.idle_timeout = std::chrono::seconds(in_range<long>(vm, "idle-timeout", 5, 86400));

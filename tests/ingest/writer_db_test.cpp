@@ -8,14 +8,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "ingest/detail/copy_binary.hpp"
@@ -499,6 +502,73 @@ TEST_SUITE("db") {
         CHECK(next.committed);
         CHECK(next.stored == 1);
         CHECK(f.counters.records_quarantined == 7);
+    }
+
+    TEST_CASE("writer: the queue bound is shared by the lanes; a packet is cancelled on its lane") {
+        auto config = quick_config();
+        config.connections = 3;
+        config.max_queued = 5;
+        Fixture f(config);
+        // The bound is shared by the lanes: vehicles 1, 2 and 3 fall on three lanes.
+        Done a, b, c, refused;
+        f.submit(packet(1, {fix(t0), fix(t0 + 1s)}), a);
+        f.submit(packet(2, {fix(t0)}), b);
+        Packet pc = packet(3, {fix(t0), fix(t0 + 1s)});
+        pc.counters = &f.protocol;
+        const auto ticket = f.writer.submit(std::move(pc), c.callback());
+        f.submit(packet(4, {fix(t0)}), refused);
+        REQUIRE(refused.result().has_value());
+        CHECK(refused.result()->refused);
+        CHECK(f.writer.queued_positions() == 5);
+        CHECK(f.writer.cancel(ticket));  // on the third lane
+        CHECK(f.writer.queued_positions() == 3);
+        f.writer.start();
+        REQUIRE(a.wait().has_value());
+        REQUIRE(b.wait().has_value());
+        CHECK_FALSE(c.called());
+        CHECK(f.count("SELECT count(*) FROM fleet.positions") == 3);
+    }
+
+    TEST_CASE("writer: each vehicle's packets committed and handed on in order on its lane") {
+        auto config = quick_config();
+        config.connections = 3;
+        Fixture f(config);
+        struct Sink : PositionSink {
+            std::mutex mutex;
+            std::map<std::int64_t, std::vector<Millis>> times;
+            std::set<std::thread::id> threads;
+            void on_committed(std::span<const StoredPosition> positions) override {
+                std::lock_guard lock(mutex);
+                threads.insert(std::this_thread::get_id());
+                for (const auto& p : positions) {
+                    times[p.vehicle_id].push_back(p.position.device_time);
+                }
+            }
+        } sink;
+        f.writer.add_sink(sink);
+        f.writer.start();
+        // Then many packets of six vehicles at once, each vehicle's in time order.
+        std::vector<Done> dones(60);
+        for (int i = 0; i < 10; ++i) {
+            for (std::int64_t v = 5; v <= 10; ++v) {
+                f.submit(packet(v, {fix(t0 + std::chrono::seconds(10 + i))}),
+                         dones[static_cast<std::size_t>(i * 6 + (v - 5))]);
+            }
+        }
+        for (auto& d : dones) {
+            REQUIRE(d.wait().has_value());
+            CHECK(d.result()->committed);
+        }
+        CHECK(f.count("SELECT count(*) FROM fleet.positions") == 60);
+        CHECK(f.count("SELECT count(*) FROM pg_stat_activity"
+                      " WHERE application_name = 'fleetd writer'") == 3);
+        f.writer.stop(2s);  // the sinks are called after the completions
+        std::lock_guard lock(sink.mutex);
+        CHECK(sink.threads.size() >= 2);
+        for (std::int64_t v = 5; v <= 10; ++v) {
+            REQUIRE(sink.times[v].size() == 10);
+            CHECK(std::is_sorted(sink.times[v].begin(), sink.times[v].end()));
+        }
     }
 
     TEST_CASE("writer: a cancelled packet is never committed and never completed") {
