@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "geo/calendar.hpp"
 #include "geo/error.hpp"
 #include "geo/journal.hpp"
 
@@ -90,14 +90,7 @@ void check_required(FieldProblems& problems, const char* field, const std::strin
 // A calendar day YYYY-MM-DD from 1900 up to `today` (a vehicle built, a licence issued).
 void check_past_date(FieldProblems& problems, const char* field, const std::string& text,
                      const std::string& today) {
-    int y = 0;
-    unsigned m = 0, d = 0;
-    char tail = 0;
-    const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
-                        std::sscanf(text.c_str(), "%4d-%2u-%2u%c", &y, &m, &d, &tail) == 3;
-    if (!shaped || !std::chrono::year_month_day(std::chrono::year(y), std::chrono::month(m),
-                                                std::chrono::day(d))
-                        .ok()) {
+    if (!geo::is_calendar_date(text)) {
         problems.push_back({field, "expected a date YYYY-MM-DD, got " + in_quotes(text)});
     } else if (text < "1900-01-01") {
         problems.push_back({field, text + " is before 1900"});

@@ -6,6 +6,7 @@
 
 #include "dispatch/engine.hpp"
 #include "dispatch/event_store.hpp"
+#include "dispatch/fleet_register.hpp"
 #include "geo/geodesy.hpp"
 #include "tests/support/db.hpp"
 
@@ -49,15 +50,7 @@ std::shared_ptr<Assignment> plan_for(std::int64_t vehicle, std::int64_t assignme
 TEST_SUITE("db") {
     TEST_CASE("a detour reaches fleet.events with its path and a subscriber, once") {
         test::MigratedDatabase db;
-        std::int64_t vehicle = 0;
-        {
-            pqxx::work tx(db.conn());
-            vehicle = tx.exec1(
-                            "INSERT INTO fleet.vehicles (registration) VALUES ('A777AA') "
-                            "RETURNING vehicle_id")[0]
-                          .as<std::int64_t>();
-            tx.commit();
-        }
+        const std::int64_t vehicle = add_vehicle(db.conn(), {.registration = "A777AA"}, "test");
         PostgisEventStore store(geo::ConnectionFactory({.url = db.url()}));
         Engine engine(EngineConfig{}, store, [] { return eight + 30min; });
         std::atomic<int> seen{0};
@@ -109,15 +102,11 @@ TEST_SUITE("db") {
 
     TEST_CASE("reports of one event update one row, whatever their number") {
         test::MigratedDatabase db;
-        {
-            pqxx::work tx(db.conn());
-            tx.exec0("INSERT INTO fleet.vehicles (vehicle_id, registration) VALUES (5, 'B1')");
-            tx.commit();
-        }
+        const auto b1 = add_vehicle(db.conn(), {.registration = "B1"}, "test");
         PostgisEventStore store(geo::ConnectionFactory({.url = db.url()}));
         Event e;
         e.kind = EventKind::late;
-        e.vehicle_id = 5;
+        e.vehicle_id = b1;
         e.started_at = eight;
         e.geometry = {{30.1, 59.9}};
         e.magnitude = 320;
@@ -139,14 +128,10 @@ TEST_SUITE("db") {
 
     TEST_CASE("an hour after the shift's planned end its planned-vs-actual is stored") {
         test::MigratedDatabase db;
-        std::int64_t vehicle = 0;
+        const std::int64_t vehicle = add_vehicle(db.conn(), {.registration = "C3"}, "test");
         std::int64_t assignment = 0;
         {
             pqxx::work tx(db.conn());
-            vehicle = tx.exec1(
-                            "INSERT INTO fleet.vehicles (registration) VALUES ('C3') "
-                            "RETURNING vehicle_id")[0]
-                          .as<std::int64_t>();
             assignment = tx.exec_params1(
                                "INSERT INTO fleet.shift_assignments (service_date, "
                                "vehicle_id, kind) VALUES ('2026-11-27', $1, 'timetable') "

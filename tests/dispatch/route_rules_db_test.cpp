@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "dispatch/assignments.hpp"
+#include "dispatch/fleet_register.hpp"
 #include "dispatch/gtfs/feed.hpp"
 #include "dispatch/gtfs/import.hpp"
 #include "dispatch/route_rules.hpp"
@@ -137,11 +138,7 @@ TEST_SUITE("db") {
         const auto feed = gtfs::read_feed(std::string(FLEET_TEST_DATA) + "/gtfs/small");
         gtfs::import_feed(db.conn(), feed, "city",
                           {.actor = "test", .source = "small", .progress = {}});
-        {
-            pqxx::work tx(db.conn());
-            tx.exec0("INSERT INTO fleet.vehicles (registration) VALUES ('A123BC')");
-            tx.commit();
-        }
+        add_vehicle(db.conn(), {.registration = "A123BC"}, "test");
         // R1's line is its longest shape, A Terminal to B Terminal (T1's); T2 runs back.
         const RouteRef r1{.feed = "city", .code = "R1"};
         set_route_speed_limit(db.conn(), r1, 0, 300, 20, "test");  // the terminal's yard

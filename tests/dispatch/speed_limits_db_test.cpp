@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "dispatch/fleet_register.hpp"
 #include "dispatch/speed_limits_store.hpp"
 #include "tests/support/db.hpp"
 
@@ -17,12 +18,10 @@ TEST_SUITE("db") {
                 "'POLYGON((30 60, 30.01 60, 30.01 60.01, 30 60.01, 30 60))', 4326))),"
                 "('depot', 'Depot', 'depot', NULL, ST_Multi(ST_GeomFromText("
                 "'POLYGON((30 60, 30.01 60, 30.01 60.01, 30 60.01, 30 60))', 4326)))");
-            bus = tx.exec1(
-                        "INSERT INTO fleet.vehicles (registration, vehicle_class) VALUES "
-                        "('BUS-9', 'bus') RETURNING vehicle_id")[0]
-                      .as<std::int64_t>();
             tx.commit();
         }
+        bus = dispatch::add_vehicle(
+            db.conn(), {.registration = "BUS-9", .fields = {.vehicle_class = "bus"}}, "test");
         const auto limits = dispatch::load_speed_limits(db.conn(), {{"bus", 70}});
         CHECK(limits->zones() == 1);  // the depot has no limit
         CHECK(limits->zone_limit({30.005, 60.005}) == 20);

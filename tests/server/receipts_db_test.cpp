@@ -2,6 +2,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "dispatch/fleet_register.hpp"
 #include "server/receipts.hpp"
 #include "tests/support/db.hpp"
 
@@ -11,17 +12,12 @@ using namespace std::chrono_literals;
 TEST_SUITE("db") {
     TEST_CASE("a terminal's receipt is recorded on its delivery; others are counted, not stored") {
         test::MigratedDatabase db;
-        std::int64_t vehicle = 0;
+        const std::int64_t vehicle =
+            dispatch::add_vehicle(db.conn(), {.registration = "R1"}, "test");
+        const std::int64_t driver = dispatch::add_driver(
+            db.conn(), {.personnel_number = "D-1", .fields = {.full_name = "D"}}, "test");
         {
             pqxx::work tx(db.conn());
-            vehicle = tx.exec1(
-                            "INSERT INTO fleet.vehicles (registration) VALUES ('R1')"
-                            " RETURNING vehicle_id")[0]
-                          .as<std::int64_t>();
-            const auto driver = tx.exec1(
-                                      "INSERT INTO fleet.drivers (full_name) VALUES ('D')"
-                                      " RETURNING driver_id")[0]
-                                    .as<std::int64_t>();
             tx.exec_params(
                 "INSERT INTO fleet.notices (notice_id, title, body, valid_from,"
                 " created_by) VALUES (7, 'Ice', 'Ice on the bridge', now(), 'test')");

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "geo/calendar.hpp"
 #include "geo/error.hpp"
 #include "server/database.hpp"
 #include "waybills/table.hpp"
@@ -69,14 +70,7 @@ std::int64_t waybill_id(const po::variables_map& vm, const std::string& command)
 }
 
 std::string date(const std::string& option, const std::string& text) {
-    int y = 0;
-    unsigned m = 0, d = 0;
-    char tail = 0;
-    const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
-                        std::sscanf(text.c_str(), "%4d-%2u-%2u%c", &y, &m, &d, &tail) == 3;
-    if (!shaped || !std::chrono::year_month_day(std::chrono::year(y), std::chrono::month(m),
-                                                std::chrono::day(d))
-                        .ok()) {
+    if (!geo::is_calendar_date(text)) {
         throw InputError("--" + option + ": expected a date YYYY-MM-DD, got '" + text + "'");
     }
     return text;

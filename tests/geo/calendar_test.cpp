@@ -1,0 +1,23 @@
+#include <doctest/doctest.h>
+
+#include "geo/calendar.hpp"
+
+using fleet::geo::is_calendar_date;
+
+TEST_CASE("a calendar date is YYYY-MM-DD of a day that exists") {
+    CHECK(is_calendar_date("2026-12-02"));
+    CHECK(is_calendar_date("2024-02-29"));  // a leap year
+    CHECK(is_calendar_date("1900-01-01"));
+    CHECK_FALSE(is_calendar_date("2026-02-29"));
+    CHECK_FALSE(is_calendar_date("2026-13-01"));
+    CHECK_FALSE(is_calendar_date("2026-00-10"));
+    CHECK_FALSE(is_calendar_date("2026-04-31"));
+    CHECK_FALSE(is_calendar_date("2026-1-01"));
+    CHECK_FALSE(is_calendar_date("2026-01-1 "));
+    CHECK_FALSE(is_calendar_date("2026/01/01"));
+    CHECK_FALSE(is_calendar_date("+026-01-01"));
+    CHECK_FALSE(is_calendar_date("2026-+1-01"));
+    CHECK_FALSE(is_calendar_date("2026-01-01T00"));
+    CHECK_FALSE(is_calendar_date(""));
+    CHECK_FALSE(is_calendar_date("abcd-ef-gh"));
+}
