@@ -918,6 +918,11 @@ void Listeners::start() {
     auto& impl = *impl_;
     for (const auto& [name, endpoint] : impl.config.endpoints) {
         const ProtocolInfo* protocol = find_protocol(name);
+        for (const auto& extra : impl.config.extra_protocols) {
+            if (extra.name == name) {
+                protocol = &extra;
+            }
+        }
         if (protocol == nullptr) {
             throw ConfigError(name + "-port", "no such protocol in this build");
         }

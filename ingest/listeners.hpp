@@ -15,6 +15,7 @@
 #include "ingest/downlink.hpp"
 #include "ingest/handler.hpp"
 #include "ingest/pipeline.hpp"
+#include "ingest/protocols.hpp"
 #include "ingest/writer.hpp"
 
 /// The device listeners: one acceptor per protocol of the registry (protocols.hpp), sessions
@@ -41,6 +42,9 @@ struct ListenerConfig {
     /// Device lookups waiting for the worker pool at most; logins beyond wait for a retry.
     std::size_t max_pending_lookups = 1024;
     unsigned threads = 0;  ///< network threads; 0: one per core
+    /// Protocols besides the registry's, found first by name (tests: a handler that fails in
+    /// ways the registry's do not). Each still needs its entry in `endpoints`.
+    std::vector<ProtocolInfo> extra_protocols{};
 
     static std::map<std::string, Endpoint> default_endpoints();
 };

@@ -54,6 +54,7 @@ struct HarnessOptions {
     std::size_t max_pending_lookups = 64;
     std::size_t writer_queue = 100000;
     unsigned threads = 2;
+    std::vector<ProtocolInfo> extra_protocols{};  ///< listened on too, at free ports
 };
 
 // The ingest services wired as fleetd wires them, listening on free loopback ports.
@@ -105,6 +106,10 @@ struct Harness {
         c.database_wait = o.database_wait;
         c.max_pending_lookups = o.max_pending_lookups;
         c.threads = o.threads;
+        c.extra_protocols = o.extra_protocols;
+        for (const auto& p : o.extra_protocols) {
+            c.endpoints[std::string(p.name)] = {true, 0};
+        }
         return c;
     }
     std::uint16_t port(const std::string& protocol) { return listeners.bound_ports().at(protocol); }

@@ -2,6 +2,8 @@
 // nothing on a network thread waits for the database, and one device's trouble is its own.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
+
 #include "ingest/gt06/encoder.hpp"
 #include "ingest/native/frame.hpp"
 #include "ingest/teltonika/encoder.hpp"
@@ -140,6 +142,42 @@ TEST_SUITE("db") {
         lock.release();
         CHECK(devices[0]->receive(4) == Bytes{0, 0, 0, 2});
         CHECK(devices[1]->receive(4) == Bytes{0, 0, 0, 2});
+    }
+
+    TEST_CASE(
+        "a handler failing in a way nobody expected ends its session, counted; others go on") {
+        // A protocol whose decoder has a bug: any frame throws what no session catches.
+        struct Faulty : FrameHandler {
+            const char* protocol() const override { return "faulty"; }
+            std::optional<std::size_t> frame_length(ByteView buffered, std::size_t) override {
+                return buffered.empty() ? std::nullopt : std::optional<std::size_t>(1);
+            }
+            Step on_frame(ByteView) override { throw std::logic_error("decoder bug"); }
+            Bytes login_reply(bool) override { return {}; }
+        };
+        HarnessOptions options;
+        options.extra_protocols.push_back(
+            {.name = "faulty",
+             .default_port = 0,
+             .transport = Transport::tcp,
+             .description = "a decoder with a bug",
+             .make_handler = [] { return std::make_unique<Faulty>(); },
+             .encode_downlink = {}});
+        Harness h(options);
+        Device good(h.port("teltonika"));
+        good.send_hex(teltonika_login);
+        REQUIRE(good.receive(1) == Bytes{0x01});
+        Device bad(h.port("faulty"));
+        bad.send(Bytes{0x42});
+        CHECK(bad.closed_by_peer());
+        CHECK(eventually([&] { return h.counters.protocol("faulty").session_failures == 1; }));
+        CHECK(eventually([&] { return h.counters.protocol("faulty").connections_active == 0; }));
+        // The other device is served as before, and the failure is in the metrics.
+        good.send_hex(teltonika_two_records);
+        CHECK(good.receive(4) == Bytes{0, 0, 0, 2});
+        CHECK(h.counters.prometheus_text().find(
+                  "fleet_ingest_session_failures_total{protocol=\"faulty\"} 1") !=
+              std::string::npos);
     }
 
     TEST_CASE("connections beyond max-connections, of any protocol, are closed at once") {
