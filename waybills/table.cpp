@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "geo/utf8.hpp"
 #include "waybills/detail/cells.hpp"
 
 namespace fleet::waybills {
@@ -12,43 +13,6 @@ namespace fleet::waybills {
 namespace {
 
 constexpr int max_decimals = 10;
-
-// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid (overlong
-// forms, surrogates and code points above U+10FFFF are refused, as RFC 3629 requires).
-std::size_t utf8_sequence(const std::string& text, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    const unsigned char b0 = byte(i);
-    std::size_t length = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    if (b0 < 0x80) {
-        return 1;
-    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
-        length = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        length = 3;
-        low = b0 == 0xE0 ? 0xA0 : 0x80;
-        high = b0 == 0xED ? 0x9F : 0xBF;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        length = 4;
-        low = b0 == 0xF0 ? 0x90 : 0x80;
-        high = b0 == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (i + length > text.size()) {
-        return 0;
-    }
-    if (byte(i + 1) < low || byte(i + 1) > high) {
-        return 0;
-    }
-    for (std::size_t k = 2; k < length; ++k) {
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
-            return 0;
-        }
-    }
-    return length;
-}
 
 std::string where(const Sheet& sheet, std::size_t row, std::size_t column) {
     std::string text = "sheet '" + sheet.name + "', ";
@@ -124,21 +88,21 @@ namespace detail {
 std::size_t utf8_length(const std::string& text) {
     std::size_t count = 0;
     for (std::size_t i = 0; i < text.size(); ++count) {
-        const std::size_t n = utf8_sequence(text, i);
+        const std::size_t n = geo::utf8_sequence_length(text, i);
         i += n == 0 ? 1 : n;
     }
     return count;
 }
 
 void validate_cells(const Sheet& sheet) {
-    if (!is_valid_utf8(sheet.name)) {
+    if (!geo::is_valid_utf8(sheet.name)) {
         throw InputError("a sheet name is not valid UTF-8");
     }
     if (sheet.columns.empty()) {
         throw InputError("sheet '" + sheet.name + "' has no columns");
     }
     for (std::size_t c = 0; c < sheet.columns.size(); ++c) {
-        if (!is_valid_utf8(sheet.columns[c])) {
+        if (!geo::is_valid_utf8(sheet.columns[c])) {
             throw InputError(where(sheet, 0, c) + ": the title is not valid UTF-8");
         }
     }
@@ -151,7 +115,7 @@ void validate_cells(const Sheet& sheet) {
         }
         for (std::size_t c = 0; c < row.size(); ++c) {
             if (const auto* text = std::get_if<std::string>(&row[c])) {
-                if (!is_valid_utf8(*text)) {
+                if (!geo::is_valid_utf8(*text)) {
                     throw InputError(where(sheet, r + 1, c) + ": the text is not valid UTF-8");
                 }
             } else if (const auto* d = std::get_if<Decimal>(&row[c])) {
@@ -215,17 +179,6 @@ std::string format_decimal(double value, int decimals) {
         out += kept.substr(kept.size() - static_cast<std::size_t>(decimals));
     }
     return out;
-}
-
-bool is_valid_utf8(const std::string& text) {
-    for (std::size_t i = 0; i < text.size();) {
-        const std::size_t n = utf8_sequence(text, i);
-        if (n == 0) {
-            return false;
-        }
-        i += n;
-    }
-    return true;
 }
 
 double round_decimal(double value, int decimals) {

@@ -45,10 +45,6 @@ class ReportWriteError : public Error {
     std::filesystem::path path_;
 };
 
-/// Whether `text` is valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
-/// U+10FFFF), as every text cell must be.
-bool is_valid_utf8(const std::string& text);
-
 /// The value `format_decimal` shows, as a number: `value` rounded to `decimals` digits by the
 /// same rule (2.675 gives 2.68, 18.449999999999996 gives 18.45). Throws InputError as
 /// `format_decimal` does.

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string_view>
 
+#include "geo/utf8.hpp"
 #include "ingest/decode_error.hpp"
 #include "ingest/osmand/detail/form.hpp"
 #include "ingest/osmand/detail/timestamp.hpp"
@@ -121,7 +122,7 @@ json typed_value(const std::string& value) {
 }
 
 void require_utf8(std::string_view text, std::string_view what, std::size_t offset) {
-    if (!detail::is_valid_utf8(text)) {
+    if (!geo::is_valid_utf8(text)) {
         fail(DecodeFault::bad_value, offset, std::string(what) + " is not valid UTF-8");
     }
 }

@@ -499,12 +499,6 @@ TEST_CASE("OsmAnd: percent-decoding and form splitting") {
     CHECK(params[3].value == "v");
     CHECK(parse_form("a=1", false, 100)[0].offset == 0);
     CHECK(parse_form("", false).empty());
-
-    CHECK(detail::is_valid_utf8("plain \xC3\xBC \xE2\x82\xAC \xF0\x9F\x9A\x97"));
-    CHECK_FALSE(detail::is_valid_utf8("\xC3"));
-    CHECK_FALSE(detail::is_valid_utf8("\xC0\xAF"));          // overlong '/'
-    CHECK_FALSE(detail::is_valid_utf8("\xED\xA0\x80"));      // surrogate
-    CHECK_FALSE(detail::is_valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
 }
 
 TEST_CASE("OsmAnd: missing device id") {

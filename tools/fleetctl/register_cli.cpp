@@ -10,6 +10,7 @@
 
 #include "dispatch/gtfs/error.hpp"
 #include "geo/error.hpp"
+#include "geo/utf8.hpp"
 
 namespace fleet::tools::fleetctl::reg {
 
@@ -175,7 +176,7 @@ std::optional<std::string> ImportFile::text(std::size_t row, const std::string& 
     if (value.empty()) {
         return std::nullopt;
     }
-    if (!waybills::is_valid_utf8(value)) {
+    if (!geo::is_valid_utf8(value)) {
         problems.push_back({column, "is not valid UTF-8 (save the file as UTF-8)"});
         return std::nullopt;
     }

@@ -25,8 +25,4 @@ std::string percent_decode(std::string_view text, std::size_t offset);
 /// offsets are `base_offset` plus the position in `text`; otherwise every offset is 0.
 std::vector<Param> parse_form(std::string_view text, bool in_body, std::size_t base_offset = 0);
 
-/// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
-/// U+10FFFF), so that it can be stored in a JSON attribute.
-bool is_valid_utf8(std::string_view text);
-
 }  // namespace fleet::ingest::osmand::detail

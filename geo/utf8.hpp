@@ -1,0 +1,18 @@
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+/// UTF-8 as every text from outside is checked: a device's attributes, an HTTP form, a cell of
+/// a CSV or XLSX file, a command's argument.
+namespace fleet::geo {
+
+/// The length (1–4) of the well-formed UTF-8 sequence that starts at text[i], or 0 when none
+/// does: overlong forms, surrogates, code points above U+10FFFF and cut-off sequences are
+/// refused (Unicode 15, table 3-7; RFC 3629). `i` must be below text.size().
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
+
+/// Whether all of `text` is well-formed UTF-8.
+bool is_valid_utf8(std::string_view text);
+
+}  // namespace fleet::geo
