@@ -27,6 +27,9 @@ printf 'database-url = dbname=x\nbogus = 1\n' >"$tmp/unknown.conf"
 expect unknown-file-key 2 "'bogus'.*unknown.conf" -- "$fleetd" --config "$tmp/unknown.conf" --check-config
 expect bad-port 2 "'gt06-port': must be between 0 and 65535, got 70000" -- "$fleetd" --database-url dbname=x --gt06-port 70000 --check-config
 expect bad-policy 2 "'unknown-devices': must be 'register' or 'refuse', got 'maybe'" -- "$fleetd" --database-url dbname=x --unknown-devices maybe --check-config
+expect bad-writer-connections 2 "'writer-connections': must be between 1 and 16, got 0" -- "$fleetd" --database-url dbname=x --writer-connections 0 --check-config
+expect bad-writer-queue 2 "'writer-queue': must be between 1000 and 100000000, got 5" -- "$fleetd" --database-url dbname=x --writer-queue 5 --check-config
+expect bad-network-threads 2 "'network-threads': must be between 0 and 256, got 999" -- "$fleetd" --database-url dbname=x --network-threads 999 --check-config
 expect bad-bind 2 "'bind': not an IP address" -- "$fleetd" --database-url dbname=x --bind example.org --check-config
 expect missing-file 2 "cannot read file" -- "$fleetd" --config "$tmp/none.conf"
 # Nothing listens on port 1: retried with back-off and logged, then given up with a reason.
