@@ -28,4 +28,24 @@ bool is_calendar_date(std::string_view text) {
         .ok();
 }
 
+bool has_time_offset(std::string_view t) {
+    if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) {
+        return t.size() > 10;
+    }
+    const auto sign = t.find_last_of("+-");
+    if (sign == std::string_view::npos || sign < 11 || t.find(':') == std::string_view::npos ||
+        t.find(':') > sign) {
+        return false;
+    }
+    std::size_t digits = 0;
+    for (std::size_t i = sign + 1; i < t.size(); ++i) {
+        if (t[i] >= '0' && t[i] <= '9') {
+            ++digits;
+        } else if (t[i] != ':' || i != sign + 3) {
+            return false;
+        }
+    }
+    return digits == 2 || digits == 4;
+}
+
 }  // namespace fleet::geo

@@ -9,4 +9,8 @@ namespace fleet::geo {
 /// them, so that a bad one is named with its field.
 bool is_calendar_date(std::string_view text);
 
+/// Whether `text`, a time PostgreSQL is to read, ends in its offset after the time of day:
+/// "…Z", "…+03", "…+0530", "…-05:00". Without one PostgreSQL would take the session's zone.
+bool has_time_offset(std::string_view text);
+
 }  // namespace fleet::geo

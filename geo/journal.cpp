@@ -1,5 +1,6 @@
 #include "geo/journal.hpp"
 
+#include "geo/calendar.hpp"
 #include "geo/error.hpp"
 
 namespace fleet::geo {
@@ -24,28 +25,6 @@ std::int64_t record(pqxx::transaction_base& tx, const JournalEntry& entry) {
 
 namespace {
 
-// "…Z", "…+03", "…+0530", "…-05:00" after a time of day: the offset PostgreSQL would otherwise
-// take from the session.
-bool has_offset(const std::string& t) {
-    if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) {
-        return t.size() > 10;
-    }
-    const auto sign = t.find_last_of("+-");
-    if (sign == std::string::npos || sign < 11 || t.find(':') == std::string::npos ||
-        t.find(':') > sign) {
-        return false;
-    }
-    std::size_t digits = 0;
-    for (std::size_t i = sign + 1; i < t.size(); ++i) {
-        if (t[i] >= '0' && t[i] <= '9') {
-            ++digits;
-        } else if (t[i] != ':' || i != sign + 3) {
-            return false;
-        }
-    }
-    return digits == 2 || digits == 4;
-}
-
 std::optional<std::int64_t> optional_id(const pqxx::field& f) {
     return f.is_null() ? std::nullopt : std::optional<std::int64_t>(f.as<std::int64_t>());
 }
@@ -54,7 +33,7 @@ std::optional<std::int64_t> optional_id(const pqxx::field& f) {
 
 std::vector<JournalRecord> read(pqxx::transaction_base& tx, const JournalQuery& q) {
     for (const auto& [field, value] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
-        if (!has_offset(*value)) {
+        if (!has_time_offset(*value)) {
             throw InputError(std::string(field) + ": expected a time with its offset (" +
                              "2026-11-27 07:30+03 or 2026-11-27T04:30:00Z), got '" + *value + "'");
         }

@@ -23,20 +23,8 @@ namespace fleet::geo {
 namespace {
 
 using detail::DatasetCloser;
+using detail::QuietGdal;
 using detail::Transform;
-
-// GDAL's messages (open failures, GEOS's validity reasons) are kept for our exceptions instead of
-// going to GDAL's default stderr handler.
-class QuietGdal {
-  public:
-    QuietGdal() {
-        CPLErrorReset();
-        CPLPushErrorHandler(CPLQuietErrorHandler);
-    }
-    ~QuietGdal() { CPLPopErrorHandler(); }
-    QuietGdal(const QuietGdal&) = delete;
-    QuietGdal& operator=(const QuietGdal&) = delete;
-};
 
 [[noreturn]] void fail(const std::string& path, const std::string& reason) {
     throw InputError("file '" + path + "': " + reason);

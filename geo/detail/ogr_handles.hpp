@@ -17,6 +17,20 @@ struct DatasetCloser {
 };
 using Dataset = std::unique_ptr<GDALDataset, DatasetCloser>;
 
+/// While alive, GDAL's messages (open failures, GEOS's validity reasons) are kept for our
+/// exceptions (CPLGetLastErrorMsg) instead of going to GDAL's default stderr handler. The
+/// handler is per thread.
+class QuietGdal {
+  public:
+    QuietGdal() {
+        CPLErrorReset();
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+    }
+    ~QuietGdal() { CPLPopErrorHandler(); }
+    QuietGdal(const QuietGdal&) = delete;
+    QuietGdal& operator=(const QuietGdal&) = delete;
+};
+
 struct TransformDeleter {
     void operator()(OGRCoordinateTransformation* t) const {
         OGRCoordinateTransformation::DestroyCT(t);
