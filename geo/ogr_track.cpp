@@ -1,7 +1,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <functional>
+#include <mutex>
 
 #include <cpl_vsi.h>
 
@@ -51,7 +51,9 @@ OGRSpatialReference wgs84() {
 }
 
 Dataset create(const char* driver_name, const std::string& path, CSLConstList options) {
-    GDALAllRegister();
+    // Once per process: the API writes tracks from several threads at once.
+    static std::once_flag registered;
+    std::call_once(registered, [] { GDALAllRegister(); });
     GDALDriver* driver = GetGDALDriverManager()->GetDriverByName(driver_name);
     if (driver == nullptr) {
         return nullptr;
