@@ -121,6 +121,14 @@ void set_point(OGRFeature& f, const TrackFix& fix) {
     f.SetGeometry(&p);
 }
 
+OGRLineString line_string(const std::vector<LonLat>& line) {
+    OGRLineString ls;
+    for (const auto& p : line) {
+        ls.addPoint(p.lon_deg, p.lat_deg);
+    }
+    return ls;
+}
+
 std::string stop_name(std::size_t i) {
     return "stop " + std::to_string(i + 1);
 }
@@ -161,14 +169,18 @@ std::string write_gpx(const Track& track) {
         OGRLayer& points = layer(*ds, "track_points", wkbPoint);
         field(points, "speed_kmh", OFTReal);
         field(points, "course_deg", OFTReal);
-        for (std::size_t i = 0; i < track.fixes.size(); ++i) {
-            const TrackFix& fix = track.fixes[i];
+        bool named = false;
+        for (const TrackFix& fix : track.fixes) {
+            if (!fix.valid) {
+                continue;  // a GPX reader draws every point it is given
+            }
             auto f = new_feature(points);
             set_point(*f, fix);
             f->SetField("track_fid", 0);
             f->SetField("track_seg_id", 0);
-            if (i == 0) {
+            if (!named) {
                 f->SetField("track_name", track.registration.c_str());
+                named = true;
             }
             set_time(*f, "time", fix.time_ms, fix.utc_offset_s);
             set_optional(*f, "ele", fix.altitude_m);
@@ -205,26 +217,31 @@ std::string write_kml(const Track& track) {
                 field(l, "timestamp", OFTDateTime);
             }
         };
-        if (track.fixes.size() >= 2) {
-            OGRLayer& line = layer(*ds, "track", wkbLineString);
-            add_named(line, false);
-            auto f = new_feature(line);
-            OGRLineString ls;
-            for (const auto& fix : track.fixes) {
-                ls.addPoint(fix.position.lon_deg, fix.position.lat_deg);
-            }
+        if (const auto line = track_line(track.fixes, track.from_ms, track.to_ms);
+            line.size() >= 2) {
+            OGRLayer& layer_of_line = layer(*ds, "track", wkbLineString);
+            add_named(layer_of_line, false);
+            auto f = new_feature(layer_of_line);
+            OGRLineString ls = line_string(line);
             f->SetGeometry(&ls);
             f->SetField("name", track.registration.c_str());
             f->SetField("description", (iso_time(track.from_ms, track.from_offset_s) + " to " +
                                         iso_time(track.to_ms, track.to_offset_s) + ", " +
                                         std::to_string(track.fixes.size()) + " fixes")
                                            .c_str());
-            add(line, *f);
+            add(layer_of_line, *f);
         }
         OGRLayer& points = layer(*ds, "points", wkbPoint);
         add_named(points, true);
         field(points, "speed_kmh", OFTReal);
         field(points, "course_deg", OFTReal);
+        {
+            OGRFieldDefn valid("valid", OFTInteger);
+            valid.SetSubType(OFSTBoolean);
+            if (points.CreateField(&valid) != OGRERR_NONE) {
+                fail("field valid");
+            }
+        }
         for (const auto& fix : track.fixes) {
             auto f = new_feature(points);
             set_point(*f, fix);
@@ -235,6 +252,7 @@ std::string write_kml(const Track& track) {
             }
             set_optional(*f, "speed_kmh", fix.speed_kmh);
             set_optional(*f, "course_deg", fix.course_deg);
+            f->SetField("valid", fix.valid ? 1 : 0);
             add(points, *f);
         }
         if (track.trips) {
@@ -243,13 +261,8 @@ std::string write_kml(const Track& track) {
             for (std::size_t i = 0; i < track.trips->size(); ++i) {
                 const Trip& t = (*track.trips)[i];
                 auto f = new_feature(trips);
-                OGRLineString ls;
-                for (const auto& fix : track.fixes) {
-                    if (fix.valid && fix.time_ms >= t.start.time_ms &&
-                        fix.time_ms <= t.end.time_ms) {
-                        ls.addPoint(fix.position.lon_deg, fix.position.lat_deg);
-                    }
-                }
+                OGRLineString ls =
+                    line_string(track_line(track.fixes, t.start.time_ms, t.end.time_ms));
                 f->SetGeometry(&ls);
                 f->SetField("name", ("trip " + std::to_string(i + 1)).c_str());
                 f->SetField("description", (iso_time(t.start.time_ms, t.start.utc_offset_s) +

@@ -90,22 +90,32 @@ std::string write_json(const Track& track) {
     return dump(out) + "\n";
 }
 
+json coordinates(const LonLat& p) {
+    return json::array({p.lon_deg, p.lat_deg});
+}
+
 json coordinates(const TrackFix& f) {
-    return json::array({f.position.lon_deg, f.position.lat_deg});
+    return coordinates(f.position);
+}
+
+json coordinates(const std::vector<LonLat>& line) {
+    json out = json::array();
+    for (const auto& p : line) {
+        out.push_back(coordinates(p));
+    }
+    return out;
 }
 
 json feature(json geometry, json properties) {
-    return {{"type", "Feature"}, {"geometry", std::move(geometry)}, {"properties", properties}};
+    return {{"type", "Feature"},
+            {"geometry", std::move(geometry)},
+            {"properties", std::move(properties)}};
 }
 
 std::string write_geojson(const Track& track) {
     json features = json::array();
-    if (track.fixes.size() >= 2) {
-        json line = json::array();
-        for (const auto& f : track.fixes) {
-            line.push_back(coordinates(f));
-        }
-        features.push_back(feature({{"type", "LineString"}, {"coordinates", std::move(line)}},
+    if (const auto line = track_line(track.fixes, track.from_ms, track.to_ms); line.size() >= 2) {
+        features.push_back(feature({{"type", "LineString"}, {"coordinates", coordinates(line)}},
                                    {{"kind", "track"},
                                     {"vehicle_id", track.vehicle_id},
                                     {"registration", track.registration},
@@ -123,19 +133,15 @@ std::string write_geojson(const Track& track) {
     }
     if (track.trips) {
         for (const auto& t : *track.trips) {
-            // The trip's own fixes: those between its start and end.
-            json line = json::array();
-            for (const auto& f : track.fixes) {
-                if (f.valid && f.time_ms >= t.start.time_ms && f.time_ms <= t.end.time_ms) {
-                    line.push_back(coordinates(f));
-                }
-            }
             json properties = trip_json(t);
             properties.erase("start");
             properties.erase("end");
             properties["kind"] = "trip";
-            features.push_back(feature({{"type", "LineString"}, {"coordinates", std::move(line)}},
-                                       std::move(properties)));
+            features.push_back(
+                feature({{"type", "LineString"},
+                         {"coordinates",
+                          coordinates(track_line(track.fixes, t.start.time_ms, t.end.time_ms))}},
+                        std::move(properties)));
         }
     }
     if (track.stops) {
@@ -276,6 +282,17 @@ std::string iso_time(std::int64_t time_ms, int utc_offset_s) {
     std::snprintf(buf + n, sizeof buf - n, "%c%02d:%02d", utc_offset_s < 0 ? '-' : '+',
                   offset_min / 60, offset_min % 60);
     return buf;
+}
+
+std::vector<LonLat> track_line(const std::vector<TrackFix>& fixes, std::int64_t from_ms,
+                               std::int64_t to_ms) {
+    std::vector<LonLat> out;
+    for (const auto& f : fixes) {
+        if (f.valid && f.time_ms >= from_ms && f.time_ms <= to_ms) {
+            out.push_back(f.position);
+        }
+    }
+    return out;
 }
 
 std::string write_track(const Track& track, TrackFormat format) {

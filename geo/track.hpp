@@ -79,6 +79,12 @@ const char* file_extension(TrackFormat format);
 /// (".250") only when the time has them.
 std::string iso_time(std::int64_t time_ms, int utc_offset_s = 0);
 
+/// The positions of the valid fixes from from_ms to to_ms (both included), in order: the line a
+/// map draws of the track or of a trip. Invalid fixes (no satellite fix, (0,0)) stay out of
+/// every line; the points of the formats that have them keep them, marked.
+std::vector<LonLat> track_line(const std::vector<TrackFix>& fixes, std::int64_t from_ms,
+                               std::int64_t to_ms);
+
 /// The track in `format`, as the bytes of a file:
 /// - json: `{"vehicle": {"id", "registration"}, "from", "to", "fixes": N, "points": [{"time",
 ///   "lon", "lat", "speed_kmh", "course_deg", "altitude_m", "satellites", "valid", "odometer_m",
@@ -86,17 +92,17 @@ std::string iso_time(std::int64_t time_ms, int utc_offset_s = 0);
 ///   report is null; trips and stops only when the track holds them.
 /// - geojson: a FeatureCollection (RFC 7946, WGS 84 lon/lat): first the whole track as one
 ///   LineString feature (`"kind": "track"`, registration, from, to, fixes) when it has at least
-///   2 fixes, then one Point feature per fix (`"kind": "fix"` and the fields of json's points),
-///   then a LineString per trip (`"kind": "trip"`) and a Point per stop (`"kind": "stop"`) when
-///   the track holds them. Points alone are of no use on a map without the line, and the line
+///   2 valid fixes, then one Point feature per fix (`"kind": "fix"` and the fields of json's
+///   points), then a LineString per trip (`"kind": "trip"`) and a Point per stop (`"kind": "stop"`)
+///   when the track holds them. Points alone are of no use on a map without the line, and the line
 ///   alone has no times; both make one file that QGIS and web maps style by `kind`.
 /// - gpx: GPX 1.1 through OGR's GPX driver: one track (<trk>, named by the registration) of one
-///   segment with a <trkpt> per fix (<time>, <ele>, <course>, <sat>, and the speed in km/h as
+///   segment with a <trkpt> per valid fix (<time>, <ele>, <course>, <sat>, and the speed in km/h as
 ///   an extension); each stop a waypoint (<wpt>) when the track holds stops.
 /// - kml: KML 2.2 through OGR's LIBKML driver: a folder "track" with the line (named by the
 ///   registration), a folder "points" with a placemark per fix (named by its time, with its
-///   <TimeStamp>, and speed_kmh and course_deg as data), and folders "trips" (a line each) and
-///   "stops" (a placemark each) when the track holds them.
+///   <TimeStamp>, and speed_kmh, course_deg and valid as data), and folders "trips" (a line each)
+///   and "stops" (a placemark each) when the track holds them.
 /// - csv: a header line, then one row per fix: time,lon,lat,speed_kmh,course_deg,altitude_m,
 ///   satellites,valid,odometer_m,fuel_l,ignition (an empty cell for a value not reported).
 /// Throws Error when OGR fails to write (which would be a defect, not bad input).

@@ -178,7 +178,8 @@ TEST_CASE("GeoJSON: the track as a line, then a point per fix, then trips and st
     const auto& f = j["features"];
     REQUIRE(f.size() == 1 + 3 + 1 + 1);
     CHECK(f[0]["geometry"]["type"] == "LineString");
-    CHECK(f[0]["geometry"]["coordinates"].size() == 3);
+    // The invalid third fix is a point of its own but no part of the line.
+    CHECK(f[0]["geometry"]["coordinates"].size() == 2);
     CHECK(f[0]["geometry"]["coordinates"][0] == nlohmann::json::array({37.6173, 55.7558}));
     CHECK(f[0]["properties"]["kind"] == "track");
     CHECK(f[0]["properties"]["registration"] == "A123BC77");
@@ -229,7 +230,7 @@ TEST_CASE("GPX written through OGR reads back with every point, its time, offset
     Parsed parsed(gpx, ".gpx");
     CHECK(parsed.driver() == "GPX");
     OGRLayer& points = parsed.layer("track_points");
-    CHECK(points.GetFeatureCount() == 3);
+    CHECK(points.GetFeatureCount() == 2);  // the invalid fix is left out
     points.ResetReading();
     std::vector<std::string> times;
     std::vector<double> lons, speeds;
@@ -246,10 +247,9 @@ TEST_CASE("GPX written through OGR reads back with every point, its time, offset
         }
     }
     CHECK(times == std::vector<std::string>{"2026-11-27T07:30:00.000+03:00",
-                                            "2026-11-27T07:30:30.250+03:00",
-                                            "2026-11-27T07:31:00.000+03:00"});
-    CHECK(lons == std::vector<double>{37.6173, 37.62, 37.625});
-    CHECK(speeds == std::vector<double>{42.5, 0, -1});
+                                            "2026-11-27T07:30:30.250+03:00"});
+    CHECK(lons == std::vector<double>{37.6173, 37.62});
+    CHECK(speeds == std::vector<double>{42.5, 0});
     OGRLayer& waypoints = parsed.layer("waypoints");
     REQUIRE(waypoints.GetFeatureCount() == 1);
     waypoints.ResetReading();
@@ -274,20 +274,23 @@ TEST_CASE("KML written through OGR reads back with the line, every point and its
     std::unique_ptr<OGRFeature> l(line.GetNextFeature());
     CHECK(std::string(l->GetFieldAsString("name")) == "A123BC77");
     REQUIRE(wkbFlatten(l->GetGeometryRef()->getGeometryType()) == wkbLineString);
-    CHECK(l->GetGeometryRef()->toLineString()->getNumPoints() == 3);
+    CHECK(l->GetGeometryRef()->toLineString()->getNumPoints() == 2);  // the valid fixes
     OGRLayer& points = parsed.layer("points");
     REQUIRE(points.GetFeatureCount() == 3);
     points.ResetReading();
     std::vector<std::string> times;
     std::vector<double> lats;
+    std::vector<int> valid;
     for (auto& f : points) {
         times.push_back(ogr_time(*f, "timestamp"));
         lats.push_back(f->GetGeometryRef()->toPoint()->getY());
+        valid.push_back(f->GetFieldAsInteger("valid"));
     }
     CHECK(times == std::vector<std::string>{"2026-11-27T07:30:00.000+03:00",
                                             "2026-11-27T07:30:30.250+03:00",
                                             "2026-11-27T07:31:00.000+03:00"});
     CHECK(lats == std::vector<double>{55.7558, 55.756, 55.757});
+    CHECK(valid == std::vector<int>{1, 1, 0});
     CHECK(parsed.layer("trips").GetFeatureCount() == 1);
     CHECK(parsed.layer("stops").GetFeatureCount() == 1);
 }
