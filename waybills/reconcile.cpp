@@ -17,6 +17,7 @@
 #include "geo/journal.hpp"
 #include "geo/log.hpp"
 #include "waybills/detail/copy_reader.hpp"
+#include "waybills/detail/plausibility.hpp"
 #include "waybills/detail/sql.hpp"
 #include "waybills/report.hpp"
 #include "waybills/store.hpp"
@@ -119,10 +120,16 @@ constexpr const char* facts_sql =
     "  > w.departed_at AND e.occurred_at <= w.returned_at ORDER BY e.occurred_at LIMIT 1),"
     " v.odometer_capacity_km,"
     " (SELECT k.odometer_km FROM fleet.waybill_checks k WHERE k.waybill_id = w.waybill_id"
-    "  AND k.kind = 'technical' ORDER BY k.checked_at DESC, k.check_id DESC LIMIT 1),"
+    "  AND k.kind = 'technical' AND k.withdrawn_at IS NULL"
+    "  ORDER BY k.checked_at DESC, k.check_id DESC LIMIT 1),"
     " r.trips_planned, r.trips_served, r.km_planned, r.km_driven, r.hours_planned,"
-    " r.hours_worked, r.punctuality"
+    " r.hours_worked, r.punctuality, i.time_zone,"
+    " date_part('epoch', (w.departed_at AT TIME ZONE i.time_zone) - (w.departed_at AT TIME"
+    "  ZONE 'UTC'))::integer,"
+    " date_part('epoch', (w.returned_at AT TIME ZONE i.time_zone) - (w.returned_at AT TIME"
+    "  ZONE 'UTC'))::integer"
     " FROM reconcile_set s JOIN fleet.waybills w USING (waybill_id)"
+    " JOIN fleet.issuers i ON i.code = w.issuer"
     " JOIN fleet.vehicles v ON v.vehicle_id = w.vehicle_id"
     " JOIN fleet.drivers d ON d.driver_id = w.driver_id"
     " LEFT JOIN fleet.vehicle_models m ON m.make_model = v.make_model"
@@ -703,6 +710,9 @@ std::vector<Reconciliation> reconcile(pqxx::connection& conn, const std::string&
             r.driver_id = row[10].as<std::int64_t>();
             r.departed_ms = row[11].as<std::int64_t>();
             r.returned_ms = row[12].as<std::int64_t>();
+            r.time_zone = row[52].as<std::string>();
+            r.departed_offset_s = row[53].as<std::int32_t>();
+            r.returned_offset_s = row[54].as<std::int32_t>();
             r.odometer_out_km = opt<std::int64_t>(row[13]);
             r.odometer_in_km = opt<std::int64_t>(row[14]);
             r.fuel_out_l = opt<double>(row[15]);
@@ -866,7 +876,7 @@ std::vector<LooseReceipt> receipts_without_waybill(pqxx::connection& conn, const
 }
 
 Reconciliation accept(const std::string& url, const AcceptRequest& q,
-                      const ReconcileOptions& options) {
+                      const ReconcileOptions& options, const Clock& clock) {
     if (q.person.empty()) {
         throw InputError("acceptance needs the name of the person who accepts");
     }
@@ -927,6 +937,8 @@ Reconciliation accept(const std::string& url, const AcceptRequest& q,
         if (status[0].as<std::string>() != "returned") {
             throw InputError("waybill " + subject + " changed while it was being reconciled");
         }
+        detail::refuse_implausible(tx, q.waybill_id, clock,
+                                   "waybill " + subject + " cannot be accepted");
         // The details as they were when accepted: issuer, driver's licence, vehicle, fuel.
         tx.exec_params(
             "UPDATE fleet.waybills w SET status = 'closed', accepted_at = now(), accepted_by = $2,"

@@ -77,6 +77,9 @@ struct Reconciliation {
     std::string registration, make_model, driver_name;
     std::int64_t driver_id = 0;
     std::int64_t departed_ms = 0, returned_ms = 0;
+    std::string time_zone = "UTC";  ///< the issuer's (IANA)
+    /// The zone's offset from UTC at the departure and at the return, seconds (east positive).
+    std::int32_t departed_offset_s = 0, returned_offset_s = 0;
     std::optional<std::int64_t> odometer_out_km, odometer_in_km;
     std::optional<std::int64_t> mileage_km;  ///< by odometer (rollover/replacement accounted)
     TrackSummary track;
@@ -142,9 +145,9 @@ struct AcceptRequest {
 };
 
 /// Accepts and closes a returned waybill: every mandatory detail present (each missing one named
-/// in the InputError) and reconciled; with discrepancies only when a reason is given. Returns
-/// the reconciliation it was accepted on.
+/// in the InputError), plausible (store.hpp's rules, against `clock`) and reconciled; with
+/// discrepancies only when a reason is given. Returns the reconciliation it was accepted on.
 Reconciliation accept(const std::string& database_url, const AcceptRequest& request,
-                      const ReconcileOptions& options);
+                      const ReconcileOptions& options, const Clock& clock = {});
 
 }  // namespace fleet::waybills

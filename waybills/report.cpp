@@ -25,6 +25,20 @@ Cell km(const std::optional<std::int64_t>& value) {
     return value ? Cell{*value} : Cell{};
 }
 
+// A moment of the trip on the issuer's wall clock.
+Cell local(std::int64_t time_ms, std::int32_t offset_s) {
+    return DateTime{.wall_ms = time_ms + std::int64_t{offset_s} * 1000,
+                    .precision = DateTime::Precision::minute};
+}
+
+Cell date_or_text(const std::string& date) {
+    try {
+        return date_cell(date);
+    } catch (const InputError&) {
+        return date;
+    }
+}
+
 std::string joined(const std::vector<Discrepancy>& discrepancies, std::string Discrepancy::*part) {
     std::string out;
     for (const auto& d : discrepancies) {
@@ -81,10 +95,10 @@ Sheet monthly(const char* sheet_name, const char* who, const std::vector<Reconci
                     "Fuel norm, L", "Fuel actual, L", "Saving (overspend < 0), L", "Violations",
                     "Waybills with discrepancies"}};
     for (const auto& [key, t] : groups) {
-        sheet.rows.push_back({std::get<0>(key), t.name, t.waybills, km(t.odometer_km.total),
-                              Decimal{t.gps_km, gps_km_decimals}, litres(t.norm_l.total),
-                              litres(t.actual_l.total), litres(t.saving_l.total), t.violations,
-                              t.with_discrepancies});
+        sheet.rows.push_back({date_or_text(std::get<0>(key)), t.name, t.waybills,
+                              km(t.odometer_km.total), Decimal{t.gps_km, gps_km_decimals},
+                              litres(t.norm_l.total), litres(t.actual_l.total),
+                              litres(t.saving_l.total), t.violations, t.with_discrepancies});
     }
     return sheet;
 }
@@ -124,13 +138,25 @@ std::string notes(const std::vector<std::string>& all) {
 
 }  // namespace
 
+std::string report_time_zone(const std::vector<Reconciliation>& all) {
+    std::string zone;
+    for (const auto& r : all) {
+        if (!zone.empty() && r.time_zone != zone) {
+            return "issuer's local time";
+        }
+        zone = r.time_zone;
+    }
+    return zone.empty() ? "issuer's local time" : zone;
+}
+
 Sheet waybills_sheet(const std::vector<Reconciliation>& all) {
+    const auto zone = report_time_zone(all);
     Sheet sheet{.name = waybills_sheet_name,
                 .columns = {"Number",
                             "Valid from",
                             "Valid to",
-                            "Departed (UTC)",
-                            "Returned (UTC)",
+                            "Departed (" + zone + ")",
+                            "Returned (" + zone + ")",
                             "Vehicle",
                             "Driver",
                             "Odometer out, km",
@@ -151,10 +177,10 @@ Sheet waybills_sheet(const std::vector<Reconciliation>& all) {
                             "Notes"}};
     for (const auto& r : all) {
         sheet.rows.push_back({r.issuer + "/" + std::to_string(r.number),
-                              r.valid_from,
-                              r.valid_to,
-                              utc_iso(r.departed_ms),
-                              utc_iso(r.returned_ms),
+                              date_or_text(r.valid_from),
+                              date_or_text(r.valid_to),
+                              local(r.departed_ms, r.departed_offset_s),
+                              local(r.returned_ms, r.returned_offset_s),
                               r.registration,
                               r.driver_name,
                               km(r.odometer_out_km),
@@ -194,7 +220,7 @@ Sheet receipts_sheet(const std::vector<LooseReceipt>& receipts) {
                 .columns = {"Time (UTC)", "Vehicle", "Volume, L", "Card or coupon", "Source",
                             "Odometer at the pump, km"}};
     for (const auto& r : receipts) {
-        sheet.rows.push_back({utc_iso(r.time_ms), r.registration, litres(r.volume_l),
+        sheet.rows.push_back({local(r.time_ms, 0), r.registration, litres(r.volume_l),
                               r.card_or_coupon, r.source, km(r.odometer_km)});
     }
     return sheet;

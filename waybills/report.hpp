@@ -22,22 +22,29 @@ inline constexpr const char* waybills_sheet_name = "Waybills";
 inline constexpr const char* vehicles_sheet_name = "Vehicles";
 inline constexpr const char* drivers_sheet_name = "Drivers";
 
-/// One row per waybill, in the order given: number (ISSUER/NUMBER), validity, departure and
-/// return (UTC, ISO 8601), vehicle, driver, odometer out and in, mileage by odometer and by GPS,
-/// fuel out, issued, handed over and in, norm, actual, saving (negative: overspend), violations,
-/// status, the discrepancy codes joined by "; " and their messages joined by "; ".
+/// The zone the waybills sheet shows its times in: the issuers' zone when they all share one
+/// (the usual case), else "issuer's local time" (each row in its own issuer's zone).
+std::string report_time_zone(const std::vector<Reconciliation>& reconciliations);
+
+/// One row per waybill, in the order given: number (ISSUER/NUMBER), validity (date cells),
+/// departure and return (date-and-time cells on the issuer's wall clock, the zone named in the
+/// column titles: "Departed (Europe/Moscow)"), vehicle, driver, odometer out and in, mileage by
+/// odometer and by GPS, fuel out, issued, handed over and in, norm, actual, saving (negative:
+/// overspend), violations, status, the discrepancy codes joined by "; " and their messages joined
+/// by "; ".
 Sheet waybills_sheet(const std::vector<Reconciliation>& reconciliations);
 
-/// One row per vehicle and calendar month ("YYYY-MM"), ordered by month and registration:
-/// waybills, km by odometer, km by GPS, fuel norm, actual, saving, violations, and waybills with
-/// discrepancies. Each sum is over the waybills where the figure is known (empty when none is);
-/// a waybill without a norm shows up in the discrepancy count (code no_norm).
+/// One row per vehicle and calendar month (a date cell shown "YYYY-MM"), ordered by month and
+/// registration: waybills, km by odometer, km by GPS, fuel norm, actual, saving, violations, and
+/// waybills with discrepancies. Each sum is over the waybills where the figure is known (empty when
+/// none is); a waybill without a norm shows up in the discrepancy count (code no_norm).
 Sheet vehicles_sheet(const std::vector<Reconciliation>& reconciliations);
 
 /// The same per driver (by full name) and calendar month, ordered by month and name.
 Sheet drivers_sheet(const std::vector<Reconciliation>& reconciliations);
 
-/// "Receipts without waybill": fuel paid for with no trip to explain it, one row per receipt.
+/// "Receipts without waybill": fuel paid for with no trip to explain it, one row per receipt,
+/// its time in UTC (a receipt has a vehicle, not an issuer).
 Sheet receipts_sheet(const std::vector<LooseReceipt>& receipts);
 
 /// The sheets in the order above, for a workbook.

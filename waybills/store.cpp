@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <regex>
 
 #include <nlohmann/json.hpp>
 
 #include "geo/error.hpp"
 #include "geo/journal.hpp"
+#include "waybills/detail/plausibility.hpp"
 #include "waybills/detail/sql.hpp"
 #include "waybills/norms.hpp"
+#include "waybills/table.hpp"
 
 namespace fleet::waybills {
 
@@ -57,7 +60,7 @@ void require_time(const std::string& field, const std::string& value) {
 
 void require_not_negative(const std::string& field, double value) {
     if (value < 0) {
-        throw InputError(field + " cannot be negative (got " + std::to_string(value) + ")");
+        throw InputError(field + " cannot be negative (got " + format_number(value) + ")");
     }
 }
 
@@ -68,6 +71,14 @@ std::int64_t vehicle_id_of(pqxx::transaction_base& tx, const std::string& regist
         throw InputError("unknown vehicle '" + registration + "'");
     }
     return r[0][0].as<std::int64_t>();
+}
+
+// Refuses a step on a cancelled waybill with what happened to it.
+std::string cancelled_note(pqxx::transaction_base& tx, std::int64_t waybill_id) {
+    const auto r = tx.exec_params(
+        "SELECT cancel_reason FROM fleet.waybills WHERE waybill_id = $1 AND status = 'cancelled'",
+        waybill_id);
+    return r.empty() || r[0][0].is_null() ? "" : " (cancelled: " + r[0][0].as<std::string>() + ")";
 }
 
 std::int64_t driver_id_of(pqxx::transaction_base& tx, const std::string& driver) {
@@ -101,7 +112,9 @@ std::string lock_with_status(pqxx::transaction_base& tx, std::int64_t waybill_id
             return r[0][1].as<std::string>();
         }
     }
-    throw InputError("waybill " + r[0][1].as<std::string>() + " is " + status + ": cannot " + step);
+    throw InputError("waybill " + r[0][1].as<std::string>() + " is " + status +
+                     (status == "cancelled" ? cancelled_note(tx, waybill_id) : "") + ": cannot " +
+                     step);
 }
 
 // Links the vehicle's (or every vehicle's) unlinked fuel receipts to the returned waybill they
@@ -233,6 +246,26 @@ Issued issue(pqxx::connection& conn, const IssueRequest& q) {
             " AND status IN ('returned', 'closed') ORDER BY returned_at DESC LIMIT 1",
             *vehicle_id);
         Issued out;
+        out.assignment_id = q.assignment_id;
+        if (!q.assignment_id) {
+            // The vehicle and driver's assignment in the period, unless another open waybill
+            // already serves it: the reconciliation then has the plan to compare with.
+            for (const auto& a : tx.exec_params(
+                     "SELECT a.assignment_id FROM fleet.shift_assignments a"
+                     " WHERE a.vehicle_id = $1 AND a.driver_id = $2 AND a.status <> 'cancelled'"
+                     " AND a.service_date BETWEEN $3::date AND $4::date AND NOT EXISTS ("
+                     "  SELECT 1 FROM fleet.waybills w WHERE w.assignment_id = a.assignment_id"
+                     "  AND w.status NOT IN ('cancelled', 'superseded'))"
+                     " ORDER BY a.service_date, a.assignment_id",
+                     *vehicle_id, *driver_id, valid_from, valid_to)) {
+                out.assignment_candidates.push_back(a[0].as<std::int64_t>());
+            }
+            if (out.assignment_candidates.size() == 1) {
+                out.assignment_id = out.assignment_candidates.front();
+                out.assignment_found = true;
+                out.assignment_candidates.clear();
+            }
+        }
         out.odometer_out_km = q.odometer_out_km;
         out.fuel_out_l = q.fuel_out_l;
         if (!previous.empty()) {
@@ -263,7 +296,7 @@ Issued issue(pqxx::connection& conn, const IssueRequest& q) {
                   " WHERE v.vehicle_id = $3), $15, jsonb_build_object('odometer_carried', "
                   "$16::boolean,"
                   " 'fuel_carried', $17::boolean)) RETURNING waybill_id",
-                  q.issuer, out.number, *vehicle_id, *driver_id, q.assignment_id, valid_from,
+                  q.issuer, out.number, *vehicle_id, *driver_id, out.assignment_id, valid_from,
                   valid_to, out.odometer_out_km, out.fuel_out_l, q.trailer_make_model,
                   q.trailer_registration, q.trailer_mass_t, q.service_kind, q.transport_kind,
                   q.actor, !previous.empty() && !q.odometer_out_km,
@@ -277,15 +310,17 @@ Issued issue(pqxx::connection& conn, const IssueRequest& q) {
                                          {"driver_id", *driver_id},
                                          {"valid_from", valid_from},
                                          {"valid_to", valid_to},
-                                         {"carried_over", out.carried_over}},
+                                         {"carried_over", out.carried_over},
+                                         {"assignment_found", out.assignment_found}},
                          .vehicle_id = *vehicle_id,
                          .driver_id = *driver_id,
-                         .waybill_id = out.waybill_id});
+                         .waybill_id = out.waybill_id,
+                         .assignment_id = out.assignment_id});
         return out;
     });
 }
 
-void record_check(pqxx::connection& conn, const CheckRequest& q) {
+std::int64_t record_check(pqxx::connection& conn, const CheckRequest& q, const Clock& clock) {
     require_one_of("check kind", q.kind, check_kinds);
     if (q.kind.empty() || q.person.empty() || q.checked_at.empty()) {
         throw InputError("a check needs its kind, time and the person who made it");
@@ -297,28 +332,37 @@ void record_check(pqxx::connection& conn, const CheckRequest& q) {
     if (q.odometer_km) {
         require_not_negative("odometer at inspection", static_cast<double>(*q.odometer_km));
     }
-    in_transaction(conn, [&](pqxx::work& tx) {
+    return in_transaction(conn, [&](pqxx::work& tx) {
         const auto subject =
             q.kind == "medical_post"
                 ? lock_with_status(tx, q.waybill_id, {"released", "returned"},
                                    "record a post-trip examination")
                 : lock_with_status(tx, q.waybill_id, {"issued"}, "record a pre-trip check");
-        tx.exec_params(
-            "INSERT INTO fleet.waybill_checks (waybill_id, kind, checked_at, person, passed,"
-            " odometer_km, notes) VALUES ($1, $2, $3::timestamptz, $4, $5, $6, NULLIF($7, ''))",
-            q.waybill_id, q.kind, q.checked_at, q.person, q.passed, q.odometer_km, q.notes);
+        const auto check_id =
+            tx.exec_params1(
+                  "INSERT INTO fleet.waybill_checks (waybill_id, kind, checked_at, person, passed,"
+                  " odometer_km, notes) VALUES ($1, $2, $3::timestamptz, $4, $5, $6,"
+                  " NULLIF($7, '')) RETURNING check_id",
+                  q.waybill_id, q.kind, q.checked_at, q.person, q.passed, q.odometer_km, q.notes)[0]
+                .as<std::int64_t>();
+        detail::refuse_implausible(
+            tx, q.waybill_id, clock,
+            "waybill " + subject + ": the " + detail::check_name(q.kind) + " cannot be recorded",
+            {}, detail::Proposed{.departed_at = "", .new_check_id = check_id});
         geo::record(tx, {.actor = q.actor,
                          .action = "waybill check recorded",
                          .subject = subject,
-                         .details = Json{{"kind", q.kind},
+                         .details = Json{{"check_id", check_id},
+                                         {"kind", q.kind},
                                          {"checked_at", q.checked_at},
                                          {"person", q.person},
                                          {"passed", q.passed}},
                          .waybill_id = q.waybill_id});
+        return check_id;
     });
 }
 
-void release(pqxx::connection& conn, const ReleaseRequest& q) {
+void release(pqxx::connection& conn, const ReleaseRequest& q, const Clock& clock) {
     if (q.dispatcher.empty() || q.departed_at.empty()) {
         throw InputError("a release needs the departure time and the releasing dispatcher");
     }
@@ -332,34 +376,27 @@ void release(pqxx::connection& conn, const ReleaseRequest& q) {
         const auto subject = lock_with_status(tx, q.waybill_id, {"issued"}, "release it");
         std::vector<std::string> reasons;
         const auto checks = tx.exec_params(
-            "SELECT k.kind, c.passed, c.checked_at > $2::timestamptz"
-            " FROM unnest(ARRAY['technical', 'medical_pre']) k(kind)"
+            "SELECT k.kind, c.passed FROM unnest(ARRAY['technical', 'medical_pre']) k(kind)"
             " LEFT JOIN LATERAL (SELECT passed, checked_at FROM fleet.waybill_checks c WHERE"
-            " c.waybill_id = $1 AND c.kind = k.kind ORDER BY checked_at DESC, check_id DESC"
-            " LIMIT 1) c ON true",
-            q.waybill_id, q.departed_at);
+            " c.waybill_id = $1 AND c.kind = k.kind AND c.withdrawn_at IS NULL"
+            " ORDER BY checked_at DESC, check_id DESC LIMIT 1) c ON true",
+            q.waybill_id);
+        // A check dated after the departure is the plausibility rules' to name.
         for (const auto& r : checks) {
-            const std::string what = r[0].as<std::string>() == "technical"
-                                         ? "pre-trip technical inspection"
-                                         : "pre-trip medical examination";
+            const std::string what = detail::check_name(r[0].as<std::string>());
             if (r[1].is_null()) {
                 reasons.push_back(what + " missing");
             } else if (!r[1].as<bool>()) {
                 reasons.push_back(what + " failed");
-            } else if (r[2].as<bool>()) {
-                reasons.push_back(what + " is dated after the departure");
             }
         }
         const auto w = tx.exec_params1(
             "SELECT w.vehicle_id, ($2::timestamptz AT TIME ZONE i.time_zone)::date"
             " BETWEEN w.valid_from AND w.valid_to,"
-            " (SELECT o.issuer || '/' || o.number FROM fleet.waybills o WHERE"
-            "  o.vehicle_id = w.vehicle_id AND o.status = 'released' AND o.waybill_id <> $1"
-            "  LIMIT 1),"
             " (SELECT o.issuer || '/' || o.number || ' returned ' ||"
             "  to_char(o.returned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC'"
             "  FROM fleet.waybills o WHERE o.vehicle_id = w.vehicle_id"
-            "  AND o.status IN ('returned', 'closed') AND o.returned_at > $2::timestamptz"
+            "  AND o.status IN ('returned', 'closed') AND o.departed_at > $2::timestamptz"
             "  ORDER BY o.returned_at DESC LIMIT 1)"
             " FROM fleet.waybills w JOIN fleet.issuers i ON i.code = w.issuer"
             " WHERE w.waybill_id = $1",
@@ -368,19 +405,14 @@ void release(pqxx::connection& conn, const ReleaseRequest& q) {
             reasons.push_back("departure " + q.departed_at + " is outside the validity period");
         }
         if (!w[2].is_null()) {
-            reasons.push_back("the vehicle is still out on waybill " + w[2].as<std::string>());
+            // Trips that overlap this one are the plausibility rules' to name; this is a trip
+            // entirely after it, whose departure values would no longer follow.
+            reasons.push_back("the departure is before the vehicle's later trip on waybill " +
+                              w[2].as<std::string>());
         }
-        if (!w[3].is_null()) {
-            reasons.push_back("the departure is before the vehicle came back on waybill " +
-                              w[3].as<std::string>());
-        }
-        if (!reasons.empty()) {
-            std::string message = "waybill " + subject + " cannot be released:";
-            for (const auto& r : reasons) {
-                message += "\n  - " + r;
-            }
-            throw InputError(message);
-        }
+        detail::refuse_implausible(
+            tx, q.waybill_id, clock, "waybill " + subject + " cannot be released",
+            std::move(reasons), detail::Proposed{.departed_at = q.departed_at, .new_check_id = 0});
         // Issued ahead of time: departure values carried over are taken again from the
         // waybill that came back last, so the chain holds.
         tx.exec_params(
@@ -407,7 +439,7 @@ void release(pqxx::connection& conn, const ReleaseRequest& q) {
     });
 }
 
-void return_vehicle(pqxx::connection& conn, const ReturnRequest& q) {
+void return_vehicle(pqxx::connection& conn, const ReturnRequest& q, const Clock& clock) {
     require_not_negative("return odometer", static_cast<double>(q.odometer_in_km));
     require_not_negative("return fuel", q.fuel_in_l);
     require_not_negative("fuel handed over", q.fuel_handed_over_l);
@@ -425,21 +457,6 @@ void return_vehicle(pqxx::connection& conn, const ReturnRequest& q) {
     declared += "}";
     in_transaction(conn, [&](pqxx::work& tx) {
         const auto subject = lock_with_status(tx, q.waybill_id, {"released"}, "return it");
-        const auto w = tx.exec_params1(
-            "SELECT vehicle_id, odometer_out_km, $2::timestamptz > departed_at,"
-            " EXISTS (SELECT 1 FROM fleet.odometer_events e WHERE e.vehicle_id = w.vehicle_id"
-            "  AND e.occurred_at > w.departed_at AND e.occurred_at <= $2::timestamptz)"
-            " FROM fleet.waybills w WHERE waybill_id = $1",
-            q.waybill_id, q.returned_at);
-        if (!w[2].as<bool>()) {
-            throw InputError("return time " + q.returned_at + " is not after the departure");
-        }
-        const auto out_km = opt<std::int64_t>(w[1]);
-        if (out_km && q.odometer_in_km < *out_km && !w[3].as<bool>()) {
-            throw InputError("return odometer " + std::to_string(q.odometer_in_km) +
-                             " km is below the departure odometer " + std::to_string(*out_km) +
-                             " km, and no rollover or replacement act is recorded for the trip");
-        }
         tx.exec_params(
             "UPDATE fleet.waybills SET status = 'returned', returned_at = $2::timestamptz,"
             " odometer_in_km = $3, fuel_in_l = $4, fuel_handed_over_l = $5, heater_h = $6,"
@@ -448,7 +465,12 @@ void return_vehicle(pqxx::connection& conn, const ReturnRequest& q) {
             q.waybill_id, q.returned_at, q.odometer_in_km, q.fuel_in_l, q.fuel_handed_over_l,
             q.heater_h, q.equipment_h, q.idle_h, q.transport_work_tkm, q.loaded_trips,
             q.air_conditioning, declared);
-        const auto linked = link_receipts(tx, w[0].as<std::int64_t>());
+        detail::refuse_implausible(tx, q.waybill_id, clock,
+                                   "waybill " + subject + " cannot be returned");
+        const auto linked = link_receipts(
+            tx, tx.exec_params1("SELECT vehicle_id FROM fleet.waybills WHERE waybill_id = $1",
+                                q.waybill_id)[0]
+                    .as<std::int64_t>());
         geo::record(tx, {.actor = q.actor,
                          .action = "waybill returned",
                          .subject = subject,
@@ -493,18 +515,53 @@ std::int64_t record_odometer_event(pqxx::connection& conn, const OdometerEventRe
     });
 }
 
+std::vector<FuelProblem> fuel_transaction_problems(
+    pqxx::connection& conn, const std::vector<FuelTransaction>& transactions) {
+    std::vector<FuelProblem> out;
+    pqxx::read_transaction tx(conn);
+    std::map<std::string, bool> known;
+    for (std::size_t i = 0; i < transactions.size(); ++i) {
+        const auto& t = transactions[i];
+        const auto problem = [&](const std::string& message) { out.push_back({i, message}); };
+        if (t.vehicle.empty()) {
+            problem("vehicle: empty (a registration wanted)");
+        } else {
+            auto [at, fresh] = known.try_emplace(t.vehicle, false);
+            if (fresh) {
+                at->second = !tx.exec_params("SELECT 1 FROM fleet.vehicles WHERE registration = $1",
+                                             t.vehicle)
+                                  .empty();
+            }
+            if (!at->second) {
+                problem("vehicle: unknown vehicle '" + t.vehicle + "'");
+            }
+        }
+        try {
+            require_time("occurred_at", t.occurred_at);
+        } catch (const InputError& e) {
+            problem(e.what());
+        }
+        if (!(t.volume_l > 0)) {
+            problem("volume_l: " + format_number(t.volume_l) +
+                    " is not a positive number of litres");
+        }
+        if (t.odometer_km && *t.odometer_km < 0) {
+            problem("odometer_km: " + std::to_string(*t.odometer_km) +
+                    " is not a whole number of km (0 or more)");
+        }
+    }
+    return out;
+}
+
 std::size_t import_fuel_transactions(pqxx::connection& conn,
                                      const std::vector<FuelTransaction>& transactions,
                                      const std::string& actor) {
-    for (const auto& t : transactions) {
-        require_time("fuel transaction time", t.occurred_at);
-        if (t.volume_l <= 0) {
-            throw InputError("fuel transaction at " + t.occurred_at + " for " + t.vehicle +
-                             ": volume must be positive");
+    if (const auto problems = fuel_transaction_problems(conn, transactions); !problems.empty()) {
+        std::string message = "nothing imported:";
+        for (const auto& p : problems) {
+            message += "\n  - transaction " + std::to_string(p.index + 1) + ": " + p.message;
         }
-        if (t.odometer_km) {
-            require_not_negative("pump odometer", static_cast<double>(*t.odometer_km));
-        }
+        throw InputError(message);
     }
     return in_transaction(conn, [&](pqxx::work& tx) {
         std::size_t added = 0;
@@ -544,9 +601,10 @@ constexpr const char* waybill_select =
     " w.fuel_handed_over_l::float8, w.heater_h, w.equipment_h, w.idle_h, w.transport_work_tkm,"
     " w.loaded_trips, w.air_conditioning, " FLEET_UTC("w.departed_at") ", " FLEET_UTC(
         "w.returned_at") ", " FLEET_UTC("w.issued_at") ", w.issued_by, w.released_by, " FLEET_UTC("w.accepted_at") ","
-    " w.accepted_by, w.acceptance_reason, w.corrects_waybill_id"
+    " w.accepted_by, w.acceptance_reason, w.corrects_waybill_id, " FLEET_UTC("w.cancelled_at") ","
+    " w.cancelled_by, w.cancel_reason, i.time_zone"
     " FROM fleet.waybills w JOIN fleet.vehicles v USING (vehicle_id)"
-    " JOIN fleet.drivers d USING (driver_id) ";
+    " JOIN fleet.drivers d USING (driver_id) JOIN fleet.issuers i ON i.code = w.issuer ";
 
 Waybill waybill_of(const pqxx::row& r) {
     Waybill w;
@@ -593,21 +651,32 @@ Waybill waybill_of(const pqxx::row& r) {
     w.accepted_by = text(r[40]);
     w.acceptance_reason = text(r[41]);
     w.corrects_waybill_id = opt<std::int64_t>(r[42]);
+    w.cancelled_at = text(r[43]);
+    w.cancelled_by = text(r[44]);
+    w.cancel_reason = text(r[45]);
+    w.time_zone = r[46].as<std::string>();
     return w;
 }
 
 void load_checks(pqxx::transaction_base& tx, Waybill& w) {
     for (const auto& r : tx.exec_params(
-             "SELECT kind, " FLEET_UTC("checked_at") ", person, passed, odometer_km, notes"
-                                                     " FROM fleet.waybill_checks WHERE waybill_id "
-                                                     "= $1 ORDER BY checked_at, check_id",
+             "SELECT check_id, kind, " FLEET_UTC(
+                 "checked_at") ", person, passed, odometer_km,"
+                               " notes, " FLEET_UTC(
+                                   "withdrawn_at") ", withdrawn_by, withdrawn_reason"
+                                                   " FROM fleet.waybill_checks WHERE waybill_id = "
+                                                   "$1 ORDER BY checked_at, check_id",
              w.waybill_id)) {
-        w.checks.push_back({.kind = r[0].as<std::string>(),
-                            .checked_at = r[1].as<std::string>(),
-                            .person = r[2].as<std::string>(),
-                            .passed = r[3].as<bool>(),
-                            .odometer_km = opt<std::int64_t>(r[4]),
-                            .notes = text(r[5])});
+        w.checks.push_back({.check_id = r[0].as<std::int64_t>(),
+                            .kind = r[1].as<std::string>(),
+                            .checked_at = r[2].as<std::string>(),
+                            .person = r[3].as<std::string>(),
+                            .passed = r[4].as<bool>(),
+                            .odometer_km = opt<std::int64_t>(r[5]),
+                            .notes = text(r[6]),
+                            .withdrawn_at = text(r[7]),
+                            .withdrawn_by = text(r[8]),
+                            .withdrawn_reason = text(r[9])});
     }
 }
 
@@ -628,13 +697,31 @@ Waybill load_waybill(pqxx::connection& conn, std::int64_t waybill_id) {
 std::vector<Waybill> list_waybills(pqxx::connection& conn, const ListFilter& f) {
     pqxx::read_transaction tx(conn);
     std::vector<Waybill> out;
+    std::optional<std::int64_t> driver_id;
+    if (!f.vehicle.empty() &&
+        tx.exec_params("SELECT 1 FROM fleet.vehicles WHERE registration = $1", f.vehicle).empty()) {
+        throw InputError("no such vehicle '" + f.vehicle + "' (fleetctl vehicle list shows them)");
+    }
+    if (!f.driver.empty()) {
+        try {
+            driver_id = driver_id_of(tx, f.driver);
+        } catch (const InputError& e) {
+            if (std::string(e.what()).find("ambiguous") != std::string::npos) {
+                throw;
+            }
+            throw InputError("no such driver '" + f.driver +
+                             "' (a full name or personnel number; fleetctl driver list shows "
+                             "them)");
+        }
+    }
     try {
         for (const auto& r : tx.exec_params(
                  std::string(waybill_select) +
                      "WHERE ($1 = '' OR w.valid_to >= $1::date) AND ($2 = '' OR w.valid_from <="
                      " $2::date) AND ($3 = '' OR v.registration = $3) AND ($4 = '' OR w.status ="
-                     " $4) ORDER BY w.valid_from, w.issuer, w.number",
-                 f.from, f.to, f.vehicle, f.status)) {
+                     " $4) AND ($5::bigint IS NULL OR w.driver_id = $5)"
+                     " ORDER BY w.valid_from, w.issuer, w.number",
+                 f.from, f.to, f.vehicle, f.status, driver_id)) {
             out.push_back(waybill_of(r));
         }
     } catch (const pqxx::data_exception& e) {
@@ -675,7 +762,7 @@ std::vector<std::string> missing_details(const Waybill& w, const Issuer& i) {
     auto latest = [&](const char* kind) -> const Check* {
         const Check* found = nullptr;
         for (const auto& c : w.checks) {
-            if (c.kind == kind) {
+            if (c.kind == kind && c.withdrawn_at.empty()) {
                 found = &c;
             }
         }
@@ -698,7 +785,7 @@ std::vector<std::string> missing_details(const Waybill& w, const Issuer& i) {
     return missing;
 }
 
-std::int64_t correct(pqxx::connection& conn, const WaybillCorrection& c) {
+std::int64_t correct(pqxx::connection& conn, const WaybillCorrection& c, const Clock& clock) {
     if (c.reason.empty()) {
         throw InputError("a correction needs its reason");
     }
@@ -777,13 +864,15 @@ std::int64_t correct(pqxx::connection& conn, const WaybillCorrection& c) {
                 .as<std::int64_t>();
         tx.exec_params(
             "INSERT INTO fleet.waybill_checks (waybill_id, kind, checked_at, person, passed,"
-            " odometer_km, notes) SELECT $2, kind, checked_at, person, passed, odometer_km, notes"
-            " FROM fleet.waybill_checks WHERE waybill_id = $1 ORDER BY check_id",
+            " odometer_km, notes, withdrawn_at, withdrawn_by, withdrawn_reason) SELECT $2, kind,"
+            " checked_at, person, passed, odometer_km, notes, withdrawn_at, withdrawn_by,"
+            " withdrawn_reason FROM fleet.waybill_checks WHERE waybill_id = $1 ORDER BY check_id",
             c.waybill_id, id);
         tx.exec_params("UPDATE fleet.fuel_transactions SET waybill_id = $2 WHERE waybill_id = $1",
                        c.waybill_id, id);
         tx.exec_params("UPDATE fleet.waybills SET status = 'superseded' WHERE waybill_id = $1",
                        c.waybill_id);
+        detail::refuse_implausible(tx, id, clock, "waybill " + subject + " cannot be corrected");
         geo::record(tx, {.actor = c.actor,
                          .action = "waybill corrected",
                          .subject = subject,
@@ -792,6 +881,174 @@ std::int64_t correct(pqxx::connection& conn, const WaybillCorrection& c) {
                                          {"reason", c.reason}},
                          .waybill_id = c.waybill_id});
         return id;
+    });
+}
+
+void cancel(pqxx::connection& conn, const CancelRequest& q) {
+    if (q.reason.empty()) {
+        throw InputError("a cancellation needs its reason (--reason TEXT)");
+    }
+    in_transaction(conn, [&](pqxx::work& tx) {
+        const auto subject = lock_with_status(
+            tx, q.waybill_id, {"issued"},
+            "cancel it (only an issued waybill is cancelled; a released one is returned, and "
+            "amended before acceptance if need be)");
+        tx.exec_params(
+            "UPDATE fleet.waybills SET status = 'cancelled', cancelled_at = now(),"
+            " cancelled_by = $2, cancel_reason = $3 WHERE waybill_id = $1",
+            q.waybill_id, q.actor, q.reason);
+        const auto w = tx.exec_params1(
+            "SELECT vehicle_id, driver_id, assignment_id FROM fleet.waybills WHERE waybill_id = $1",
+            q.waybill_id);
+        geo::record(tx, {.actor = q.actor,
+                         .action = "waybill cancelled",
+                         .subject = subject,
+                         .details = Json{{"reason", q.reason}, {"previous_status", "issued"}},
+                         .vehicle_id = w[0].as<std::int64_t>(),
+                         .driver_id = w[1].as<std::int64_t>(),
+                         .waybill_id = q.waybill_id,
+                         .assignment_id = opt<std::int64_t>(w[2])});
+    });
+}
+
+void withdraw_check(pqxx::connection& conn, const WithdrawCheckRequest& q) {
+    if (q.reason.empty()) {
+        throw InputError("withdrawing a check needs its reason (--reason TEXT)");
+    }
+    in_transaction(conn, [&](pqxx::work& tx) {
+        const auto c = tx.exec_params(
+            "SELECT kind, withdrawn_at IS NOT NULL, " FLEET_UTC("checked_at") ", person"
+            " FROM fleet.waybill_checks WHERE check_id = $1 AND waybill_id = $2",
+            q.check_id, q.waybill_id);
+        if (c.empty()) {
+            throw InputError("waybill " + detail::subject(tx, q.waybill_id) + " has no check " +
+                             std::to_string(q.check_id) + " (fleetctl waybill show lists them)");
+        }
+        const auto kind = c[0][0].as<std::string>();
+        const auto what = detail::check_name(kind);
+        const auto subject =
+            kind == "medical_post"
+                ? lock_with_status(tx, q.waybill_id, {"released", "returned"},
+                                   "withdraw its " + what + " (only before acceptance)")
+                : lock_with_status(tx, q.waybill_id, {"issued"},
+                                   "withdraw its " + what + " (only before release)");
+        if (c[0][1].as<bool>()) {
+            throw InputError("check " + std::to_string(q.check_id) + " of waybill " + subject +
+                             " is already withdrawn");
+        }
+        tx.exec_params(
+            "UPDATE fleet.waybill_checks SET withdrawn_at = now(), withdrawn_by = $2,"
+            " withdrawn_reason = $3 WHERE check_id = $1",
+            q.check_id, q.actor, q.reason);
+        geo::record(tx, {.actor = q.actor,
+                         .action = "waybill check withdrawn",
+                         .subject = subject,
+                         .details = Json{{"check_id", q.check_id},
+                                         {"kind", kind},
+                                         {"checked_at", c[0][2].as<std::string>()},
+                                         {"person", c[0][3].as<std::string>()},
+                                         {"reason", q.reason}},
+                         .waybill_id = q.waybill_id});
+    });
+}
+
+std::vector<Amendment> amend(pqxx::connection& conn, const AmendRequest& q, const Clock& clock) {
+    if (q.reason.empty()) {
+        throw InputError("an amendment needs its reason (--reason TEXT)");
+    }
+    if (!q.odometer_in_km && !q.fuel_in_l && !q.fuel_handed_over_l && q.departed_at.empty() &&
+        q.returned_at.empty()) {
+        throw InputError(
+            "nothing to amend: give the return odometer, the return fuel, the fuel handed over, "
+            "the departure time or the return time");
+    }
+    if (q.odometer_in_km) {
+        require_not_negative("return odometer", static_cast<double>(*q.odometer_in_km));
+    }
+    if (q.fuel_in_l) {
+        require_not_negative("return fuel", *q.fuel_in_l);
+    }
+    if (q.fuel_handed_over_l) {
+        require_not_negative("fuel handed over", *q.fuel_handed_over_l);
+    }
+    if (!q.departed_at.empty()) {
+        require_time("departure time", q.departed_at);
+    }
+    if (!q.returned_at.empty()) {
+        require_time("return time", q.returned_at);
+    }
+    return in_transaction(conn, [&](pqxx::work& tx) {
+        const auto status = tx.exec_params(
+            "SELECT status, issuer || '/' || number FROM fleet.waybills WHERE waybill_id = $1",
+            q.waybill_id);
+        if (!status.empty() && status[0][0].as<std::string>() == "closed") {
+            throw InputError("waybill " + status[0][1].as<std::string>() +
+                             " is closed (accepted): it is amended no more; correct it instead "
+                             "(fleetctl waybill correct ID --reason TEXT): a new record under the "
+                             "issuer's next number, the accepted one kept as superseded");
+        }
+        const auto subject = lock_with_status(
+            tx, q.waybill_id, {"returned"},
+            "amend it (only a returned waybill is amended, before its acceptance)");
+        const auto values = [&] {
+            const auto r = tx.exec_params1(
+                "SELECT odometer_in_km::text, fuel_in_l::float8, fuel_handed_over_l::float8,"
+                " " FLEET_UTC("departed_at") ", " FLEET_UTC(
+                    "returned_at") " FROM fleet.waybills WHERE waybill_id = $1",
+                q.waybill_id);
+            return std::vector<std::string>{text(r[0]), format_number(r[1].as<double>()),
+                                            format_number(r[2].as<double>()), text(r[3]),
+                                            text(r[4])};
+        };
+        const auto before = values();
+        tx.exec_params(
+            "UPDATE fleet.waybills SET odometer_in_km = coalesce($2, odometer_in_km),"
+            " fuel_in_l = coalesce($3, fuel_in_l),"
+            " fuel_handed_over_l = coalesce($4, fuel_handed_over_l),"
+            " departed_at = coalesce(NULLIF($5, '')::timestamptz, departed_at),"
+            " returned_at = coalesce(NULLIF($6, '')::timestamptz, returned_at)"
+            " WHERE waybill_id = $1",
+            q.waybill_id, q.odometer_in_km, q.fuel_in_l, q.fuel_handed_over_l, q.departed_at,
+            q.returned_at);
+        const auto after = values();
+        static const char* const fields[] = {"odometer_in_km", "fuel_in_l", "fuel_handed_over_l",
+                                             "departed_at", "returned_at"};
+        std::vector<Amendment> changes;
+        for (std::size_t i = 0; i < before.size(); ++i) {
+            if (before[i] != after[i]) {
+                changes.push_back(
+                    {.field = fields[i], .old_value = before[i], .new_value = after[i]});
+            }
+        }
+        if (changes.empty()) {
+            return changes;
+        }
+        detail::refuse_implausible(tx, q.waybill_id, clock,
+                                   "waybill " + subject + " cannot be amended");
+        if (before[3] != after[3] || before[4] != after[4]) {
+            // The trip's window moved: its receipts are found again.
+            tx.exec_params(
+                "UPDATE fleet.fuel_transactions SET waybill_id = NULL"
+                " WHERE waybill_id = $1",
+                q.waybill_id);
+            link_receipts(tx, tx.exec_params1("SELECT vehicle_id FROM fleet.waybills"
+                                              " WHERE waybill_id = $1",
+                                              q.waybill_id)[0]
+                                  .as<std::int64_t>());
+        }
+        // The stored reconciliation was of the values as they were.
+        tx.exec_params("DELETE FROM fleet.waybill_reconciliations WHERE waybill_id = $1",
+                       q.waybill_id);
+        Json amended = Json::array();
+        for (const auto& c : changes) {
+            amended.push_back({{"field", c.field}, {"old", c.old_value}, {"new", c.new_value}});
+        }
+        geo::record(tx, {.actor = q.actor,
+                         .action = "waybill amended",
+                         .subject = subject,
+                         .details = Json{{"reason", q.reason}, {"changes", amended}},
+                         .waybill_id = q.waybill_id});
+        return changes;
     });
 }
 

@@ -2,7 +2,9 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <string_view>
 
 #include "geo/utf8.hpp"
@@ -79,6 +81,7 @@ struct CsvField {
     void operator()(const std::string& text) const { write_text(out, text); }
     void operator()(std::int64_t value) const { out << std::to_string(value); }
     void operator()(const Decimal& d) const { out << format_decimal(d.value, d.decimals); }
+    void operator()(const DateTime& t) const { out << format_date_time(t); }
 };
 
 }  // namespace
@@ -179,6 +182,60 @@ std::string format_decimal(double value, int decimals) {
         out += kept.substr(kept.size() - static_cast<std::size_t>(decimals));
     }
     return out;
+}
+
+DateTime date_cell(const std::string& date) {
+    using namespace std::chrono;
+    const bool month_only = date.size() == 7;
+    const auto number = [&](std::size_t at, std::size_t n) {
+        int v = -1;
+        const auto [end, ec] = std::from_chars(date.data() + at, date.data() + at + n, v);
+        return ec == std::errc() && end == date.data() + at + n ? v : -1;
+    };
+    const bool shaped = (date.size() == 10 && date[7] == '-') || month_only;
+    const year_month_day day{
+        year(shaped ? number(0, 4) : -1),
+        month(static_cast<unsigned>(shaped && date[4] == '-' ? number(5, 2) : 0)),
+        std::chrono::day(static_cast<unsigned>(month_only ? 1 : (shaped ? number(8, 2) : 0)))};
+    if (!shaped || !day.ok()) {
+        throw InputError("'" + date + "' is not a date YYYY-MM-DD or a month YYYY-MM");
+    }
+    return {.wall_ms = duration_cast<milliseconds>(sys_days(day).time_since_epoch()).count(),
+            .precision = month_only ? DateTime::Precision::month : DateTime::Precision::day};
+}
+
+std::string format_date_time(const DateTime& t) {
+    using namespace std::chrono;
+    const auto moment = floor<minutes>(sys_time<milliseconds>(milliseconds(t.wall_ms)));
+    const auto day = floor<days>(moment);
+    const year_month_day date(day);
+    const hh_mm_ss time(moment - day);
+    char out[32];
+    if (t.precision == DateTime::Precision::month) {
+        std::snprintf(out, sizeof out, "%04d-%02u", static_cast<int>(date.year()),
+                      static_cast<unsigned>(date.month()));
+    } else if (t.precision == DateTime::Precision::day) {
+        std::snprintf(out, sizeof out, "%04d-%02u-%02u", static_cast<int>(date.year()),
+                      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+    } else {
+        std::snprintf(out, sizeof out, "%04d-%02u-%02u %02d:%02d", static_cast<int>(date.year()),
+                      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                      static_cast<int>(time.hours().count()),
+                      static_cast<int>(time.minutes().count()));
+    }
+    return out;
+}
+
+std::string format_number(double value) {
+    if (!std::isfinite(value)) {
+        return std::isnan(value) ? "nan" : (value < 0 ? "-inf" : "inf");
+    }
+    char out[64];
+    const auto [end, ec] = std::to_chars(out, out + sizeof out, value, std::chars_format::fixed);
+    if (ec != std::errc()) {
+        return std::to_string(value);
+    }
+    return std::string(out, end);
 }
 
 double round_decimal(double value, int decimals) {

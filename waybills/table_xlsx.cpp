@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <new>
 #include <system_error>
@@ -62,6 +63,18 @@ class Formats {
 
     lxw_format* header() const { return header_; }
 
+    lxw_format* date(DateTime::Precision precision) {
+        auto& format = dates_.at(static_cast<std::size_t>(precision));
+        if (format == nullptr) {
+            format = workbook_add_format(workbook_);
+            format_set_num_format(format, precision == DateTime::Precision::minute
+                                              ? "yyyy-mm-dd hh:mm"
+                                          : precision == DateTime::Precision::day ? "yyyy-mm-dd"
+                                                                                  : "yyyy-mm");
+        }
+        return format;
+    }
+
     lxw_format* decimal(int decimals) {
         auto& format = decimals_.at(static_cast<std::size_t>(decimals));
         if (format == nullptr) {
@@ -75,6 +88,7 @@ class Formats {
     lxw_workbook* workbook_;
     lxw_format* header_;
     std::array<lxw_format*, 11> decimals_{};
+    std::array<lxw_format*, 3> dates_{};
 };
 
 std::size_t display_length(const Cell& cell) {
@@ -95,7 +109,29 @@ std::size_t display_length(const Cell& cell) {
     if (const auto* d = std::get_if<Decimal>(&cell)) {
         return format_decimal(d->value, d->decimals).size();
     }
+    if (const auto* t = std::get_if<DateTime>(&cell)) {
+        return format_date_time(*t).size();
+    }
     return 0;
+}
+
+lxw_datetime lxw_time(const DateTime& t) {
+    using namespace std::chrono;
+    lxw_datetime out{};
+    const auto moment = floor<seconds>(sys_time<milliseconds>(milliseconds(t.wall_ms)));
+    const auto day = floor<days>(moment);
+    const year_month_day date(day);
+    const hh_mm_ss time(moment - day);
+    out = {
+        .year = static_cast<int>(date.year()),
+        .month = static_cast<int>(static_cast<unsigned>(date.month())),
+        .day = static_cast<int>(static_cast<unsigned>(date.day())),
+        .hour =
+            t.precision == DateTime::Precision::minute ? static_cast<int>(time.hours().count()) : 0,
+        .min = t.precision == DateTime::Precision::minute ? static_cast<int>(time.minutes().count())
+                                                          : 0,
+        .sec = 0};
+    return out;
 }
 
 std::string cell_name(const Sheet& sheet, std::size_t row, std::size_t column) {
@@ -149,6 +185,10 @@ void write_sheet(lxw_workbook* workbook, Formats& formats, const Sheet& sheet) {
             } else if (const auto* d = std::get_if<Decimal>(&cell)) {
                 error = worksheet_write_number(worksheet, row, col, d->value,
                                                formats.decimal(d->decimals));
+            } else if (const auto* t = std::get_if<DateTime>(&cell)) {
+                lxw_datetime when = lxw_time(*t);
+                error = worksheet_write_datetime(worksheet, row, col, &when,
+                                                 formats.date(t->precision));
             }
             check(error, sheet, r + 1, c);
             widths[c] = std::max(widths[c], display_length(cell));

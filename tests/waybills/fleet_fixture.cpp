@@ -43,6 +43,18 @@ void prepare_fleet(pqxx::connection& conn) {
     tx.commit();
 }
 
+waybills::Clock clock_at(std::chrono::sys_seconds utc) {
+    waybills::Clock clock;
+    clock.now = [utc] { return std::chrono::system_clock::time_point(utc); };
+    return clock;
+}
+
+std::string text_of(pqxx::connection& conn, const std::string& sql) {
+    pqxx::read_transaction tx(conn);
+    const auto r = tx.exec(sql);
+    return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
+}
+
 long count(pqxx::connection& conn, const std::string& sql) {
     pqxx::read_transaction tx(conn);
     return tx.exec1(sql)[0].as<long>();

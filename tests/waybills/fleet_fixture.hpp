@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -13,6 +14,12 @@
 namespace fleet::test {
 
 void prepare_fleet(pqxx::connection& conn);
+
+/// A clock that stands at `utc` ("now" for the plausibility rules), 5 minutes' tolerance.
+waybills::Clock clock_at(std::chrono::sys_seconds utc);
+
+/// The value of one text column of one row, or "" for none or NULL.
+std::string text_of(pqxx::connection& conn, const std::string& sql);
 long count(pqxx::connection& conn, const std::string& sql);
 
 /// FLEET, A123BC, 0042, 2026-11-20, urban cargo, departure 120 000 km and 40 L.

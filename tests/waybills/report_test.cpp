@@ -25,6 +25,9 @@ std::string shown(const Cell& cell) {
     if (const auto* d = std::get_if<Decimal>(&cell)) {
         return format_decimal(d->value, d->decimals);
     }
+    if (const auto* t = std::get_if<DateTime>(&cell)) {
+        return format_date_time(*t);
+    }
     return "";
 }
 
@@ -66,6 +69,8 @@ Reconciliation waybill(std::int64_t number, std::int64_t vehicle_id, std::string
     r.driver_name = std::move(driver);
     r.departed_ms = at_ms(date, hours(4), minutes(30));
     r.returned_ms = at_ms(date, hours(13), minutes(15));
+    r.time_zone = "Europe/Moscow";
+    r.departed_offset_s = r.returned_offset_s = 3 * 3600;
     r.odometer_out_km = 12000;
     r.odometer_in_km = 12000 + f.mileage_km;
     r.mileage_km = f.mileage_km;
@@ -121,8 +126,8 @@ TEST_CASE("the waybill register has one row per waybill with every figure") {
     CHECK(sheet.columns == std::vector<std::string>{"Number",
                                                     "Valid from",
                                                     "Valid to",
-                                                    "Departed (UTC)",
-                                                    "Returned (UTC)",
+                                                    "Departed (Europe/Moscow)",
+                                                    "Returned (Europe/Moscow)",
                                                     "Vehicle",
                                                     "Driver",
                                                     "Odometer out, km",
@@ -145,8 +150,8 @@ TEST_CASE("the waybill register has one row per waybill with every figure") {
           std::vector<std::string>{"ACME/17",
                                    "2026-11-02",
                                    "2026-11-02",
-                                   "2026-11-02T04:30:00Z",
-                                   "2026-11-02T13:15:00Z",
+                                   "2026-11-02 07:30",
+                                   "2026-11-02 16:15",
                                    "A123BC 77",
                                    "Ivanov Ivan",
                                    "12000",
@@ -172,6 +177,11 @@ TEST_CASE("the waybill register has one row per waybill with every figure") {
     CHECK(std::get<Decimal>(row[10]).decimals == 1);
     CHECK(std::get<Decimal>(row[15]).decimals == 2);
     CHECK(std::get<Decimal>(row[17]).value == doctest::Approx(1.8));
+    // Dates are dates: the validity as days, the departure and return to the minute on the
+    // issuer's clock (UTC 04:30 is 07:30 in Moscow).
+    CHECK(std::get<DateTime>(row[1]).precision == DateTime::Precision::day);
+    CHECK(std::get<DateTime>(row[3]).precision == DateTime::Precision::minute);
+    CHECK(std::get<DateTime>(row[3]).wall_ms == at_ms(2026y / nov / 2, hours(7), minutes(30)));
 
     // An overspend is negative; a waybill without a norm has no norm and no saving, not zeros.
     CHECK(shown(sheet.rows[2][17]) == "-1.40");
@@ -179,6 +189,29 @@ TEST_CASE("the waybill register has one row per waybill with every figure") {
     CHECK(std::holds_alternative<std::monostate>(sheet.rows[3][17]));
     CHECK(shown(sheet.rows[3][16]) == "6.00");
     CHECK(shown(sheet.rows[1][20]).empty());
+}
+
+TEST_CASE("the register names its issuers' zone, or says the times are each issuer's own") {
+    auto all = fleet_month();
+    CHECK(report_time_zone(all) == "Europe/Moscow");
+    all[1].time_zone = "Asia/Yekaterinburg";
+    all[1].departed_offset_s = 5 * 3600;
+    CHECK(report_time_zone(all) == "issuer's local time");
+    const auto sheet = waybills_sheet(all);
+    CHECK(sheet.columns[3] == "Departed (issuer's local time)");
+    CHECK(shown(sheet.rows[1][3]) == "2026-11-05 09:30");
+    CHECK(report_time_zone({}) == "issuer's local time");
+}
+
+TEST_CASE("dates and months read and print as they are written") {
+    CHECK(format_date_time(date_cell("2026-12-31")) == "2026-12-31");
+    CHECK(format_date_time(date_cell("2026-12")) == "2026-12");
+    CHECK(date_cell("2026-12").wall_ms == at_ms(2026y / dec / 1, hours(0)));
+    CHECK_THROWS_AS(date_cell("2026-02-30"), fleet::InputError);
+    CHECK_THROWS_AS(date_cell("2026/12/01"), fleet::InputError);
+    CHECK(format_number(-3) == "-3");
+    CHECK(format_number(152342.5) == "152342.5");
+    CHECK(format_number(0.1) == "0.1");
 }
 
 TEST_CASE("unknown odometer and fuel readings are empty cells") {
@@ -275,14 +308,15 @@ TEST_CASE("the report's sheets are accepted by the writers") {
     CHECK(sheets[2].name == "Drivers");
     CHECK(sheets[3].name == "Receipts without waybill");
     REQUIRE(sheets[3].rows.size() == 1);
-    CHECK(std::get<std::string>(sheets[3].rows[0][0]) == "2026-11-07T22:05:00Z");
+    CHECK(shown(sheets[3].rows[0][0]) == "2026-11-07 22:05");
+    CHECK(sheets[3].columns[0] == "Time (UTC)");
     CHECK(std::get<Decimal>(sheets[3].rows[0][2]).value == 55);
     CHECK(std::holds_alternative<std::monostate>(sheets[3].rows[0][5]));
     std::ostringstream out;
     write_csv(out, sheets[0]);
     const auto text = out.str();
     CHECK(text.rfind("Number,Valid from,Valid to,", 0) == 0);
-    CHECK(text.find("\r\nACME/17,2026-11-02,2026-11-02,2026-11-02T04:30:00Z,") !=
+    CHECK(text.find("\r\nACME/17,2026-11-02,2026-11-02,2026-11-02 07:30,2026-11-02 16:15,") !=
           std::string::npos);
     CHECK(text.find(",\"Mileage by odometer, km\",") != std::string::npos);
 }

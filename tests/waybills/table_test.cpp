@@ -214,6 +214,35 @@ TEST_CASE("XLSX: one worksheet per sheet, numbers as numbers, text as shared str
     CHECK(styles.find("formatCode=\"0.0\"") != std::string::npos);
 }
 
+TEST_CASE("XLSX: dates and times are date cells a spreadsheet sorts, not text") {
+    TempDir dir;
+    const fs::path file = dir.path / "dates.xlsx";
+    auto departed = date_cell("2026-11-27");
+    departed.wall_ms += (7 * 60 + 30) * 60 * 1000;  // 07:30 on the issuer's clock
+    departed.precision = DateTime::Precision::minute;
+    const Sheet sheet{.name = "Waybills",
+                      .columns = {"Departed (Europe/Moscow)", "Valid from", "Month"},
+                      .rows = {{departed, date_cell("2026-11-27"), date_cell("2026-11")}}};
+    write_xlsx(file, {sheet});
+    const std::string sheet1 = unzip(file, "xl/worksheets/sheet1.xml");
+    // Serial numbers (days since 1899-12-30; 07:30 is 0.3125 of a day) with a date style
+    // (style 2, 3, 4 after the bold header's 1), never a string ("t=" absent).
+    CHECK(sheet1.find("<c r=\"A2\" s=\"2\"><v>46353.3125</v></c>") != std::string::npos);
+    CHECK(sheet1.find("<c r=\"B2\" s=\"3\"><v>46353</v></c>") != std::string::npos);
+    CHECK(sheet1.find("<c r=\"C2\" s=\"4\"><v>46327</v></c>") != std::string::npos);
+    CHECK(sheet1.find("t=\"inlineStr\"") == std::string::npos);
+    const std::string styles = unzip(file, "xl/styles.xml");
+    CHECK(styles.find("formatCode=\"yyyy-mm-dd hh:mm\"") != std::string::npos);
+    CHECK(styles.find("formatCode=\"yyyy-mm-dd\"") != std::string::npos);
+    CHECK(styles.find("formatCode=\"yyyy-mm\"") != std::string::npos);
+    // The same cells as CSV text, on the wall clock they were given in.
+    std::ostringstream out;
+    write_csv(out, sheet);
+    CHECK(out.str() ==
+          "Departed (Europe/Moscow),Valid from,Month\r\n2026-11-27 07:30,2026-11-27,"
+          "2026-11\r\n");
+}
+
 TEST_CASE("XLSX: errors name the file or the sheet, and leave nothing behind") {
     TempDir dir;
     const fs::path missing_dir = dir.path / "no-such-dir" / "report.xlsx";

@@ -18,8 +18,8 @@ cli::po::options_description options() {
     po::options_description d("report waybills");
     // clang-format off
     d.add_options()
-        ("from", po::value<std::string>()->value_name("DATE"), "first day, YYYY-MM-DD (waybills whose validity overlaps the period)")
-        ("to", po::value<std::string>()->value_name("DATE"), "last day, inclusive")
+        ("from", po::value<std::string>()->value_name("DATE"), "first day, YYYY-MM-DD, or a month YYYY-MM (from its first day); waybills whose validity overlaps the period")
+        ("to", po::value<std::string>()->value_name("DATE"), "last day, inclusive, or a month YYYY-MM (to its last day)")
         ("format", po::value<std::string>()->default_value("csv")->value_name("F"), "csv (one sheet) or xlsx (all three sheets; needs --output)")
         ("sheet", po::value<std::string>()->value_name("S"), "csv: waybills (default), vehicles or drivers (monthly summaries), receipts (fuel receipts without a waybill)")
         ("output", po::value<std::string>()->value_name("FILE"), "write here (csv: default standard output)");

@@ -19,6 +19,7 @@ cli::po::options_description options() {
         ("reason", po::value<std::string>()->value_name("TEXT"), "written reason, required to accept with discrepancies")
         ("actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"), "who, for the journal");
     // clang-format on
+    cli::add_clock_options(d);
     po::options_description tolerances("Reconciliation");
     cli::add_reconcile_options(tolerances);
     d.add(tolerances);
@@ -35,7 +36,7 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     const auto tolerances = cli::reconcile_options(vm);
     cli::open(config);  // the schema up to date before accept() connects on its own
     const auto r = waybills::accept(geo::ConnectionFactory(config.database).conninfo("fleetctl"), q,
-                                    tolerances);
+                                    tolerances, cli::clock(vm));
     std::cout << "waybill " << r.issuer << "/" << r.number << " accepted by " << q.person
               << " and closed" << (r.discrepancies.empty() ? "" : ", with discrepancies") << "\n";
     cli::print_figures(std::cout, r, "  ");

@@ -20,10 +20,11 @@ cli::po::options_description options() {
         ("at", po::value<std::string>()->value_name("TIME"), "when, ISO 8601 with the offset: \"2026-11-27 07:10+03\"")
         ("person", po::value<std::string>()->value_name("NAME"), "mechanic or medic who made the check (their mark)")
         ("failed", "the check was not passed (the vehicle or driver is not fit)")
-        ("odometer", po::value<std::int64_t>()->value_name("KM"), "odometer at the technical inspection (required there)")
+        ("odometer", po::value<std::string>()->value_name("KM"), "odometer at the technical inspection, whole km (required there)")
         ("notes", po::value<std::string>()->value_name("TEXT"), "remarks")
         ("actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"), "who, for the journal");
     // clang-format on
+    cli::add_clock_options(d);
     return d;
 }
 
@@ -41,14 +42,15 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     q.checked_at = cli::required(vm, "at", name);
     q.person = cli::required(vm, "person", name);
     q.passed = vm.count("failed") == 0;
-    q.odometer_km = cli::optional<std::int64_t>(vm, "odometer");
+    q.odometer_km = cli::optional_km(vm, "odometer");
     q.notes = cli::text(vm, "notes");
     q.actor = vm["actor"].as<std::string>();
     auto db = cli::open(config);
-    waybills::record_check(*db, q);
+    const auto check_id = waybills::record_check(*db, q, cli::clock(vm));
     const auto w = waybills::load_waybill(*db, q.waybill_id);
     std::cout << "waybill " << w.issuer << "/" << w.number << ": " << what(q.kind) << " by "
-              << q.person << " recorded, " << (q.passed ? "passed" : "FAILED") << "\n";
+              << q.person << " recorded as check " << check_id << ", "
+              << (q.passed ? "passed" : "FAILED") << "\n";
     return 0;
 }
 

@@ -76,9 +76,26 @@ std::string date(const std::string& option, const std::string& text) {
     return text;
 }
 
+std::string day_or_month(const std::string& option, const std::string& text, bool end) {
+    if (geo::is_calendar_date(text)) {
+        return text;
+    }
+    if (text.size() == 7 && geo::is_calendar_date(text + "-01")) {
+        if (!end) {
+            return text + "-01";
+        }
+        using namespace std::chrono;
+        const year_month ym{year(std::stoi(text.substr(0, 4))),
+                            month(static_cast<unsigned>(std::stoi(text.substr(5, 2))))};
+        return text + "-" + std::to_string(static_cast<unsigned>((ym / last).day()));
+    }
+    throw InputError("--" + option + ": expected a date YYYY-MM-DD or a month YYYY-MM, got '" +
+                     text + "'");
+}
+
 Period period(const po::variables_map& vm, const std::string& command) {
-    Period p{.from = date("from", required(vm, "from", command)),
-             .to = date("to", required(vm, "to", command))};
+    Period p{.from = day_or_month("from", required(vm, "from", command), false),
+             .to = day_or_month("to", required(vm, "to", command), true)};
     if (p.from > p.to) {
         throw InputError("--from " + p.from + " is after --to " + p.to);
     }
@@ -87,9 +104,46 @@ Period period(const po::variables_map& vm, const std::string& command) {
 
 double not_negative(const std::string& option, double value) {
     if (!std::isfinite(value) || value < 0) {
-        throw InputError("--" + option + " cannot be negative (got " + fixed(value, 2) + ")");
+        throw InputError("--" + option + " cannot be negative (got " + number(value) + ")");
     }
     return value;
+}
+
+std::int64_t whole_km(const std::string& option, const std::string& text) {
+    std::int64_t km = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), km);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || km < 0) {
+        throw InputError("--" + option +
+                         ": whole kilometres wanted, as the odometer shows them (152342), got '" +
+                         text + "'");
+    }
+    return km;
+}
+
+std::optional<std::int64_t> optional_km(const po::variables_map& vm, const std::string& option) {
+    return vm.count(option)
+               ? std::optional<std::int64_t>(whole_km(option, vm[option].as<std::string>()))
+               : std::nullopt;
+}
+
+void add_clock_options(po::options_description& options) {
+    options.add_options()(
+        "future-tolerance-min",
+        po::value<double>()
+            ->default_value(waybills::Clock::default_future_tolerance_s / 60.0)
+            ->value_name("MIN"),
+        "times typed in may lie this far ahead of this computer's clock, minutes");
+}
+
+waybills::Clock clock(const po::variables_map& vm) {
+    const double minutes = vm["future-tolerance-min"].as<double>();
+    if (!std::isfinite(minutes) || minutes < 0 || minutes > 24 * 60) {
+        throw InputError("--future-tolerance-min: minutes between 0 and 1440 wanted, got " +
+                         number(minutes));
+    }
+    waybills::Clock c;
+    c.future_tolerance = std::chrono::seconds(static_cast<std::int64_t>(minutes * 60));
+    return c;
 }
 
 namespace {
@@ -174,6 +228,10 @@ std::unique_ptr<pqxx::connection> open(const server::Config& config) {
 
 std::string fixed(double value, int decimals) {
     return std::isfinite(value) ? waybills::format_decimal(value, decimals) : "?";
+}
+
+std::string number(double value) {
+    return waybills::format_number(value);
 }
 
 Progress::Progress()

@@ -49,7 +49,12 @@ std::int64_t waybill_id(const po::variables_map& vm, const std::string& command)
 /// Checks a calendar date YYYY-MM-DD (InputError naming the option otherwise) and returns it.
 std::string date(const std::string& option, const std::string& text);
 
-/// A period [from, to] of dates, both required; InputError when `from` is after `to`.
+/// A date YYYY-MM-DD, or a month YYYY-MM as its first day (`end` false) or its last (`end`
+/// true): what --from and --to take. InputError naming the option otherwise.
+std::string day_or_month(const std::string& option, const std::string& text, bool end);
+
+/// A period [from, to] of dates or months (--from 2026-12 --to 2026-12 is December), both
+/// required; InputError when `from` is after `to`.
 struct Period {
     std::string from, to;
 };
@@ -57,6 +62,19 @@ Period period(const po::variables_map& vm, const std::string& command);
 
 /// A non-negative finite number given to `option`; InputError otherwise.
 double not_negative(const std::string& option, double value);
+
+/// A reading in whole kilometres given to `option` as text ("152342"); InputError saying that
+/// whole kilometres are wanted for anything else ("152342.5", "-3", "12 km").
+std::int64_t whole_km(const std::string& option, const std::string& text);
+
+/// The option's whole kilometres when given (whole_km).
+std::optional<std::int64_t> optional_km(const po::variables_map& vm, const std::string& option);
+
+/// Adds --future-tolerance-min: how far ahead of the wall clock a time typed in may lie.
+void add_clock_options(po::options_description& options);
+
+/// The wall clock with the tolerance given (the plausibility rules' "now").
+waybills::Clock clock(const po::variables_map& vm);
 
 /// Adds the reconciliation tolerances (ReconcileOptions and its TrackRules) as options with
 /// their defaults.
@@ -70,6 +88,9 @@ std::unique_ptr<pqxx::connection> open(const server::Config& config);
 
 /// "12.30" for litres, "121.4" for kilometres: waybills::format_decimal.
 std::string fixed(double value, int decimals);
+
+/// A number in a message as people write it ("-3", "2.5"): waybills::format_number.
+std::string number(double value);
 
 /// Progress of a reconciliation on standard error: "reconciling: N of M waybills", rewritten in
 /// place on a terminal, at most a line a second otherwise.

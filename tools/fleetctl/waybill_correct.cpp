@@ -16,8 +16,8 @@ cli::po::options_description options() {
     // clang-format off
     d.add_options()
         ("reason", po::value<std::string>()->value_name("TEXT"), "why the closed waybill is corrected (required)")
-        ("odometer-out", po::value<std::int64_t>()->value_name("KM"), "departure odometer")
-        ("odometer-in", po::value<std::int64_t>()->value_name("KM"), "return odometer")
+        ("odometer-out", po::value<std::string>()->value_name("KM"), "departure odometer, whole km")
+        ("odometer-in", po::value<std::string>()->value_name("KM"), "return odometer, whole km")
         ("fuel-out", po::value<double>()->value_name("L"), "departure fuel remainder")
         ("fuel-in", po::value<double>()->value_name("L"), "return fuel remainder")
         ("handed-over", po::value<double>()->value_name("L"), "fuel handed over")
@@ -30,6 +30,7 @@ cli::po::options_description options() {
         ("returned-at", po::value<std::string>()->value_name("TIME"), "return time")
         ("actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"), "who, for the journal");
     // clang-format on
+    cli::add_clock_options(d);
     return d;
 }
 
@@ -38,8 +39,8 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     waybills::WaybillCorrection c;
     c.waybill_id = cli::waybill_id(vm, name);
     c.reason = cli::required(vm, "reason", name);
-    c.odometer_out_km = cli::optional<std::int64_t>(vm, "odometer-out");
-    c.odometer_in_km = cli::optional<std::int64_t>(vm, "odometer-in");
+    c.odometer_out_km = cli::optional_km(vm, "odometer-out");
+    c.odometer_in_km = cli::optional_km(vm, "odometer-in");
     c.fuel_out_l = cli::optional<double>(vm, "fuel-out");
     c.fuel_in_l = cli::optional<double>(vm, "fuel-in");
     c.fuel_handed_over_l = cli::optional<double>(vm, "handed-over");
@@ -53,7 +54,7 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     c.actor = vm["actor"].as<std::string>();
     auto db = cli::open(config);
     const auto original = waybills::load_waybill(*db, c.waybill_id);
-    const auto id = waybills::correct(*db, c);
+    const auto id = waybills::correct(*db, c, cli::clock(vm));
     const auto w = waybills::load_waybill(*db, id);
     std::cout << "waybill " << original.issuer << "/" << original.number
               << " superseded by the correction " << w.issuer << "/" << w.number << " (id " << id

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -113,8 +114,15 @@ bool iso_time(const std::string& t) {
     return false;
 }
 
-std::vector<waybills::FuelTransaction> read_csv(const std::string& path,
-                                                std::vector<int>& line_of) {
+// A bad line of the file: its number and what is wrong, "field: problem".
+struct BadLine {
+    int line = 0;
+    std::string problem;
+};
+
+// Reads every line; a line with problems is named in `bad` (each of its problems) and left out.
+std::vector<waybills::FuelTransaction> read_csv(const std::string& path, std::vector<int>& line_of,
+                                                std::vector<BadLine>& bad_lines) {
     std::ifstream in(path);
     if (!in) {
         throw InputError("cannot read '" + path + "'");
@@ -139,30 +147,34 @@ std::vector<waybills::FuelTransaction> read_csv(const std::string& path,
         if (line.empty()) {
             continue;
         }
+        bool line_ok = true;
         const auto bad = [&](const std::string& field, const std::string& problem) {
-            return InputError(path + ":" + std::to_string(number) + ": " + field + ": " + problem);
+            bad_lines.push_back({number, field + ": " + problem});
+            line_ok = false;
         };
         if (!split_record(line, f)) {
-            throw bad("record", "unterminated quote");
+            bad("record", "unterminated quote");
+            continue;
         }
         if (f.size() != 8) {
-            throw bad("record", "8 fields expected, got " + std::to_string(f.size()));
+            bad("record", "8 fields expected, got " + std::to_string(f.size()));
+            continue;
         }
         waybills::FuelTransaction t;
         t.vehicle = f[0];
         if (t.vehicle.empty()) {
-            throw bad("vehicle", "empty");
+            bad("vehicle", "empty (a registration wanted)");
         }
         t.occurred_at = f[1];
         if (!iso_time(t.occurred_at)) {
-            throw bad("occurred_at", "'" + f[1] +
-                                         "' is not an ISO 8601 time with its offset "
-                                         "(2026-11-27T09:15:00+03:00)");
+            bad("occurred_at", "'" + f[1] +
+                                   "' is not an ISO 8601 time with its offset "
+                                   "(2026-11-27T09:15:00+03:00)");
         }
         const auto [end, ec] = std::from_chars(f[2].data(), f[2].data() + f[2].size(), t.volume_l);
         if (f[2].empty() || ec != std::errc() || end != f[2].data() + f[2].size() ||
             !std::isfinite(t.volume_l) || t.volume_l <= 0) {
-            throw bad("volume_l", "'" + f[2] + "' is not a positive number of litres");
+            bad("volume_l", "'" + f[2] + "' is not a positive number of litres");
         }
         t.fuel_grade = f[3];
         t.card_or_coupon = f[4];
@@ -170,15 +182,18 @@ std::vector<waybills::FuelTransaction> read_csv(const std::string& path,
             std::int64_t km = 0;
             const auto [e, c] = std::from_chars(f[5].data(), f[5].data() + f[5].size(), km);
             if (c != std::errc() || e != f[5].data() + f[5].size() || km < 0) {
-                throw bad("odometer_km", "'" + f[5] + "' is not a whole number of km");
+                bad("odometer_km", "'" + f[5] + "' is not a whole number of km");
             }
             t.odometer_km = km;
         }
         t.source = f[6].empty() ? "card" : f[6];
         if (t.source != "card" && t.source != "coupon" && t.source != "manual") {
-            throw bad("source", "'" + f[6] + "' is not one of: card, coupon, manual");
+            bad("source", "'" + f[6] + "' is not one of: card, coupon, manual");
         }
         t.external_id = f[7];
+        if (!line_ok) {
+            continue;
+        }
         out.push_back(std::move(t));
         line_of.push_back(number);
     }
@@ -192,23 +207,25 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     }
     const auto path = vm["file"].as<std::string>();
     std::vector<int> line_of;
-    const auto transactions = read_csv(path, line_of);
+    std::vector<BadLine> bad_lines;
+    const auto transactions = read_csv(path, line_of, bad_lines);
     auto db = cli::open(config);
-    std::size_t added = 0;
-    try {
-        added =
-            waybills::import_fuel_transactions(*db, transactions, vm["actor"].as<std::string>());
-    } catch (const InputError& e) {
-        // The store names an unknown vehicle; say where it is in the file.
-        const std::string what = e.what();
-        for (std::size_t i = 0; i < transactions.size(); ++i) {
-            if (what == "unknown vehicle '" + transactions[i].vehicle + "'") {
-                throw InputError(path + ":" + std::to_string(line_of[i]) + ": vehicle: " + what +
-                                 " (nothing imported)");
-            }
-        }
-        throw InputError(path + ": " + what + " (nothing imported)");
+    // What the store finds (an unknown vehicle) joins what the file's lines show, in file order.
+    for (const auto& p : waybills::fuel_transaction_problems(*db, transactions)) {
+        bad_lines.push_back({line_of[p.index], p.message});
     }
+    if (!bad_lines.empty()) {
+        std::stable_sort(bad_lines.begin(), bad_lines.end(),
+                         [](const BadLine& a, const BadLine& b) { return a.line < b.line; });
+        std::string message = path + ": nothing imported, " + std::to_string(bad_lines.size()) +
+                              (bad_lines.size() == 1 ? " problem:" : " problems:");
+        for (const auto& b : bad_lines) {
+            message += "\n" + path + ":" + std::to_string(b.line) + ": " + b.problem;
+        }
+        throw InputError(message);
+    }
+    const auto added =
+        waybills::import_fuel_transactions(*db, transactions, vm["actor"].as<std::string>());
     std::cout << path << ": " << transactions.size() << " transactions read, " << added << " new, "
               << transactions.size() - added << " already imported\n";
     return 0;

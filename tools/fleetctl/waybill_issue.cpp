@@ -27,7 +27,7 @@ cli::po::options_description options() {
         ("trailer-model", po::value<std::string>()->value_name("M"), "trailer make and model")
         ("trailer-plate", po::value<std::string>()->value_name("P"), "trailer registration plate")
         ("trailer-mass", po::value<double>()->value_name("T"), "trailer's own mass, tonnes")
-        ("odometer", po::value<std::int64_t>()->value_name("KM"), "departure odometer: only for a vehicle's first waybill (otherwise carried over)")
+        ("odometer", po::value<std::string>()->value_name("KM"), "departure odometer, whole km: only for a vehicle's first waybill (otherwise carried over)")
         ("fuel", po::value<double>()->value_name("L"), "departure fuel remainder: likewise")
         ("actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"), "who, for the journal");
     // clang-format on
@@ -61,7 +61,7 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
         throw InputError("a trailer needs both --trailer-model and --trailer-plate");
     }
     q.trailer_mass_t = cli::optional<double>(vm, "trailer-mass");
-    q.odometer_out_km = cli::optional<std::int64_t>(vm, "odometer");
+    q.odometer_out_km = cli::optional_km(vm, "odometer");
     q.fuel_out_l = cli::optional<double>(vm, "fuel");
     q.actor = vm["actor"].as<std::string>();
 
@@ -81,6 +81,19 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
               << (issued.fuel_out_l ? cli::fixed(*issued.fuel_out_l, 2) + " L"
                                     : std::string("unknown"))
               << " (" << source(q.fuel_out_l.has_value(), "fuel") << ")\n";
+    if (issued.assignment_found) {
+        std::cout << "linked to shift assignment " << *issued.assignment_id
+                  << " (the vehicle and driver's assignment in the validity period)\n";
+    } else if (issued.assignment_id) {
+        std::cout << "linked to shift assignment " << *issued.assignment_id << "\n";
+    } else if (!issued.assignment_candidates.empty()) {
+        std::cout << "not linked to an assignment: the vehicle and driver have "
+                  << issued.assignment_candidates.size() << " in the validity period (";
+        for (std::size_t i = 0; i < issued.assignment_candidates.size(); ++i) {
+            std::cout << (i ? ", " : "") << issued.assignment_candidates[i];
+        }
+        std::cout << "); issue with --assignment ID to link one\n";
+    }
     return 0;
 }
 

@@ -15,8 +15,8 @@ cli::po::options_description options() {
     po::options_description d("waybill reconcile");
     // clang-format off
     d.add_options()
-        ("from", po::value<std::string>()->value_name("DATE"), "first day, YYYY-MM-DD (waybills whose validity overlaps the period)")
-        ("to", po::value<std::string>()->value_name("DATE"), "last day, inclusive");
+        ("from", po::value<std::string>()->value_name("DATE"), "first day, YYYY-MM-DD, or a month YYYY-MM (from its first day); waybills whose validity overlaps the period")
+        ("to", po::value<std::string>()->value_name("DATE"), "last day, inclusive, or a month YYYY-MM (to its last day)");
     // clang-format on
     po::options_description tolerances("Reconciliation");
     cli::add_reconcile_options(tolerances);

@@ -19,6 +19,7 @@ cli::po::options_description options() {
         ("dispatcher", po::value<std::string>()->value_name("NAME"), "dispatcher releasing the vehicle (their mark)")
         ("actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"), "who, for the journal");
     // clang-format on
+    cli::add_clock_options(d);
     return d;
 }
 
@@ -30,7 +31,7 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     q.dispatcher = cli::required(vm, "dispatcher", name);
     q.actor = vm["actor"].as<std::string>();
     auto db = cli::open(config);
-    waybills::release(*db, q);
+    waybills::release(*db, q, cli::clock(vm));
     const auto w = waybills::load_waybill(*db, q.waybill_id);
     std::cout << "waybill " << w.issuer << "/" << w.number << ": " << w.registration
               << " released at " << w.departed_at << " by " << w.released_by << "\n";
@@ -38,10 +39,12 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
 }
 
 const Registration registration(
-    name, {"release the vehicle; refused (with every reason) without both pre-trip checks "
-           "passed, outside the validity, or while the vehicle is out on another waybill",
-           "waybill release ID --at TIME --dispatcher NAME", run,
-           [] { return cli::describe(options()); }});
+    name,
+    {"release the vehicle; refused (with every reason) without both pre-trip checks "
+     "passed, outside the validity, while the vehicle or driver is out on another waybill, or "
+     "for an implausible time",
+     "waybill release ID --at TIME --dispatcher NAME", run,
+     [] { return cli::describe(options()); }});
 
 }  // namespace
 

@@ -18,7 +18,7 @@ cli::po::options_description options() {
     // clang-format off
     d.add_options()
         ("at", po::value<std::string>()->value_name("TIME"), "return, ISO 8601 with the offset: \"2026-11-27 18:05+03\"")
-        ("odometer", po::value<std::int64_t>()->value_name("KM"), "odometer at return, whole km (below departure only with a rollover or replacement act: fleetctl waybill odometer)")
+        ("odometer", po::value<std::string>()->value_name("KM"), "odometer at return, whole km (below departure only with a rollover or replacement act: fleetctl waybill odometer)")
         ("fuel", po::value<double>()->value_name("L"), "fuel remainder at return, litres")
         ("handed-over", po::value<double>()->default_value(0)->value_name("L"), "fuel handed over (drained back or to another vehicle), litres")
         ("heater-hours", po::value<double>()->default_value(0)->value_name("H"), "buses: hours of the heater")
@@ -32,6 +32,7 @@ cli::po::options_description options() {
          "mountains, ...); repeatable")
         ("actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"), "who, for the journal");
     // clang-format on
+    cli::add_clock_options(d);
     return d;
 }
 
@@ -41,9 +42,11 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     q.waybill_id = cli::waybill_id(vm, name);
     q.returned_at = cli::required(vm, "at", name);
     if (!vm.count("odometer") || !vm.count("fuel")) {
-        throw ConfigError(name, "--odometer and --fuel are required");
+        throw ConfigError(name,
+                          "the return needs --odometer KM (the reading at return, whole "
+                          "kilometres) and --fuel L (the fuel remaining, litres)");
     }
-    q.odometer_in_km = vm["odometer"].as<std::int64_t>();
+    q.odometer_in_km = cli::whole_km("odometer", vm["odometer"].as<std::string>());
     q.fuel_in_l = vm["fuel"].as<double>();
     q.fuel_handed_over_l = vm["handed-over"].as<double>();
     q.heater_h = vm["heater-hours"].as<double>();
@@ -57,7 +60,7 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     }
     q.actor = vm["actor"].as<std::string>();
     auto db = cli::open(config);
-    waybills::return_vehicle(*db, q);
+    waybills::return_vehicle(*db, q, cli::clock(vm));
     const auto w = waybills::load_waybill(*db, q.waybill_id);
     const auto km = [](const std::optional<std::int64_t>& v) {
         return v ? std::to_string(*v) : std::string("?");

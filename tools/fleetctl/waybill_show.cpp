@@ -76,17 +76,26 @@ void print_waybill(std::ostream& out, const waybills::Waybill& w, const waybills
              w.accepted_at + " by " + w.accepted_by +
                  (w.acceptance_reason.empty() ? "" : ", reason: " + w.acceptance_reason));
     }
+    if (!w.cancelled_at.empty()) {
+        line("cancelled",
+             w.cancelled_at + " by " + or_dash(w.cancelled_by) + ", reason: " + w.cancel_reason);
+    }
     if (w.corrects_waybill_id) {
         line("corrects", "waybill id " + std::to_string(*w.corrects_waybill_id));
     }
     out << "checks:" << (w.checks.empty() ? " none" : "") << "\n";
     std::vector<std::vector<std::string>> rows;
     if (!w.checks.empty()) {
-        rows.push_back({"  kind", "at", "person", "result", "odometer", "notes"});
+        rows.push_back({"  id", "kind", "at", "person", "result", "odometer", "notes"});
     }
     for (const auto& c : w.checks) {
-        rows.push_back({"  " + c.kind, c.checked_at, c.person, c.passed ? "passed" : "FAILED",
-                        or_dash(c.odometer_km), c.notes});
+        rows.push_back({"  " + std::to_string(c.check_id), c.kind, c.checked_at, c.person,
+                        c.withdrawn_at.empty() ? (c.passed ? "passed" : "FAILED") : "WITHDRAWN",
+                        or_dash(c.odometer_km),
+                        c.withdrawn_at.empty()
+                            ? c.notes
+                            : "withdrawn " + c.withdrawn_at + " by " + c.withdrawn_by + ": " +
+                                  c.withdrawn_reason + (c.notes.empty() ? "" : "; " + c.notes)});
     }
     cli::print_table(out, rows);
 }
