@@ -12,6 +12,7 @@
 #include "geo/error.hpp"
 #include "geo/geodesy.hpp"
 #include "geo/journal.hpp"
+#include "geo/number_text.hpp"
 
 namespace fleet::dispatch {
 
@@ -411,8 +412,8 @@ void Writer::resolve_freight(const AssignmentRequest& q, Work& w) {
             const auto p = *r.position;
             if (!(std::abs(p.lon_deg) <= 180 && std::abs(p.lat_deg) <= 90)) {
                 throw InputError("stop " + std::to_string(i + 1) + ": " +
-                                 std::to_string(p.lon_deg) + ", " + std::to_string(p.lat_deg) +
-                                 " is not a longitude and latitude");
+                                 geo::plain_number(p.lon_deg) + ", " +
+                                 geo::plain_number(p.lat_deg) + " is not a longitude and latitude");
             }
             if (r.name.empty()) {
                 throw InputError("stop " + std::to_string(i + 1) + " needs a name");
