@@ -236,6 +236,22 @@ void Writer::resolve_people(const AssignmentRequest& q, Work& w) {
 }
 
 void Writer::resolve_timetable(const AssignmentRequest& q, Work& w) {
+    // Blocks and trips come from a GTFS feed: a feed without trips is named as such, not met
+    // with "block B1 of feed 'local' has no trips" (local being what a left-out --feed means).
+    if (tx_.exec_params("SELECT 1 FROM fleet.trips WHERE feed = $1 LIMIT 1", q.feed).empty()) {
+        std::vector<std::string> feeds;
+        for (const auto& r : tx_.exec("SELECT feed FROM fleet.feeds ORDER BY feed")) {
+            feeds.push_back(r[0].as<std::string>());
+        }
+        const std::string imported = feeds.empty() ? "none imported yet: fleetctl import gtfs"
+                                                   : "GTFS feeds: " + joined(feeds, ", ");
+        throw InputError(q.feed == "local"
+                             ? "feed 'local' (the default) has no trips: name the GTFS feed of "
+                               "the block or trips with --feed (" +
+                                   imported + ")"
+                             : "unknown feed '" + q.feed + "': no trips belong to it (" + imported +
+                                   ")");
+    }
     if (!q.time_zone.empty()) {
         throw InputError("timetabled work runs in its feed's agency time zone (" +
                          feed_zone(q.feed) + "); a time zone of its own is for freight work");

@@ -159,6 +159,10 @@ refused "unknown vehicle 'NOPE'" assign list --date 2026-11-27 --vehicle NOPE
 refused "unknown vehicle 'NOPE'" assign --date 2026-11-27 --vehicle NOPE --route F1 --start 08:00 --end 12:00 --stop 'YARD;;;08:00;08:20'
 refused "unknown driver 'NOPE'" assign --date 2026-11-27 --vehicle V1 --driver NOPE --route F1 --start 08:00 --end 12:00 --stop 'YARD;;;08:00;08:20'
 refused "unknown route 'NOPE' in feed 'local'" assign --date 2026-11-27 --vehicle V1 --route NOPE --start 08:00 --end 12:00 --stop 'YARD;;;08:00;08:20'
+refused "feed 'local' (the default) has no trips: name the GTFS feed of the block or trips with --feed (GTFS feeds: city)" \
+  assign --date 2024-03-05 --vehicle V1 --block B1
+refused "unknown feed 'nofeed': no trips belong to it (GTFS feeds: city)" assign --date 2024-03-05 --vehicle V1 --block B1 --feed nofeed
+refused "unknown trip 'NOPE' in feed 'city'" assign --date 2024-03-05 --vehicle V1 --trips T1,NOPE --feed city
 refused "there is no assignment 9999" assign cancel 9999 --reason typo
 refused "there is no assignment 9999" assign change 9999 --driver D-1
 refused "unknown vehicle 'NOPE'" device list --vehicle NOPE

@@ -28,7 +28,7 @@ po::options_description options() {
     // clang-format off
     d.add_options()
         ("route", po::value<std::string>()->value_name("CODE"), "route code")
-        ("feed", po::value<std::string>()->value_name("F"), feed_help("the route's feed; list without it: every feed").c_str())
+        ("feed", po::value<std::string>()->value_name("F"), (feed_help("the route's feed") + "; list without --feed: every feed").c_str())
         ("from-m", po::value<double>()->value_name("M"), "start of the stretch, metres along the route's line")
         ("to-m", po::value<double>()->value_name("M"), "end of the stretch, metres (exclusive; beyond the end: to the end)")
         ("limit", po::value<double>()->value_name("KMH"), "the limit on the stretch, km/h (5-300)")

@@ -39,7 +39,7 @@ po::options_description options() {
     po::options_description d("route-threshold options");
     d.add_options()("route", po::value<std::string>()->value_name("CODE"), "route code")(
         "feed", po::value<std::string>()->value_name("F"),
-        feed_help("the route's feed; list without it: every feed").c_str())(
+        (feed_help("the route's feed") + "; list without --feed: every feed").c_str())(
         "actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"),
         "who, for the journal");
     return d;
