@@ -85,19 +85,8 @@ const Command* choose(const std::vector<std::string>& positional, std::size_t& w
     return chosen;
 }
 
-std::string joined_words(const std::vector<std::string>& words) {
-    std::string out;
-    for (const auto& w : words) {
-        if (w.rfind("-", 0) == 0) {
-            break;
-        }
-        out += (out.empty() ? "" : " ") + w;
-    }
-    return out;
-}
-
-// "unknown command 'vehicle frobnicate' (the vehicle commands: vehicle add, ...)".
-std::string unknown_command(const std::vector<std::string>& positional) {
+// The words before the first option: a command's name and its positional arguments.
+std::vector<std::string> leading_words(const std::vector<std::string>& positional) {
     std::vector<std::string> words;
     for (const auto& w : positional) {
         if (w.rfind("-", 0) == 0) {
@@ -105,11 +94,23 @@ std::string unknown_command(const std::vector<std::string>& positional) {
         }
         words.push_back(w);
     }
+    return words;
+}
+
+// The first `n` of `words`, joined by blanks.
+std::string joined(const std::vector<std::string>& words, std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n && i < words.size(); ++i) {
+        out += (i ? " " : "") + words[i];
+    }
+    return out;
+}
+
+// "unknown command 'vehicle frobnicate' (the vehicle commands: vehicle add, ...)".
+std::string unknown_command(const std::vector<std::string>& positional) {
+    const auto words = leading_words(positional);
     for (std::size_t n = words.size(); n > 0; --n) {
-        std::string prefix;
-        for (std::size_t i = 0; i < n; ++i) {
-            prefix += (i ? " " : "") + words[i];
-        }
+        const auto prefix = joined(words, n);
         std::string names;
         for (const auto& [name, command] : commands()) {
             if (name.rfind(prefix + " ", 0) == 0) {
@@ -134,8 +135,8 @@ std::string unknown_command(const std::vector<std::string>& positional) {
 // `fleetctl GROUP --help` ("waybill"): the group's commands and the general options; plain
 // `fleetctl --help`: the general options and every command, a line each.
 std::string help_for(const std::vector<std::string>& positional, const std::string& general) {
-    std::size_t words = 0;
-    if (const Command* command = choose(positional, words)) {
+    std::size_t taken = 0;
+    if (const Command* command = choose(positional, taken)) {
         std::string out =
             "Usage: fleetctl [GENERAL OPTIONS] " + command->usage + "\n" + command->summary + "\n";
         if (command->help) {
@@ -143,7 +144,8 @@ std::string help_for(const std::vector<std::string>& positional, const std::stri
         }
         return out + "\n" + general;
     }
-    const std::string prefix = joined_words(positional);
+    const auto words = leading_words(positional);
+    const auto prefix = joined(words, words.size());
     if (const auto group = prefix.empty() ? std::string() : group_help(prefix); !group.empty()) {
         return "Usage: fleetctl [GENERAL OPTIONS] " + prefix +
                " COMMAND [ARGUMENTS] [COMMAND OPTIONS]\n\nCommands:\n" + group + "\n" + general;
