@@ -173,6 +173,8 @@ refused "unknown vehicle 'NOPE'" vehicle set NOPE --region Tver
 refused "unknown vehicle 'NOPE'" vehicle remove NOPE
 refused "unknown group 'NOPE'" vehicle list --group NOPE
 refused "unknown group 'NOPE'" group members NOPE
+refused "remove: unknown vehicle 'NOPE'" group members north --remove NOPE
+refused "unknown route 'NOPE' in feed 'local'" route-speed-limit unset --route NOPE --from-m 0 --to-m 100
 refused "unknown group 'NOPE'" group remove NOPE
 refused "unknown driver 'NOPE'" driver set NOPE --name X
 refused "unknown driver 'NOPE'" driver remove NOPE
