@@ -12,6 +12,7 @@
 #include "geo/error.hpp"
 #include "geo/geodesy.hpp"
 #include "geo/journal.hpp"
+#include "geo/number_text.hpp"
 
 namespace fleet::dispatch {
 
@@ -235,6 +236,22 @@ void Writer::resolve_people(const AssignmentRequest& q, Work& w) {
 }
 
 void Writer::resolve_timetable(const AssignmentRequest& q, Work& w) {
+    // Blocks and trips come from a GTFS feed: a feed without trips is named as such, not met
+    // with "block B1 of feed 'local' has no trips" (local being what a left-out --feed means).
+    if (tx_.exec_params("SELECT 1 FROM fleet.trips WHERE feed = $1 LIMIT 1", q.feed).empty()) {
+        std::vector<std::string> feeds;
+        for (const auto& r : tx_.exec("SELECT feed FROM fleet.feeds ORDER BY feed")) {
+            feeds.push_back(r[0].as<std::string>());
+        }
+        const std::string imported = feeds.empty() ? "none imported yet: fleetctl import gtfs"
+                                                   : "GTFS feeds: " + joined(feeds, ", ");
+        throw InputError(q.feed == "local"
+                             ? "feed 'local' (the default) has no trips: name the GTFS feed of "
+                               "the block or trips with --feed (" +
+                                   imported + ")"
+                             : "unknown feed '" + q.feed + "': no trips belong to it (" + imported +
+                                   ")");
+    }
     if (!q.time_zone.empty()) {
         throw InputError("timetabled work runs in its feed's agency time zone (" +
                          feed_zone(q.feed) + "); a time zone of its own is for freight work");
@@ -411,8 +428,8 @@ void Writer::resolve_freight(const AssignmentRequest& q, Work& w) {
             const auto p = *r.position;
             if (!(std::abs(p.lon_deg) <= 180 && std::abs(p.lat_deg) <= 90)) {
                 throw InputError("stop " + std::to_string(i + 1) + ": " +
-                                 std::to_string(p.lon_deg) + ", " + std::to_string(p.lat_deg) +
-                                 " is not a longitude and latitude");
+                                 geo::plain_number(p.lon_deg) + ", " +
+                                 geo::plain_number(p.lat_deg) + " is not a longitude and latitude");
             }
             if (r.name.empty()) {
                 throw InputError("stop " + std::to_string(i + 1) + " needs a name");

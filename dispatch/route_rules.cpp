@@ -8,6 +8,7 @@
 #include "dispatch/detail/geojson.hpp"
 #include "geo/error.hpp"
 #include "geo/journal.hpp"
+#include "geo/number_text.hpp"
 
 namespace fleet::dispatch {
 
@@ -54,7 +55,7 @@ SpeedSegment checked_stretch(const RouteRef& route, const StoredRoute& stored, d
     }
     if (!std::isfinite(from_m) || !std::isfinite(to_m) || from_m < 0 || !(from_m < to_m)) {
         throw InputError("a stretch needs 0 <= from < to (metres along the route), got " +
-                         std::to_string(from_m) + " to " + std::to_string(to_m));
+                         geo::plain_number(from_m) + " to " + geo::plain_number(to_m));
     }
     if (from_m >= *stored.length_m) {
         throw InputError("route '" + route.code + "' is " +
@@ -92,6 +93,24 @@ nlohmann::json cut(pqxx::transaction_base& tx, std::int64_t route_id, double fro
 
 // Rows of one feed and route, where given ($1 feed, $2 code; empty: any).
 const std::string route_filter = " WHERE ($1 = '' OR r.feed = $1) AND ($2 = '' OR r.code = $2)";
+
+// A list of one route or feed is refused when no route is so named: an empty list would read
+// as "that route has none".
+void check_listed_route(pqxx::transaction_base& tx, const std::string& feed,
+                        const std::string& code) {
+    if (feed.empty() && code.empty()) {
+        return;
+    }
+    if (!tx.exec_params1("SELECT EXISTS (SELECT 1 FROM fleet.routes r" + route_filter + ")", feed,
+                         code)[0]
+             .as<bool>()) {
+        if (code.empty()) {
+            throw InputError("unknown feed '" + feed + "': no route belongs to it");
+        }
+        throw InputError("unknown route '" + code + "'" +
+                         (feed.empty() ? std::string(" in any feed") : " in feed '" + feed + "'"));
+    }
+}
 
 }  // namespace
 
@@ -156,6 +175,7 @@ bool unset_route_threshold(pqxx::connection& conn, const RouteRef& route, const 
 std::vector<RouteThreshold> list_route_thresholds(pqxx::connection& conn, const std::string& feed,
                                                   const std::string& code) {
     pqxx::read_transaction tx(conn);
+    check_listed_route(tx, feed, code);
     std::vector<RouteThreshold> out;
     for (const auto& r : tx.exec_params("SELECT r.feed, r.code, t.name, t.value"
                                         " FROM fleet.route_thresholds t JOIN fleet.routes r"
@@ -173,7 +193,7 @@ SpeedSegment set_route_speed_limit(pqxx::connection& conn, const RouteRef& route
                                    double to_m, double limit_kmh, const std::string& actor) {
     if (!(limit_kmh >= 5 && limit_kmh <= 300)) {
         throw InputError("a speed limit must be between 5 and 300 km/h, got " +
-                         std::to_string(limit_kmh));
+                         geo::plain_number(limit_kmh));
     }
     pqxx::work tx(conn);
     const auto stored = find_route(tx, route);
@@ -212,6 +232,7 @@ std::vector<RouteSpeedLimit> list_route_speed_limits(pqxx::connection& conn,
                                                      const std::string& feed,
                                                      const std::string& code) {
     pqxx::read_transaction tx(conn);
+    check_listed_route(tx, feed, code);
     std::vector<RouteSpeedLimit> out;
     for (const auto& r : tx.exec_params("SELECT r.feed, r.code, l.from_m, l.to_m, l.limit_kmh"
                                         " FROM fleet.route_speed_limits l JOIN fleet.routes r"

@@ -56,6 +56,7 @@ bool unset_route_threshold(pqxx::connection& conn, const RouteRef& route, const 
                            const std::string& actor);
 
 /// The overrides stored, by feed, route code and name; an empty `feed` or `code` matches all.
+/// InputError when no route has the `feed` and `code` given.
 std::vector<RouteThreshold> list_route_thresholds(pqxx::connection& conn, const std::string& feed,
                                                   const std::string& code);
 
@@ -73,6 +74,7 @@ std::size_t unset_route_speed_limit(pqxx::connection& conn, const RouteRef& rout
                                     double to_m, const std::string& actor);
 
 /// The stretches stored, in order along each route; an empty `feed` or `code` matches all.
+/// InputError when no route has the `feed` and `code` given.
 std::vector<RouteSpeedLimit> list_route_speed_limits(pqxx::connection& conn,
                                                      const std::string& feed,
                                                      const std::string& code);

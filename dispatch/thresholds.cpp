@@ -1,7 +1,8 @@
 #include "dispatch/thresholds.hpp"
 
 #include <cmath>
-#include <sstream>
+
+#include "geo/number_text.hpp"
 
 namespace fleet::dispatch {
 
@@ -46,12 +47,6 @@ ThresholdKey count(std::string_view key, int Thresholds::*field, double min, dou
         .meaning = meaning,
         .get = [field](const Thresholds& t) { return static_cast<double>(t.*field); },
         .set = [field](Thresholds& t, double v) { t.*field = static_cast<int>(std::lround(v)); }};
-}
-
-std::string show(double v) {
-    std::ostringstream out;
-    out << v;
-    return out.str();
 }
 
 }  // namespace
@@ -136,12 +131,13 @@ std::string threshold_names(bool per_route_only) {
 
 std::optional<std::string> threshold_problem(const ThresholdKey& key, double value) {
     if (!std::isfinite(value) || value < key.min || value > key.max) {
-        return "must be between " + show(key.min) + " and " + show(key.max) + " " +
-               std::string(key.unit) + ", got " + show(value);
+        return "must be between " + geo::plain_number(key.min) + " and " +
+               geo::plain_number(key.max) + " " + std::string(key.unit) + ", got " +
+               geo::plain_number(value);
     }
     if (key.whole && value != std::floor(value)) {
         return "must be a whole number of " + std::string(key.unit == "s" ? "seconds" : key.unit) +
-               ", got " + show(value);
+               ", got " + geo::plain_number(value);
     }
     return std::nullopt;
 }

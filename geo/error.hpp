@@ -17,11 +17,16 @@ class Error : public std::runtime_error {
 class ConfigError : public Error {
   public:
     ConfigError(std::string key, const std::string& problem)
-        : Error("configuration: '" + key + "': " + problem), key_(std::move(key)) {}
+        : Error("configuration: '" + key + "': " + problem),
+          key_(std::move(key)),
+          problem_(problem) {}
     const std::string& key() const noexcept { return key_; }
+    /// What is wrong, without the key (for a program that names the key its own way).
+    const std::string& problem() const noexcept { return problem_; }
 
   private:
     std::string key_;
+    std::string problem_;
 };
 
 /// The database refused, failed or holds something this program cannot work with.

@@ -5,10 +5,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include "dispatch/speed_limits.hpp"
 #include "dispatch/thresholds.hpp"
 #include "geo/error.hpp"
+#include "geo/number_text.hpp"
 #include "geo/store.hpp"
 #include "ingest/protocols.hpp"
 
@@ -110,22 +112,59 @@ po::options_description general_options(Program program) {
     po::options_description d("General");
     // clang-format off
     d.add_options()
-        ("help,h", "print this help and exit")
+        ("help,h", program == Program::fleetd ? "print this help and exit"
+                                             : "print this help (after a command: the command's) and exit")
         ("config,c", po::value<std::string>()->value_name("FILE"), "read configuration from FILE")
         ("check-config", "validate the configuration, print the result and exit");
+    if (program == Program::fleetctl) {
+        d.add_options()
+            ("verbose,v", po::bool_switch(),
+             "also log informational lines on standard error (database connected, migrations "
+             "applied, partitions prepared), from --log-level down; without it fleetctl logs "
+             "warnings and errors only");
+    }
     // clang-format on
-    (void)program;
     return d;
 }
 
-std::string usage(Program program) {
+// The configuration keys fleetctl's commands act on, shown in its --help; it accepts every
+// other key too, so that fleetd's config file serves both.
+constexpr const char* fleetctl_keys[] = {"database-url", "database-wait",
+                                         "database-connect-timeout", "database-statement-timeout",
+                                         "log-level"};
+
+std::string help_text(Program program, const po::options_description& general,
+                      const po::options_description& config) {
+    std::ostringstream out;
+    const std::string environment =
+        std::string("\nEnvironment:\n  ") + geo::database_url_env +
+        "   connection string of an existing server\n                       (overrides the "
+        "config file; --database-url overrides it)\n";
     if (program == Program::fleetd) {
-        return "Usage: fleetd [OPTIONS]\n"
+        out << "Usage: fleetd [OPTIONS]\n"
                "Fleet dispatch service: receives tracker telemetry, stores it in PostGIS and\n"
-               "runs dispatch. Migrates the database schema at start-up.\n";
+               "runs dispatch. Migrates the database schema at start-up.\n\n"
+            << general << "\n"
+            << config << environment;
+        return out.str();
     }
-    return "Usage: fleetctl [OPTIONS] COMMAND [ARGS]\n"
-           "Administration of the fleet dispatch service (commands below the options).\n";
+    po::options_description shown("General options (before or after the command)");
+    for (const auto& option : general.options()) {
+        shown.add(option);
+    }
+    for (const char* key : fleetctl_keys) {
+        for (const auto& option : config.options()) {
+            if (option->long_name() == key) {
+                shown.add(option);
+            }
+        }
+    }
+    out << shown << environment
+        << "\nEvery other fleetd key (fleetd --help) is accepted too, on the command line or in "
+           "the\nconfig file, so that one file serves both: route-threshold compares a route's "
+           "values\nwith the dispatch thresholds configured, and partition-months-ahead says how "
+           "far ahead\nthe position partitions are prepared.\n";
+    return out.str();
 }
 
 // Re-throws program_options' errors as ConfigError naming the key.
@@ -141,9 +180,11 @@ std::string usage(Program program) {
 
 template <typename T>
 std::string show(T v) {
-    std::ostringstream out;
-    out << v;
-    return out.str();
+    if constexpr (std::is_floating_point_v<T>) {
+        return geo::plain_number(v);
+    } else {
+        return std::to_string(v);
+    }
 }
 
 template <typename T>
@@ -207,14 +248,11 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     }
 
     if (vm.count("help")) {
-        std::ostringstream out;
-        out << usage(program) << "\n"
-            << visible << "\nEnvironment:\n  " << geo::database_url_env
-            << "   connection string of an existing server (overrides the config file)\n";
         inv.help = true;
-        inv.help_text = out.str();
+        inv.help_text = help_text(program, general, config);
         return inv;
     }
+    inv.verbose = vm.count("verbose") && vm["verbose"].as<bool>();
 
     // po::store keeps the first value stored for a key, so the command line wins over the file.
     const bool url_on_cli = vm.count("database-url") > 0;

@@ -40,6 +40,9 @@ struct Invocation {
     Config config;
     bool help = false;        ///< --help: print `help_text` and exit 0
     bool check_only = false;  ///< --check-config: validate and exit
+    bool verbose = false;     ///< fleetctl --verbose: log informational lines too
+    /// fleetd: its whole reference. fleetctl: its general options, the environment and a note on
+    /// fleetd's other keys (fleetctl adds its usage and commands, or a command's own options).
     std::string help_text;
     std::vector<std::string> positional;  ///< fleetctl's command and its arguments
 };

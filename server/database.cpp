@@ -6,8 +6,8 @@
 
 namespace fleet::server {
 
-std::unique_ptr<pqxx::connection> open_database(const Config& config,
-                                                const std::atomic<bool>& stop) {
+std::unique_ptr<pqxx::connection> open_database(const Config& config, const std::atomic<bool>& stop,
+                                                DatabaseReady* ready) {
     geo::RetryPolicy policy;
     policy.give_up_after = config.database_wait;
     auto conn = geo::connect_with_retry(geo::ConnectionFactory(config.database), "fleet", policy,
@@ -30,6 +30,11 @@ std::unique_ptr<pqxx::connection> open_database(const Config& config,
     log::info("database", "position partitions ready " +
                               std::to_string(config.partition_months_ahead) + " months ahead (" +
                               std::to_string(created) + " created now)");
+    if (ready != nullptr) {
+        *ready = {.schema_version = report.schema_version,
+                  .migrations_applied = report.applied.size(),
+                  .partitions_created = created};
+    }
     return conn;
 }
 

@@ -142,3 +142,38 @@ TEST_CASE("a fleetctl command's own option is not taken for a key it begins") {
     CHECK(inv.positional == std::vector<std::string>{"assign", "--stop", "WH7;;;09:00;09:40"});
     CHECK(inv.config.dispatch.stop_radius_m == 50);
 }
+
+TEST_CASE("fleetctl's help shows its general options, --verbose among them, not fleetd's own") {
+    const auto inv = parse_invocation(Program::fleetctl, {"--help"}, no_env);
+    CHECK(inv.help);
+    for (const char* key : {"--config", "--check-config", "--database-url", "--database-wait",
+                            "--log-level", "--verbose", "FLEET_DATABASE_URL", "fleetd --help"}) {
+        CAPTURE(key);
+        CHECK(inv.help_text.find(key) != std::string::npos);
+    }
+    for (const char* key : {"--teltonika-port", "--writer-queue", "--late-after"}) {
+        CAPTURE(key);
+        CHECK(inv.help_text.find(key) == std::string::npos);
+    }
+    const auto fleetd = parse_invocation(Program::fleetd, {"--help"}, no_env);
+    CHECK(fleetd.help_text.find("--verbose") == std::string::npos);
+}
+
+TEST_CASE("fleetctl --verbose, before or after the command; fleetd's keys still accepted") {
+    CHECK_FALSE(
+        parse_invocation(Program::fleetctl, {"--database-url", "dbname=x", "status"}, no_env)
+            .verbose);
+    const auto after = parse_invocation(
+        Program::fleetctl, {"--database-url", "dbname=x", "status", "-v", "--late-after", "120"},
+        no_env);
+    CHECK(after.verbose);
+    CHECK(after.positional == std::vector<std::string>{"status"});
+    CHECK(after.config.dispatch.late == std::chrono::seconds(120));
+    CHECK(config_key_error({"--database-url", "dbname=x", "--verbose"}) != "accepted");
+}
+
+TEST_CASE("range messages print numbers as people write them") {
+    CHECK(config_key_error({"--database-url", "dbname=x", "--max-plausible-speed", "2500.5"}) ==
+          "max-plausible-speed | configuration: 'max-plausible-speed': must be between 10 and "
+          "2000, got 2500.5");
+}

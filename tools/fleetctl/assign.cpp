@@ -32,15 +32,15 @@ void print_progress(std::size_t done, std::size_t total) {
 }
 
 const char* const csv_help =
-    "\n      CSV (--csv FILE): a header naming the columns, then a row per timetabled assignment\n"
-    "      or per planned stop of freight work. Columns date,vehicle,driver,feed,block,trips,\n"
-    "      route,start,end,tz,stop,lon,lat,from,to,radius in any order (files of the first six\n"
-    "      still read). Timetabled: block or trips (T1;T2), start and end when the shift has\n"
-    "      its own. Freight: the first row gives route, start, end (tz) and the first stop;\n"
-    "      rows after it of the same date and vehicle add stops; stop is a known stop's code,\n"
-    "      or a name with lon and lat. Times: HH:MM on the date (in tz, else the feed's agency\n"
-    "      time zone, else UTC) or 2024-03-05T08:00+03:00. All rows are saved or none (--force\n"
-    "      lets clashes pass); progress on stderr every 100 assignments.";
+    "\nCSV (--csv FILE): a header naming the columns, then a row per timetabled assignment\n"
+    "or per planned stop of freight work. Columns date,vehicle,driver,feed,block,trips,\n"
+    "route,start,end,tz,stop,lon,lat,from,to,radius in any order (files of the first six\n"
+    "still read). Timetabled: block or trips (T1;T2), start and end when the shift has\n"
+    "its own. Freight: the first row gives route, start, end (tz) and the first stop;\n"
+    "rows after it of the same date and vehicle add stops; stop is a known stop's code,\n"
+    "or a name with lon and lat. An empty feed is 'local'. Times: HH:MM on the date (in tz,\n"
+    "else the feed's agency time zone, else UTC) or 2024-03-05T08:00+03:00. All rows are\n"
+    "saved or none (--force lets clashes pass); progress on stderr every 100 assignments.";
 
 const std::string name = "assign";
 
@@ -51,7 +51,7 @@ po::options_description options() {
         ("date", po::value<std::string>()->value_name("DATE"), "service date YYYY-MM-DD (local, in the feed's or --tz zone)")
         ("vehicle", po::value<std::string>()->value_name("REG"), "registration")
         ("driver", po::value<std::string>()->default_value("")->value_name("N"), "full name or personnel number")
-        ("feed", po::value<std::string>()->default_value("local")->value_name("F"), "feed of the trips, route, stops")
+        ("feed", po::value<std::string>()->default_value(default_feed)->value_name("F"), feed_help("the feed of the block, trips, route and stops").c_str())
         ("block", po::value<std::string>()->default_value("")->value_name("B"), "block (GTFS block_id): its trips that run on the date")
         ("trips", po::value<std::string>()->default_value("")->value_name("T1,T2"), "trips in order (with --block: trips of that block)")
         ("from-trip", po::value<std::string>()->default_value("")->value_name("T"), "with --block: its trips from this one on")
@@ -117,18 +117,16 @@ int assign(const server::Config& config, const std::vector<std::string>& args) {
 
 const Registration registration(
     name,
-    {std::string("assign a vehicle (and driver) a block, trips, or freight work (a route with "
-                 "planned stops and time windows) for a day; a vehicle may have several a "
-                 "day, but the same block, driver or vehicle twice at once is refused unless "
-                 "--force; journalled") +
-         csv_help,
+    {"assign a vehicle (and driver) a block, trips, or freight work (a route with planned "
+     "stops and time windows) for a day; a vehicle may have several a day, but the same block, "
+     "driver or vehicle twice at once is refused unless --force; journalled",
      "assign --date D --vehicle REG [--driver N] [--feed F] (--block B [--trips T1,T2 | "
      "--from-trip T]\n"
      "         | --trips T1,T2 | --route CODE --start TIME --end TIME [--tz ZONE]\n"
      "           [--max-stop-offset M] --stop 'NAME;LON;LAT;FROM;TO[;RADIUS]' | --stop "
      "'CODE;;;FROM;TO' ...)\n"
      "         [--start TIME] [--end TIME] [--force] | assign --csv FILE [--force]",
-     assign, [] { return cli::describe(options()); }});
+     assign, [] { return cli::describe(options()) + csv_help + "\n"; }});
 
 }  // namespace
 

@@ -80,8 +80,8 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
 }
 
 const Registration registration(
-    name, {"change an assignment in place (its vehicle, driver, block or trips, route and "
-           "stops, times), checked as a new one, clashes included; journalled with what it was; "
+    name, {"change an assignment in place: its vehicle, driver, block or trips, route and "
+           "stops, times; checked as a new one, clashes included; journalled with what it was; "
            "a running fleetd takes it within seconds, keeping the progress of unchanged work",
            "assign change ID [--vehicle REG] [--driver N | --no-driver] [--block B] [--trips "
            "T1,T2]\n"

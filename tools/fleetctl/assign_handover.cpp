@@ -21,7 +21,7 @@ cli::po::options_description options() {
         ("driver", po::value<std::string>()->default_value("")->value_name("N"), "the spare's driver; default: the same driver moves over")
         ("date", po::value<std::string>()->value_name("DATE"), "without ID: the service date ...")
         ("block", po::value<std::string>()->value_name("B"), "... and the block whose assignment hands over")
-        ("feed", po::value<std::string>()->default_value("local")->value_name("F"), "... of this feed")
+        ("feed", po::value<std::string>()->default_value(default_feed)->value_name("F"), feed_help("... of this feed").c_str())
         ("reason", po::value<std::string>()->default_value("")->value_name("TEXT"), "why (a breakdown, ...), for the journal")
         ("force", po::bool_switch(), "despite clashes of the spare or its driver (journalled)")
         ("actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"), "who, for the journal");
@@ -67,9 +67,9 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
 }
 
 const Registration registration(
-    name, {"a spare vehicle takes over the rest of a block mid-day, in one step: the trips from "
-           "--from-trip on become the spare's assignment, the original ends before them (or is "
-           "cancelled when nothing is left); both journalled, clashes of the spare refused",
+    name, {"a spare vehicle takes over the rest of a block mid-day, in one step; the trips "
+           "from --from-trip on become the spare's assignment, the original ends before them (or "
+           "is cancelled when nothing is left); both journalled, clashes of the spare refused",
            "assign handover (ID | --date D --block B [--feed F]) --from-trip T --vehicle REG "
            "[--driver N] [--reason TEXT] [--force]",
            run, [] { return cli::describe(options()); }});

@@ -94,8 +94,8 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
 }
 
 const Registration registration(
-    name, {"list a day's assignments (cancelled ones too, with their reason): vehicle, driver, "
-           "work, start and end in the assignment's zone",
+    name, {"list a day's assignments, cancelled ones too; vehicle, driver, work, start and end "
+           "in the assignment's zone, the reason of a cancellation",
            "assign list --date D [--vehicle REG] [--format table|csv]", run,
            [] { return cli::describe(options()); }});
 

@@ -175,8 +175,8 @@ int import(const server::Config& config, const std::vector<std::string>& args) {
 
 const Registration add_registration(
     "device add",
-    {"register a tracker or terminal on a vehicle (IDENTIFIER: the IMEI for teltonika and gt06, "
-     "the id for osmand and native); journalled",
+    {"register a tracker or terminal on a vehicle; IDENTIFIER: the IMEI for teltonika and gt06, "
+     "the id for osmand and native; journalled",
      "device add IDENTIFIER --protocol P --vehicle REG", add,
      [] { return cli::describe(add_options()); }});
 const Registration move_registration("device move",

@@ -10,6 +10,8 @@
 #include "geo/error.hpp"
 #include "server/database.hpp"
 #include "tools/fleetctl/command.hpp"
+#include "tools/fleetctl/option_errors.hpp"
+#include "tools/fleetctl/waybill_cli.hpp"
 
 namespace fleet::tools::fleetctl {
 
@@ -48,27 +50,37 @@ gtfs::Progress progress_printer() {
     };
 }
 
+po::options_description options() {
+    po::options_description d("import gtfs PATH");
+    d.add_options()("feed", po::value<std::string>()->value_name("NAME"),
+                    "name the feed's rows carry; --feed of the other commands reaches them by "
+                    "it (default: the file or folder name without .zip; never 'local')")(
+        "actor", po::value<std::string>()->value_name("WHO"),
+        "who imports, for the journal (default: $USER)");
+    return d;
+}
+
 int import_gtfs(const server::Config& config, const std::vector<std::string>& args) {
-    std::string path;
-    std::string feed_name;
-    std::string actor;
-    po::options_description options("import gtfs options");
-    options.add_options()("feed", po::value(&feed_name),
-                          "name the feed's rows carry (default: the file or folder name)")(
-        "actor", po::value(&actor), "who imports, for the journal (default: $USER)");
+    const std::string name = "import gtfs";
     po::options_description all;
-    all.add(options).add_options()("path", po::value(&path));
+    all.add(options()).add_options()("path", po::value<std::string>());
     po::positional_options_description positional;
     positional.add("path", 1);
+    po::variables_map vm;
     try {
-        po::variables_map vm;
         po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
-        throw InputError("import gtfs: " + std::string(e.what()));
+        throw ConfigError(name, explain_option_error(e, all, name));
     }
+    const auto text = [&](const char* key) {
+        return vm.count(key) ? vm[key].as<std::string>() : std::string();
+    };
+    const std::string path = text("path");
+    std::string feed_name = text("feed");
+    std::string actor = text("actor");
     if (path.empty()) {
-        throw InputError("import gtfs: no PATH given (a GTFS folder or .zip)");
+        throw ConfigError(name, "PATH is required: a GTFS folder or .zip");
     }
     if (feed_name.empty()) {
         feed_name = default_feed_name(path);
@@ -104,8 +116,9 @@ int import_gtfs(const server::Config& config, const std::vector<std::string>& ar
 
 const Registration registration(
     "import gtfs",
-    {"import a GTFS static feed (folder or .zip), replacing an earlier import of the same name",
-     "import gtfs PATH [--feed NAME] [--actor NAME]", import_gtfs});
+    {"import a GTFS static feed (folder or .zip); it replaces an earlier import of the same name",
+     "import gtfs PATH [--feed NAME] [--actor WHO]", import_gtfs,
+     [] { return cli::describe(options()); }});
 
 }  // namespace
 

@@ -98,7 +98,7 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
 }
 
 const Registration registration(
-    name, {"the operations journal of a period: every order and state change, times with their "
+    name, {"the operations journal of a period; every order and state change, times with their "
            "offset, details as compact JSON",
            "journal --from T --to T [--vehicle REG] [--driver N] [--kind K] [--tz ZONE]"
            " [--format csv]",

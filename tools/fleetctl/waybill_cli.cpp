@@ -13,6 +13,7 @@
 #include "geo/calendar.hpp"
 #include "geo/error.hpp"
 #include "server/database.hpp"
+#include "tools/fleetctl/option_errors.hpp"
 #include "waybills/table.hpp"
 
 namespace fleet::tools::fleetctl::cli {
@@ -32,7 +33,7 @@ po::variables_map parse(const std::string& command, const po::options_descriptio
         po::store(po::command_line_parser(args).options(all).positional(words).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
-        throw ConfigError(command, e.what());
+        throw ConfigError(command, explain_option_error(e, all, command));
     }
     return vm;
 }
