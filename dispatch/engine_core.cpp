@@ -225,6 +225,9 @@ std::optional<VehicleState> EngineCore::state(std::int64_t vehicle_id) const {
         s.along_m = shift->distance_along_m();
         s.on_route = shift->on_route_now();
         s.off_route = shift->off_route();
+        s.plan = shift->plan();
+        s.next_stop = shift->next_stop();
+        s.served = shift->served_on_trip();
     }
     s.open_events = t->open_events();
     return s;

@@ -74,6 +74,12 @@ struct VehicleState {
     bool on_route = false;              ///< the latest fix matched the trip's shape
     bool off_route = false;             ///< a detour is open
     std::vector<Event> open_events;     ///< the vehicle's and its assignments', as they stand
+    /// The plan tracked (shared, never changed in place), for predictions of the stops ahead.
+    std::shared_ptr<const Assignment> plan;
+    /// Of the current trip: the next stop to be served, and which stops were served (a stop
+    /// before next_stop that was not served was passed without stopping: skipped).
+    std::size_t next_stop = 0;
+    std::vector<bool> served;
 };
 
 /// What the core counted (monotonic) and holds.

@@ -790,8 +790,8 @@ void delete_or_explain(Delete&& remove, const std::string& what) {
     try {
         remove();
     } catch (const pqxx::foreign_key_violation& e) {
-        throw InputError(what + " is still referred to (" + geo::detail::database_problem(e) +
-                         "): deactivate it instead");
+        throw ConflictError(what + " is still referred to (" + geo::detail::database_problem(e) +
+                            "): deactivate it instead");
     }
 }
 
@@ -862,9 +862,9 @@ void remove_vehicle(pqxx::connection& conn, const std::string& registration,
         kept.push_back(std::move(item));
     }
     if (!kept.empty()) {
-        throw InputError(name + " has history (" + joined(kept) +
-                         ") and is kept: deactivate it instead (fleetctl vehicle set " +
-                         v->registration + " --inactive)");
+        throw ConflictError(name + " has history (" + joined(kept) +
+                            ") and is kept: deactivate it instead (fleetctl vehicle set " +
+                            v->registration + " --inactive)");
     }
     std::vector<std::string> devices;
     for (const auto& d : tx.exec_params(
@@ -873,8 +873,8 @@ void remove_vehicle(pqxx::connection& conn, const std::string& registration,
         devices.push_back(d[0].as<std::string>());
     }
     if (!devices.empty()) {
-        throw InputError(name + " has devices (" + joined(devices) +
-                         "): move them to another vehicle or remove them first");
+        throw ConflictError(name + " has devices (" + joined(devices) +
+                            "): move them to another vehicle or remove them first");
     }
     Json groups = Json::array();
     for (const auto& g : v->groups) {
@@ -1128,9 +1128,9 @@ void remove_driver(pqxx::connection& conn, const std::string& driver, const std:
                                {"shift_results", "shift results"},
                                {"notice_deliveries", "notice deliveries"}});
     if (!kept.empty()) {
-        throw InputError(name + " has history (" + joined(kept) +
-                         ") and is kept: deactivate them instead (fleetctl driver set " +
-                         d.personnel_number.value_or(d.full_name) + " --inactive)");
+        throw ConflictError(name + " has history (" + joined(kept) +
+                            ") and is kept: deactivate them instead (fleetctl driver set " +
+                            d.personnel_number.value_or(d.full_name) + " --inactive)");
     }
     journal(tx, actor, "driver removed", "driver", d.personnel_number.value_or(d.full_name),
             {{"driver_id", d.id},

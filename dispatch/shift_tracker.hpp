@@ -135,6 +135,13 @@ class ShiftTracker {
     const TripPlan* current_trip() const;
     bool off_route() const { return detour_open_; }
     TripStart trip_start() const { return start_; }
+    /// The next stop of the current trip to be served (its index); stops before it were
+    /// served or passed.
+    std::size_t next_stop() const { return next_stop_; }
+    /// Whether each stop of the current trip was served (empty before a trip).
+    std::vector<bool> served_on_trip() const {
+        return trip_ < served_.size() ? served_[trip_] : std::vector<bool>{};
+    }
     /// Its open events as they stand.
     std::vector<Event> open_events() const;
 

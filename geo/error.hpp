@@ -41,6 +41,19 @@ class InputError : public Error {
     using Error::Error;
 };
 
+/// Input naming something that does not exist (a vehicle, a user, a waybill): the API answers 404.
+class NotFoundError : public InputError {
+  public:
+    using InputError::InputError;
+};
+
+/// Input that clashes with what is stored (a name taken, a step out of turn, history that keeps
+/// a record): the API answers 409.
+class ConflictError : public InputError {
+  public:
+    using InputError::InputError;
+};
+
 /// A geometry that is invalid or of the wrong kind; names the feature it belongs to.
 class GeometryError : public Error {
   public:

@@ -25,6 +25,8 @@
 #include "ingest/listeners.hpp"
 #include "ingest/pipeline.hpp"
 #include "ingest/writer.hpp"
+#include "server/api/api.hpp"
+#include "server/api/http_server.hpp"
 #include "server/assignment_feed.hpp"
 #include "server/database.hpp"
 #include "server/dispatch_bridge.hpp"
@@ -198,6 +200,11 @@ int run_fleetd(const Config& config) {
     dispatch::Engine engine(dispatch::EngineConfig{config.dispatch}, events, wall_clock);
     DispatchBridge bridge(engine);
     writer.add_sink(bridge);
+    api::LatestPositions latest;
+    writer.add_sink(latest);
+    api::LiveStream live_stream;
+    writer.add_sink(live_stream);
+    engine.subscribe([&live_stream](const dispatch::Event& e) { live_stream.on_event(e); });
     AssignmentFeed assignments(connections, engine, config.class_speed_caps);
     ReceiptRecorder receipts(connections, workers.get_executor(), wall_clock);
     ingest::Listeners listeners(
@@ -210,6 +217,51 @@ int run_fleetd(const Config& config) {
     register_metrics(metrics, counters, devices, writer, engine, receipts);
     metrics.add("assignments",
                 [&assignments](std::string& out) { assignments.write_metrics(out); });
+
+    // The operator API: its own network thread and database threads; its database work is
+    // bounded by its request timeout.
+    api::FleetDirectory directory;
+    api::LoginThrottle throttle;
+    api::ApiServices api_services{
+        engine,
+        latest,
+        directory,
+        metrics,
+        throttle,
+        live_stream,
+        api::ApiSettings{config.session_lifetime, config.secure_cookie, config.dispatch}};
+    const api::Router router = api::make_router(api_services);
+    geo::DatabaseOptions api_database = config.database;
+    api_database.statement_timeout = std::min<std::chrono::milliseconds>(
+        api_database.statement_timeout.count() == 0 ? config.api.request_timeout
+                                                    : api_database.statement_timeout,
+        config.api.request_timeout);
+    const geo::ConnectionFactory api_connections(api_database);
+    api::DatabaseThreads api_db(api_connections, config.api.database_threads);
+    api::HttpServer http(config.api, router, api_db,
+                         {&live_stream, [&api_services](const api::Principal& p,
+                                                        const nlohmann::json& subscription) {
+                              return api::stream_filter(api_services, p, subscription);
+                          }});
+    metrics.add("api", [&http, &live_stream](std::string& out) {
+        http.write_metrics(out);
+        live_stream.write_metrics(out);
+    });
+    // The register as the API names it, read again every half minute (the API's own changes
+    // reload it at once), and expired sessions removed.
+    std::unique_ptr<pqxx::connection> directory_db;
+    auto reload_directory = [&] {
+        try {
+            if (!directory_db || !directory_db->is_open()) {
+                directory_db = connections.connect("fleetd directory");
+            }
+            directory.reload(*directory_db);
+            api::remove_expired_sessions(*directory_db);
+        } catch (const std::exception& e) {
+            directory_db.reset();
+            log::warn("api", std::string("could not read the register: ") + e.what());
+        }
+    };
 
     // Keeps the position partitions ahead of time, once an hour (the first run was at start).
     Periodic partitions(control, workers, std::chrono::hours(1), [&] {
@@ -224,6 +276,7 @@ int run_fleetd(const Config& config) {
             log::warn("database", std::string("could not prepare partitions: ") + e.what());
         }
     });
+    Periodic directory_upkeep(control, workers, std::chrono::seconds(30), reload_directory);
     Parts parts;
     parts.add({"dispatch engine",
                [&] {
@@ -281,6 +334,27 @@ int run_fleetd(const Config& config) {
                    const auto now = std::chrono::steady_clock::now();
                    listeners.drain(now + (deadline - now) * 3 / 4);
                }});
+
+    if (config.api.enabled) {
+        parts.add({"api",
+                   [&] {
+                       const auto start_db = api_connections.connect("fleetd api");
+                       latest.load(*start_db);
+                       directory.reload(*start_db);
+                       directory_upkeep.start();
+                       http.start();
+                   },
+                   [&] {
+                       directory_upkeep.stop();
+                       http.stop_accepting();
+                   },
+                   [&](std::chrono::steady_clock::time_point deadline) {
+                       // Requests in progress get a third of what is left; the ingest's
+                       // parts after it keep the rest.
+                       const auto now = std::chrono::steady_clock::now();
+                       http.drain(now + (deadline - now) / 3);
+                   }});
+    }
 
     int exit_code = 0;
     try {

@@ -76,6 +76,26 @@ po::options_description config_options() {
          "how long the first position of a batch may wait for others (0-10000)")
         ("batch-quiet", po::value<long>()->default_value(2000)->value_name("US"),
          "commit a batch early once no position has arrived for this long (0-1000000 µs)")
+        ("api-port", po::value<long>()->default_value(8082)->value_name("PORT"),
+         "operator API: HTTP/JSON, the live WebSocket, GTFS-realtime and /metrics (0 disables)")
+        ("api-bind", po::value<std::string>()->default_value("0.0.0.0")->value_name("ADDRESS"),
+         "address the API binds to (IPv4 or IPv6)")
+        ("tls-cert", po::value<std::string>()->value_name("FILE"),
+         "API over HTTPS: the certificate chain (PEM); needs tls-key")
+        ("tls-key", po::value<std::string>()->value_name("FILE"),
+         "API over HTTPS: the private key (PEM); needs tls-cert")
+        ("api-request-timeout", po::value<long>()->default_value(30)->value_name("SECONDS"),
+         "an API request must arrive whole, and is answered, within this (1-600)")
+        ("api-max-connections", po::value<long>()->default_value(1024)->value_name("N"),
+         "open API connections at most (1-100000)")
+        ("api-max-connections-per-ip", po::value<long>()->default_value(64)->value_name("N"),
+         "open API connections from one address at most (1-100000)")
+        ("api-database-threads", po::value<long>()->default_value(2)->value_name("N"),
+         "threads (each with its own database connection) for the API's database work (1-64)")
+        ("session-lifetime", po::value<long>()->default_value(12)->value_name("HOURS"),
+         "a browser session after log-in lasts this long (1-720)")
+        ("secure-cookie", po::value<bool>()->default_value(false)->value_name("BOOL"),
+         "send the session cookie only over HTTPS (behind a TLS proxy; always so with tls-cert)")
         ("class-speed-limits",
          po::value<std::string>()->default_value("bus:70,truck:70,dump_truck:70")->value_name("LIST"),
          "dispatch: caps per vehicle class (CLASS:KMH,...), over zone, route and default limits");
@@ -329,6 +349,37 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.writer.max_batch = static_cast<std::size_t>(in_range<long>(vm, "batch-size", 1, 100000));
     c.writer.max_wait = std::chrono::milliseconds(in_range<long>(vm, "batch-wait", 0, 10000));
     c.writer.quiet = std::chrono::microseconds(in_range<long>(vm, "batch-quiet", 0, 1000000));
+
+    const auto api_port = in_range<long>(vm, "api-port", 0, 65535);
+    c.api.enabled = api_port != 0;
+    c.api.port = static_cast<std::uint16_t>(api_port);
+    c.api.bind_address = vm["api-bind"].as<std::string>();
+    {
+        boost::system::error_code ec;
+        boost::asio::ip::make_address(c.api.bind_address, ec);
+        if (ec) {
+            throw ConfigError("api-bind", "not an IP address: '" + c.api.bind_address + "'");
+        }
+    }
+    if (vm.count("tls-cert")) {
+        c.api.tls_cert = vm["tls-cert"].as<std::string>();
+    }
+    if (vm.count("tls-key")) {
+        c.api.tls_key = vm["tls-key"].as<std::string>();
+    }
+    if (c.api.tls_cert.empty() != c.api.tls_key.empty()) {
+        throw ConfigError(c.api.tls_cert.empty() ? "tls-cert" : "tls-key",
+                          "TLS needs both tls-cert and tls-key");
+    }
+    c.api.request_timeout = std::chrono::seconds(in_range<long>(vm, "api-request-timeout", 1, 600));
+    c.api.max_connections =
+        static_cast<std::size_t>(in_range<long>(vm, "api-max-connections", 1, 100000));
+    c.api.max_connections_per_ip =
+        static_cast<std::size_t>(in_range<long>(vm, "api-max-connections-per-ip", 1, 100000));
+    c.api.database_threads =
+        static_cast<unsigned>(in_range<long>(vm, "api-database-threads", 1, 64));
+    c.session_lifetime = std::chrono::hours(in_range<long>(vm, "session-lifetime", 1, 720));
+    c.secure_cookie = vm["secure-cookie"].as<bool>() || !c.api.tls_cert.empty();
 
     for (const auto& k : dispatch::threshold_keys()) {
         const std::string key(k.key);

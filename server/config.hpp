@@ -13,6 +13,7 @@
 #include "ingest/listeners.hpp"
 #include "ingest/validate.hpp"
 #include "ingest/writer.hpp"
+#include "server/api/http_server.hpp"
 
 /// Configuration of fleetd and fleetctl: command-line options, a config file with the same keys
 /// (`key = value` lines, `#` comments), and the FLEET_DATABASE_URL environment variable.
@@ -33,6 +34,10 @@ struct Config {
     ingest::WriterConfig writer;
     dispatch::Thresholds dispatch;
     std::map<std::string, double> class_speed_caps;  ///< vehicle class → cap (km/h)
+
+    api::HttpConfig api;  ///< the operator API; api.enabled false with api-port 0
+    std::chrono::seconds session_lifetime{12 * 3600};
+    bool secure_cookie = false;  ///< also true whenever the API speaks TLS
 };
 
 /// What the command line asked for besides the configuration itself.

@@ -152,6 +152,10 @@ Feed parse_feed(const FeedFiles& files, const Progress& progress = {});
 /// parse_feed() does. Throws FeedError when the path cannot be read, or as parse_feed().
 Feed read_feed(const std::string& path, const Progress& progress = {});
 
+/// Reads a feed from a .zip held in memory (an upload), as read_feed() does; a zip whose files
+/// would take more than `max_bytes` uncompressed is refused before it is read.
+Feed read_feed_zip(std::string_view zip, std::size_t max_bytes, const Progress& progress = {});
+
 /// Parses a GTFS time "HH:MM:SS" or "H:MM:SS" (hours may exceed 23) into seconds.
 std::optional<int> parse_time(std::string_view text);
 /// Formats seconds as "HH:MM:SS" (hours may exceed 23).

@@ -359,4 +359,22 @@ ImportReport import_feed(pqxx::connection& conn, const Feed& feed, const std::st
     return report;
 }
 
+std::vector<FeedSummary> list_feeds(pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn);
+    std::vector<FeedSummary> out;
+    for (const auto& r : tx.exec(
+             "SELECT feed, to_char(imported_at AT TIME ZONE 'UTC', "
+             "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+             " coalesce(source, ''), agency::text, counts::text FROM fleet.feeds ORDER BY feed")) {
+        FeedSummary f;
+        f.feed = r[0].as<std::string>();
+        f.imported_at = r[1].as<std::string>();
+        f.source = r[2].as<std::string>();
+        f.agency = nlohmann::json::parse(r[3].as<std::string>(), nullptr, false);
+        f.counts = nlohmann::json::parse(r[4].as<std::string>(), nullptr, false);
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
 }  // namespace fleet::dispatch::gtfs

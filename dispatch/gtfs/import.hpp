@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <string>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "dispatch/gtfs/feed.hpp"
@@ -42,5 +43,15 @@ struct ImportOptions {
 /// a trip that a shift assignment still uses has disappeared from the feed).
 ImportReport import_feed(pqxx::connection& conn, const Feed& feed, const std::string& feed_name,
                          const ImportOptions& options = {});
+
+/// An imported feed as fleet.feeds keeps it.
+struct FeedSummary {
+    std::string feed, imported_at, source;  ///< imported_at: ISO 8601, UTC
+    nlohmann::json agency = nlohmann::json::array();
+    nlohmann::json counts = nlohmann::json::object();
+};
+
+/// The imported feeds by name.
+std::vector<FeedSummary> list_feeds(pqxx::connection& conn);
 
 }  // namespace fleet::dispatch::gtfs

@@ -787,4 +787,8 @@ Feed read_feed(const std::string& path, const Progress& progress) {
     return parse_feed(detail::load_feed_files(path, progress), progress);
 }
 
+Feed read_feed_zip(std::string_view zip, std::size_t max_bytes, const Progress& progress) {
+    return parse_feed(detail::load_feed_zip(zip, progress, max_bytes), progress);
+}
+
 }  // namespace fleet::dispatch::gtfs

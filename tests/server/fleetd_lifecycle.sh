@@ -21,7 +21,7 @@ start() {
   # could otherwise still see the previous run's "ready".
   : >"$log"
   "$fleetd" --database-url "$url" --shutdown-timeout 5 --bind 127.0.0.1 --teltonika-port "$tport" \
-    --gt06-port "$gport" --osmand-port "$oport" --native-port "$nport" >"$log" 2>&1 &
+    --gt06-port "$gport" --osmand-port "$oport" --native-port "$nport" --api-port 0 >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do grep -q 'fleetd: ready' "$log" && return 0; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
   fail "fleetd did not become ready"

@@ -72,7 +72,7 @@ start_fleetd() {
   : >"$fleetd_log"
   "$fleetd" --database-url "$url" --bind 127.0.0.1 --teltonika-port "${port[teltonika]}" \
     --gt06-port "${port[gt06]}" --osmand-port "${port[osmand]}" --native-port "${port[native]}" \
-    --unknown-devices register --database-wait 30 "$@" >"$fleetd_log" 2>&1 &
+    --unknown-devices register --database-wait 30 --api-port 0 "$@" >"$fleetd_log" 2>&1 &
   fleetd_pid=$!
   local _
   for _ in $(seq 1 150); do

@@ -6,6 +6,7 @@
 #include <cpl_vsi.h>
 
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <memory>
 #include <optional>
@@ -77,7 +78,8 @@ std::optional<std::string> read_file(const std::string& dir, const std::string& 
 
 }  // namespace
 
-FeedFiles load_feed_files(const std::string& path, const Progress& progress) {
+FeedFiles load_feed_files(const std::string& path, const Progress& progress,
+                          std::size_t max_bytes) {
     CPLErrorReset();
     CPLPushErrorHandler(CPLQuietErrorHandler);
     struct PopHandler {
@@ -116,6 +118,21 @@ FeedFiles load_feed_files(const std::string& path, const Progress& progress) {
         }
     }
 
+    if (max_bytes > 0) {
+        std::size_t total = 0;
+        for (const char* name : known_files) {
+            VSIStatBufL stat;
+            const std::string file = root + "/" + name;
+            if (VSIStatL(file.c_str(), &stat) == 0 && !VSI_ISDIR(stat.st_mode)) {
+                total += static_cast<std::size_t>(stat.st_size);
+            }
+        }
+        if (total > max_bytes) {
+            throw FeedError(path, 0, "",
+                            "its files hold " + std::to_string(total) + " bytes, more than the " +
+                                std::to_string(max_bytes) + " taken");
+        }
+    }
     FeedFiles files;
     for (const char* name : known_files) {
         if (auto text = read_file(root, name, progress)) {
@@ -123,6 +140,33 @@ FeedFiles load_feed_files(const std::string& path, const Progress& progress) {
         }
     }
     return files;
+}
+
+FeedFiles load_feed_zip(std::string_view zip, const Progress& progress, std::size_t max_bytes) {
+    static std::atomic<std::uint64_t> uploads{0};
+    const std::string path = "/vsimem/fleet-gtfs-upload-" + std::to_string(++uploads) + ".zip";
+    // GDAL reads the caller's bytes in place (not owned, not copied).
+    VSILFILE* file =
+        VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(zip.data())),
+                             static_cast<vsi_l_offset>(zip.size()), FALSE);
+    if (file == nullptr) {
+        throw FeedError("upload", 0, "", "cannot be read as a file");
+    }
+    VSIFCloseL(file);
+    struct Unlink {
+        const std::string& path;
+        ~Unlink() { VSIUnlink(path.c_str()); }
+    } unlink{path};
+    try {
+        return load_feed_files(path, progress, max_bytes);
+    } catch (const FeedError& e) {
+        // Name the upload, not the virtual file.
+        std::string what = e.what();
+        if (const auto at = what.find(path); at != std::string::npos) {
+            what.replace(at, path.size(), "the upload");
+        }
+        throw InputError(what);
+    }
 }
 
 }  // namespace fleet::dispatch::gtfs::detail

@@ -1,0 +1,24 @@
+#include "server/api/api.hpp"
+
+namespace fleet::server::api {
+
+std::size_t page_limit(const Call& call, std::size_t def, std::size_t max) {
+    return static_cast<std::size_t>(call.query_integer("limit", 1, static_cast<std::int64_t>(max))
+                                        .value_or(static_cast<std::int64_t>(def)));
+}
+
+Router make_router(ApiServices& services) {
+    Router router;
+    add_session_routes(router, services);
+    add_live_routes(router, services);
+    add_fleet_routes(router, services);
+    add_event_routes(router, services);
+    add_system_routes(router, services);
+    add_stream_routes(router, services);
+    add_feed_routes(router, services);
+    add_assignment_routes(router, services);
+    add_timetable_routes(router, services);
+    return router;
+}
+
+}  // namespace fleet::server::api

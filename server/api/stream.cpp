@@ -1,0 +1,209 @@
+#include "server/api/stream.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "geo/metrics.hpp"
+#include "server/api/router.hpp"
+
+namespace fleet::server::api {
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+template <typename T>
+nlohmann::json maybe(const std::optional<T>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
+nlohmann::json event_json(const dispatch::Event& e) {
+    const char* phase = e.ended_at ? "closed" : e.revision == 0 ? "opened" : "updated";
+    return {{"vehicle_id", e.vehicle_id},
+            {"kind", dispatch::to_string(e.kind)},
+            {"phase", phase},
+            {"started_at", geo::iso_utc(e.started_at)},
+            {"ended_at", e.ended_at ? nlohmann::json(geo::iso_utc(*e.ended_at)) : nlohmann::json()},
+            {"magnitude", e.magnitude},
+            {"cause", e.cause},
+            {"assignment_id", maybe(e.assignment_id)},
+            {"trip_id", maybe(e.trip_id)},
+            {"details", e.details},
+            {"key", std::to_string(e.key)},
+            {"revision", e.revision}};
+}
+
+}  // namespace
+
+std::string StreamFilter::key() const {
+    std::string k = positions ? "p" : "-";
+    k += events ? "e" : "-";
+    k += "|";
+    for (const auto& kind : kinds) {
+        k += kind + ",";
+    }
+    k += "|";
+    if (vehicles) {
+        for (const auto id : *vehicles) {
+            k += std::to_string(id) + ",";
+        }
+    } else {
+        k += "*";
+    }
+    return k;
+}
+
+LiveStream::LiveStream(StreamConfig config) : config_(config) {}
+
+void LiveStream::on_committed(std::span<const ingest::StoredPosition> positions) {
+    const auto committed = now_ms();
+    std::lock_guard lock(pending_mutex_);
+    for (const auto& sp : positions) {
+        const auto& p = sp.position;
+        auto& pending = pending_[sp.vehicle_id];
+        if (!pending.fix || pending.fix->device_time < p.device_time) {
+            pending.fix = LatestFix{p.device_time, p.longitude_deg, p.latitude_deg, p.speed_kmh,
+                                    p.course_deg,  p.ignition,      p.valid};
+            pending.committed_ms = committed;
+        }
+    }
+    updates_ += positions.size();
+}
+
+void LiveStream::on_event(const dispatch::Event& event) {
+    std::lock_guard lock(pending_mutex_);
+    auto& events = pending_[event.vehicle_id].events;
+    // Coalesced: a later report of the same event replaces the earlier one within a frame.
+    for (auto& e : events) {
+        if (e.key == event.key) {
+            e = event;
+            return;
+        }
+    }
+    events.push_back(event);
+    ++updates_;
+}
+
+std::uint64_t LiveStream::subscribe(StreamFilter filter,
+                                    std::weak_ptr<StreamSubscriber> subscriber) {
+    std::lock_guard lock(subscribers_mutex_);
+    const auto id = next_id_++;
+    auto key = filter.key();
+    subscriptions_.emplace(id,
+                           Subscription{std::move(filter), std::move(key), std::move(subscriber)});
+    return id;
+}
+
+void LiveStream::refilter(std::uint64_t id, StreamFilter filter) {
+    std::lock_guard lock(subscribers_mutex_);
+    if (auto it = subscriptions_.find(id); it != subscriptions_.end()) {
+        it->second.key = filter.key();
+        it->second.filter = std::move(filter);
+    }
+}
+
+void LiveStream::unsubscribe(std::uint64_t id) {
+    std::lock_guard lock(subscribers_mutex_);
+    subscriptions_.erase(id);
+}
+
+std::size_t LiveStream::subscribers() const {
+    std::lock_guard lock(subscribers_mutex_);
+    return subscriptions_.size();
+}
+
+void LiveStream::flush(geo::Millis now) {
+    std::unordered_map<std::int64_t, Pending> pending;
+    {
+        std::lock_guard lock(pending_mutex_);
+        pending.swap(pending_);
+    }
+    if (pending.empty()) {
+        return;
+    }
+    // Subscribers grouped by filter, so that each distinct filter's frame is built once.
+    std::map<std::string, std::pair<StreamFilter, std::vector<std::shared_ptr<StreamSubscriber>>>>
+        groups;
+    std::vector<std::uint64_t> gone;
+    {
+        std::lock_guard lock(subscribers_mutex_);
+        for (const auto& [id, s] : subscriptions_) {
+            auto subscriber = s.subscriber.lock();
+            if (!subscriber) {
+                gone.push_back(id);
+                continue;
+            }
+            auto& group = groups[s.key];
+            group.first = s.filter;
+            group.second.push_back(std::move(subscriber));
+        }
+        for (const auto id : gone) {
+            subscriptions_.erase(id);
+        }
+    }
+    const auto at = geo::iso_utc(now);
+    for (auto& [key, group] : groups) {
+        const auto& filter = group.first;
+        nlohmann::json positions = nlohmann::json::array();
+        nlohmann::json events = nlohmann::json::array();
+        for (const auto& [vehicle, p] : pending) {
+            if (filter.vehicles && filter.vehicles->count(vehicle) == 0) {
+                continue;
+            }
+            if (filter.positions && p.fix) {
+                positions.push_back({{"vehicle_id", vehicle},
+                                     {"time", geo::iso_utc(p.fix->device_time)},
+                                     {"lon", p.fix->longitude_deg},
+                                     {"lat", p.fix->latitude_deg},
+                                     {"speed_kmh", maybe(p.fix->speed_kmh)},
+                                     {"course_deg", maybe(p.fix->course_deg)},
+                                     {"valid", p.fix->valid},
+                                     {"committed_ms", p.committed_ms}});
+            }
+            if (filter.events) {
+                for (const auto& e : p.events) {
+                    if (filter.kinds.empty() || filter.kinds.count(dispatch::to_string(e.kind))) {
+                        events.push_back(event_json(e));
+                    }
+                }
+            }
+        }
+        if (positions.empty() && events.empty()) {
+            continue;
+        }
+        const auto frame =
+            std::make_shared<const std::string>(to_json_text({{"type", "update"},
+                                                              {"at", at},
+                                                              {"positions", std::move(positions)},
+                                                              {"events", std::move(events)}}));
+        ++frames_;
+        for (const auto& subscriber : group.second) {
+            if (subscriber->queued_bytes() + frame->size() > config_.max_queued_bytes) {
+                ++dropped_;
+                subscriber->drop_slow();
+            } else {
+                subscriber->send(frame);
+            }
+        }
+    }
+}
+
+void LiveStream::write_metrics(std::string& out) const {
+    geo::write_family(out, "fleet_api_stream_subscribers", "gauge",
+                      "WebSocket subscribers of the live stream",
+                      {{"", static_cast<double>(subscribers())}});
+    geo::write_family(out, "fleet_api_stream_dropped_total", "counter",
+                      "WebSocket subscribers dropped for not keeping up",
+                      {{"", static_cast<double>(dropped_.load())}});
+    geo::write_family(out, "fleet_api_stream_frames_total", "counter",
+                      "frames serialised (once per distinct filter per period)",
+                      {{"", static_cast<double>(frames_.load())}});
+    geo::write_family(out, "fleet_api_stream_updates_total", "counter",
+                      "positions and event reports taken by the stream",
+                      {{"", static_cast<double>(updates_.load())}});
+}
+
+}  // namespace fleet::server::api

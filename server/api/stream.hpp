@@ -1,0 +1,108 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dispatch/events.hpp"
+#include "ingest/writer.hpp"
+#include "server/api/live.hpp"
+
+/// The live stream behind the API's WebSocket (/api/socket): committed positions and the
+/// engine's events, coalesced per vehicle and sent in frames at most every `period`. A frame is
+/// serialised once per distinct filter, not once per subscriber; a subscriber whose unsent bytes
+/// pass a bound is dropped (it reconnects and resyncs from /api/vehicles). Taking updates costs
+/// ingest a map insert under a lock; nothing on ingest's path waits for a subscriber.
+namespace fleet::server::api {
+
+/// What a subscriber receives: what it may see (a dispatcher's groups) narrowed by what it
+/// asked for.
+struct StreamFilter {
+    /// Only these vehicles; nothing: every vehicle.
+    std::optional<std::set<std::int64_t>> vehicles{};
+    bool positions = true;
+    bool events = true;
+    /// Only events of these kinds; empty: every kind.
+    std::set<std::string> kinds{};
+
+    /// A key equal for equal filters (the frames of equal filters are shared).
+    std::string key() const;
+};
+
+/// The receiving end of a subscription (a WebSocket session). Called on the stream's flushing
+/// thread: must not block.
+class StreamSubscriber {
+  public:
+    virtual ~StreamSubscriber() = default;
+    /// Queues a frame (JSON text) for sending.
+    virtual void send(std::shared_ptr<const std::string> frame) = 0;
+    /// Bytes queued and not yet sent.
+    virtual std::size_t queued_bytes() const = 0;
+    /// Closes the subscription because it cannot keep up.
+    virtual void drop_slow() = 0;
+};
+
+struct StreamConfig {
+    std::chrono::milliseconds period{100};
+    std::size_t max_queued_bytes = 4 << 20;  ///< per subscriber
+};
+
+class LiveStream : public ingest::PositionSink {
+  public:
+    explicit LiveStream(StreamConfig config = {});
+
+    /// The writer's committed positions (any thread; quick).
+    void on_committed(std::span<const ingest::StoredPosition> positions) override;
+    /// An engine event report (the events thread; quick).
+    void on_event(const dispatch::Event& event);
+
+    /// Adds a subscriber; returns its id for unsubscribe and refilter.
+    std::uint64_t subscribe(StreamFilter filter, std::weak_ptr<StreamSubscriber> subscriber);
+    void refilter(std::uint64_t id, StreamFilter filter);
+    void unsubscribe(std::uint64_t id);
+
+    /// Sends what came since the last flush: one frame per distinct filter that has anything to
+    /// send, to every subscriber of that filter; drops subscribers past the bound. `now` dates
+    /// the frame.
+    void flush(geo::Millis now);
+
+    const StreamConfig& config() const { return config_; }
+    std::size_t subscribers() const;
+    std::uint64_t dropped() const { return dropped_.load(); }
+    std::uint64_t frames() const { return frames_.load(); }
+    /// fleet_api_stream_* families.
+    void write_metrics(std::string& out) const;
+
+  private:
+    struct Pending {
+        std::optional<LatestFix> fix;
+        std::int64_t committed_ms = 0;  ///< server time of the commit, for latency
+        std::vector<dispatch::Event> events;
+    };
+    struct Subscription {
+        StreamFilter filter;
+        std::string key;
+        std::weak_ptr<StreamSubscriber> subscriber;
+    };
+
+    StreamConfig config_;
+    std::mutex pending_mutex_;
+    std::unordered_map<std::int64_t, Pending> pending_;
+    mutable std::mutex subscribers_mutex_;
+    std::map<std::uint64_t, Subscription> subscriptions_;
+    std::uint64_t next_id_ = 1;
+    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::uint64_t> frames_{0};
+    std::atomic<std::uint64_t> updates_{0};
+};
+
+}  // namespace fleet::server::api

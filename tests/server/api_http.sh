@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# The operator API against a running fleetd, as its users and an attacker meet it: accounts and
+# roles made with fleetctl; every route group's success path; 401 without or with bad
+# credentials, 403 for the wrong role and outside a dispatcher's groups; bad input (malformed
+# JSON, wrong types, unknown fields and ids, oversized bodies and headers, a slow client) with
+# the right status and nothing changed; log-in, its cookie, log-out, and the slowing of failed
+# log-ins; the live state after an OsmAnd fix; the journal of every change with its user.
+#   api_http.sh FLEETD FLEETCTL STATE
+set -u
+fleetd=$1 fleetctl=$2 state=$3
+server=$(cat "$state/url")
+db="fleet_api_http_$$"
+work=$(mktemp -d)
+fleetd_pid=""
+cleanup() {
+  [ -n "$fleetd_pid" ] && kill "$fleetd_pid" 2>/dev/null && wait "$fleetd_pid" 2>/dev/null
+  psql "$server" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  [ -s "$work/body" ] && sed 's/^/    body: /' "$work/body" | head -20
+  [ -f "$work/fleetd.log" ] && tail -20 "$work/fleetd.log" | sed 's/^/    fleetd: /'
+  exit 1
+}
+psql "$server" -qc "CREATE DATABASE $db" >/dev/null || fail "create database"
+url="$server dbname=$db"
+sql() { psql "$url" -qtAc "$1"; }
+ctl() { "$fleetctl" --database-url "$url" --log-level warn "$@" >"$work/out" 2>"$work/err" || fail "fleetctl $*: $(cat "$work/err")"; }
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+    echo $((20000 + RANDOM % 20000))
+}
+
+# The fleet and its users, through fleetctl.
+ctl migrate
+ctl group add north
+ctl group add south
+ctl vehicle add N1 --class bus --groups north
+ctl vehicle add S1 --class bus --groups south
+ctl device add osm-n1 --protocol osmand --vehicle N1
+ctl driver add D-1 --name "Petrov Petr"
+echo 'root password one' | ctl user add root --role admin --password-stdin
+echo 'dispatcher password' | ctl user add disp --role dispatcher --groups north --password-stdin
+ctl user add acct --role accountant
+ctl user add view --role viewer
+ctl user token root --label tests; root=$(cat "$work/out")
+ctl user token disp; disp=$(cat "$work/out")
+ctl user token acct; acct=$(cat "$work/out")
+ctl user token view; view=$(cat "$work/out")
+[ "${#root}" -ge 49 ] || fail "a token of 256 bits was wanted, got '$root'"
+n1=$(sql "SELECT vehicle_id FROM fleet.vehicles WHERE registration = 'N1'")
+s1=$(sql "SELECT vehicle_id FROM fleet.vehicles WHERE registration = 'S1'")
+
+aport=$(free_port); oport=$(free_port)
+"$fleetd" --database-url "$url" --bind 127.0.0.1 --api-bind 127.0.0.1 --api-port "$aport" \
+  --osmand-port "$oport" --teltonika-port 0 --gt06-port 0 --native-port 0 \
+  --api-request-timeout 2 --shutdown-timeout 5 >"$work/fleetd.log" 2>&1 &
+fleetd_pid=$!
+for _ in $(seq 1 100); do grep -q 'fleetd: ready' "$work/fleetd.log" && break; sleep 0.1; done
+grep -q "api: listening on 127.0.0.1:$aport (HTTP)" "$work/fleetd.log" || fail "no API listener line"
+base="http://127.0.0.1:$aport"
+
+# req METHOD PATH TOKEN [BODY]: the status in $status, the body in $work/body.
+req() {
+  local method=$1 path=$2 token=$3 body=${4-}
+  local args=(-s -o "$work/body" -w '%{http_code}' -X "$method" --max-time 10)
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  status=$(curl "${args[@]}" "$base$path")
+}
+expect() { # expect STATUS WHAT
+  [ "$status" = "$1" ] || fail "$2: status $status, wanted $1"
+}
+# The one error shape, with its code.
+error_is() {
+  python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert e["code"]==sys.argv[2], e; assert isinstance(e["message"], str)' \
+    "$work/body" "$1" 2>/dev/null || fail "$2: not the error shape with code $1"
+}
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$work/body"; }
+
+# The description is open; everything else needs credentials.
+req GET /api/openapi.json ""; expect 200 "openapi"
+[ "$(json 'd["openapi"][:2]')" = "3." ] || fail "not an OpenAPI 3 description"
+req GET /api/vehicles ""; expect 401 "no credentials"; error_is unauthenticated "no credentials"
+req GET /api/vehicles "fleet_nope"; expect 401 "a wrong token"; error_is unauthenticated "a wrong token"
+req GET /metrics ""; expect 401 "metrics without credentials"
+req GET /api/nothing "$view"; expect 404 "unknown path"; error_is not_found "unknown path"
+req DELETE /api/vehicles "$root"; expect 405 "a path without that method"
+
+# A fix of N1 through OsmAnd: the live state shows it, from memory.
+now=$(date -u +%s)
+curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$oport/?id=osm-n1&lat=55.75&lon=37.61&timestamp=$now&speed=20&bearing=90" |
+  grep -q 200 || fail "the OsmAnd fix was not taken"
+for _ in $(seq 1 50); do
+  req GET /api/vehicles "$view"
+  [ "$(json "[v['position'] is not None for v in d['vehicles'] if v['registration']=='N1'][0]")" = True ] && break
+  sleep 0.1
+done
+expect 200 "live vehicles"
+[ "$(json 'len(d["vehicles"])')" = 2 ] || fail "the viewer sees both vehicles"
+[ "$(json "[v['position']['course_deg'] for v in d['vehicles'] if v['registration']=='N1'][0]")" = 90.0 ] ||
+  fail "N1's latest position is not in the live state"
+[ "$(json "[v['adherence'] for v in d['vehicles'] if v['registration']=='S1'][0]")" = unassigned ] ||
+  fail "S1 is not unassigned"
+req GET "/api/vehicles?limit=1" "$view"; expect 200 "a page"
+[ "$(json 'len(d["vehicles"])')" = 1 ] && [ "$(json 'd["next_after"]')" = "$n1" ] || fail "paging"
+req GET "/api/vehicles?adherence=sideways" "$view"; expect 400 "a bad filter"
+req GET "/api/vehicles?limit=0" "$view"; expect 400 "limit 0"
+
+# A dispatcher limited to north sees N1 only, in lists and by id.
+req GET /api/vehicles "$disp"; expect 200 "dispatcher's vehicles"
+[ "$(json '[v["registration"] for v in d["vehicles"]]')" = "['N1']" ] || fail "the dispatcher sees outside north"
+req GET "/api/vehicles/$s1" "$disp"; expect 404 "a vehicle outside the groups"
+req GET "/api/vehicles/$n1" "$disp"; expect 200 "a vehicle inside the groups"
+req GET /api/devices "$disp"; expect 200 "devices"
+req GET /api/groups "$disp"; expect 200 "groups"
+[ "$(json '[g["name"] for g in d["groups"]]')" = "['north']" ] || fail "the dispatcher sees other groups"
+
+# Roles: register changes are the admin's.
+req POST /api/vehicles "$view" '{"registration":"X1"}'; expect 403 "viewer adds a vehicle"; error_is forbidden "viewer"
+req POST /api/vehicles "$disp" '{"registration":"X1"}'; expect 403 "dispatcher adds a vehicle"
+req POST /api/vehicles "$acct" '{"registration":"X1"}'; expect 403 "accountant adds a vehicle"
+req GET /api/users "$disp"; expect 403 "dispatcher lists users"
+
+# Bad input changes nothing.
+before=$(sql "SELECT count(*) FROM fleet.vehicles")
+req POST /api/vehicles "$root" '{"registration":'; expect 400 "malformed JSON"; error_is bad_request "malformed JSON"
+req POST /api/vehicles "$root" '[1]'; expect 400 "not an object"
+req POST /api/vehicles "$root" '{"registration":12}'; expect 400 "a wrong type"
+req POST /api/vehicles "$root" '{"registration":"X1","colour":"red"}'; expect 400 "an unknown field"
+grep -q "unknown field 'colour'" "$work/body" || fail "the unknown field is not named"
+req POST /api/vehicles "$root" '{"registration":"X1","class":"spaceship"}'; expect 422 "an unknown class"
+req POST /api/vehicles "$root" '{"registration":"X1","built_on":"2999-01-01"}'; expect 422 "a future date"
+req POST /api/vehicles "$root" '{"registration":"N1"}'; expect 422 "a registration taken"
+head -c 2000000 /dev/zero | tr '\0' 'a' >"$work/big"
+status=$(curl -s -o "$work/body" -w '%{http_code}' -H "Authorization: Bearer $root" \
+  -H 'Content-Type: application/json' --data-binary @"$work/big" "$base/api/vehicles")
+expect 413 "an oversized body"; error_is body_too_large "an oversized body"
+status=$(curl -s -o "$work/body" -w '%{http_code}' -H "Authorization: Bearer $root" \
+  -H "X-Filler: $(head -c 20000 /dev/zero | tr '\0' 'b')" "$base/api/vehicles")
+expect 431 "oversized headers"
+req GET /api/vehicles/999999 "$root"; expect 404 "an unknown id"
+req GET /api/vehicles/abc "$root"; expect 404 "an id that is not one"
+req GET "/api/events?from=yesterday" "$root"; expect 400 "a time without offset"
+[ "$(sql "SELECT count(*) FROM fleet.vehicles")" = "$before" ] || fail "a refused request changed the register"
+
+# The admin's changes, journalled with the user.
+req POST /api/vehicles "$root" '{"registration":"X1","class":"truck","groups":["north"]}'; expect 201 "add a vehicle"
+x1=$(json 'd["vehicle"]["id"]')
+req PATCH "/api/vehicles/$x1" "$root" '{"garage_number":"G-7"}'; expect 200 "change a vehicle"
+[ "$(json 'd["vehicle"]["garage_number"]')" = G-7 ] || fail "the change is not answered"
+# A dispatcher's vehicles are read with their credentials, at most 10 s old.
+for _ in $(seq 1 60); do
+  req GET /api/vehicles "$disp"
+  [ "$(json '[v["registration"] for v in d["vehicles"]]')" = "['N1', 'X1']" ] && break
+  sleep 0.2
+done
+[ "$(json '[v["registration"] for v in d["vehicles"]]')" = "['N1', 'X1']" ] ||
+  fail "a vehicle added to north through the API is not the dispatcher's within 12 s"
+req DELETE "/api/vehicles/$x1" "$root"; expect 204 "remove a vehicle"
+req DELETE "/api/vehicles/$n1" "$root"; expect 409 "remove a vehicle with devices"; error_is conflict "vehicle with devices"
+req POST /api/drivers "$root" '{"personnel_number":"D-2","full_name":"Sidorov"}'; expect 201 "add a driver"
+req POST /api/groups "$root" '{"name":"east/west"}'; expect 201 "add a group with a slash"
+req POST /api/groups/east%2Fwest/members "$root" '{"add":["S1"]}'; expect 200 "members"
+[ "$(json 'd["added"]')" = 1 ] || fail "the member was not added"
+req POST /api/devices "$root" '{"identifier":"osm-s1","protocol":"osmand","vehicle":"S1"}'; expect 201 "add a device"
+[ "$(sql "SELECT count(*) FROM fleet.journal WHERE actor = 'api:root' AND action IN ('vehicle added', 'vehicle changed', 'vehicle removed', 'driver added', 'group added', 'group members changed', 'device added')")" = 7 ] ||
+  fail "the API's changes are not journalled with the user"
+
+# Users through the API.
+req POST /api/users "$root" '{"name":"new","role":"viewer","password":"short"}'; expect 422 "a short password"
+req POST /api/users "$root" '{"name":"new","role":"emperor"}'; expect 400 "an unknown role"
+req POST /api/users "$root" '{"name":"new","role":"viewer"}'; expect 201 "add a user"
+req POST /api/users/new/tokens "$root" '{"label":"x"}'; expect 201 "a token"
+newtoken=$(json 'd["token"]')
+req GET /api/session "$newtoken"; expect 200 "the new token works"
+[ "$(json 'd["user"]["role"]')" = viewer ] || fail "the token's user"
+req PATCH /api/users/root "$root" '{"role":"viewer"}'; expect 409 "demote the last admin"
+req DELETE /api/users/new "$root"; expect 204 "remove a user"
+req GET /api/session "$newtoken"; expect 401 "a removed user's token, at once"
+
+# Log-in with a password: a cookie for the browser; failures slow down.
+status=$(curl -s -o "$work/body" -w '%{http_code}' -D "$work/headers" -H 'Content-Type: application/json' \
+  --data-binary '{"name":"disp","password":"dispatcher password"}' "$base/api/session")
+expect 200 "log in"
+cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(fleet_session=[^;]*\).*/\1/p' "$work/headers" | tr -d '\r')
+grep -i '^set-cookie:' "$work/headers" | grep -q 'HttpOnly' || fail "the cookie is not HttpOnly"
+grep -i '^set-cookie:' "$work/headers" | grep -q 'SameSite=Strict' || fail "the cookie is not SameSite=Strict"
+grep -i '^set-cookie:' "$work/headers" | grep -q 'Max-Age=43200' || fail "the cookie does not expire"
+status=$(curl -s -o "$work/body" -w '%{http_code}' -b "$cookie" "$base/api/session"); expect 200 "the cookie works"
+status=$(curl -s -o "$work/body" -w '%{http_code}' -b "$cookie" -X DELETE "$base/api/session"); expect 204 "log out"
+status=$(curl -s -o "$work/body" -w '%{http_code}' -b "$cookie" "$base/api/session"); expect 401 "a cookie after log-out"
+for i in 1 2 3; do
+  req POST /api/session "" '{"name":"root","password":"wrong password!"}'; expect 401 "failed log-in $i"
+done
+req POST /api/session "" '{"name":"root","password":"root password one"}'; expect 429 "the fourth attempt at once"
+error_is too_many_attempts "throttled"
+grep -q "failed log-in for 'root'" "$work/fleetd.log" || fail "failed log-ins are not logged"
+
+# Events: listed for those who may see them, acknowledged once, journalled with the user.
+for v in "$n1" "$s1"; do
+  sql "INSERT INTO fleet.events (vehicle_id, kind, started_at, magnitude, cause, geom)
+       VALUES ($v, 'late', now() - interval '5 minutes', 420, 'congestion', ST_SetSRID(ST_MakePoint(37.6, 55.75), 4326))" >/dev/null
+done
+en1=$(sql "SELECT event_id FROM fleet.events WHERE vehicle_id = $n1")
+es1=$(sql "SELECT event_id FROM fleet.events WHERE vehicle_id = $s1")
+req GET "/api/events?state=open&kind=late" "$view"; expect 200 "events"
+[ "$(json 'len(d["events"])')" = 2 ] || fail "the viewer sees both events"
+req GET /api/events "$disp"; expect 200 "dispatcher's events"
+[ "$(json '[e["registration"] for e in d["events"]]')" = "['N1']" ] || fail "the dispatcher sees events outside north"
+req GET "/api/events?kind=sideways" "$view"; expect 400 "an unknown kind"
+req POST "/api/events/$en1/acknowledge" "$view" '{"comment":"seen"}'; expect 403 "viewer acknowledges"
+req POST "/api/events/$es1/acknowledge" "$disp" '{"comment":"seen"}'; expect 404 "acknowledge outside the groups"
+req POST "/api/events/$en1/acknowledge" "$disp" '{}'; expect 400 "acknowledge without a comment"
+req POST "/api/events/$en1/acknowledge" "$disp" '{"comment":"jam on the ring road"}'; expect 200 "acknowledge"
+[ "$(json 'd["event"]["acknowledgement"]["by"]')" = api:disp ] || fail "the acknowledgement's user"
+req POST "/api/events/$en1/acknowledge" "$disp" '{"comment":"again"}'; expect 409 "acknowledge twice"
+[ "$(sql "SELECT count(*) FROM fleet.journal WHERE action = 'event acknowledged' AND actor = 'api:disp'")" = 1 ] ||
+  fail "the acknowledgement is not journalled"
+
+# The journal: notes, and reading it.
+req POST /api/journal "$disp" '{"text":"ring road closed"}'; expect 403 "a limited dispatcher's note without a vehicle"
+req POST /api/journal "$disp" "{\"text\":\"N1 diverted\",\"vehicle\":$n1}"; expect 201 "a note"
+from=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ); to=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+req GET "/api/journal?from=$from&to=$to&kind=note" "$root"; expect 200 "journal"
+[ "$(json 'd["entries"][0]["details"]["text"]')" = "N1 diverted" ] || fail "the note is not in the journal"
+req GET "/api/journal?from=$from" "$root"; expect 400 "journal without to"
+
+# Metrics, for a scraper with a token.
+req GET /metrics "$view"; expect 200 "metrics"
+grep -q '^fleet_api_requests_total{method="POST",route="/api/vehicles",status="403"} 3' "$work/body" ||
+  fail "the refused requests are not counted by route and status"
+grep -q '^fleet_dispatch_' "$work/body" || fail "the engine's metrics are missing"
+
+# A slow client holds only its own connection: it is closed after the request timeout (2 s),
+# and others are answered meanwhile.
+python3 - "$aport" "$view" <<'PY' || fail "the slow client"
+import socket, sys, time, urllib.request
+port, token = int(sys.argv[1]), sys.argv[2]
+slow = socket.create_connection(("127.0.0.1", port))
+slow.sendall(b"GET /api/vehicles HTTP/1.1\r\nHost: x\r\n")  # never finishes its headers
+t0 = time.time()
+r = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/api/session",
+                                                   headers={"Authorization": "Bearer " + token}), timeout=5)
+assert r.status == 200 and time.time() - t0 < 1, "another request waited for the slow one"
+slow.settimeout(6)
+assert slow.recv(1) == b"", "the slow connection was not closed"
+assert 1.5 < time.time() - t0 < 5, "closed after %.1f s" % (time.time() - t0)
+PY
+
+kill -TERM "$fleetd_pid"; wait "$fleetd_pid"; rc=$?; fleetd_pid=""
+[ $rc = 0 ] || fail "fleetd exited $rc after SIGTERM"
+echo "api_http: all checks passed"
