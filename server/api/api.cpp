@@ -18,6 +18,7 @@ Router make_router(ApiServices& services) {
     add_feed_routes(router, services);
     add_assignment_routes(router, services);
     add_timetable_routes(router, services);
+    add_track_routes(router, services);
     return router;
 }
 

@@ -50,14 +50,16 @@ snapshot() {
 
 # --- help -------------------------------------------------------------------------------------
 commands=("assign" "assign cancel" "assign change" "assign handover" "assign list"
-  "device add" "device import" "device list" "device move" "device remove"
+  "device add" "device import" "device list" "device move" "device remove" "export track"
   "driver add" "driver import" "driver list" "driver remove" "driver set"
   "group add" "group list" "group members" "group remove"
   "import gtfs" "import routes" "import stops" "import zones" "journal" "migrate"
   "model add" "model import" "model list" "model set" "report waybills"
   "route-speed-limit" "route-threshold" "status"
+  "user add" "user list" "user remove" "user set" "user token"
   "vehicle add" "vehicle import" "vehicle list" "vehicle remove" "vehicle set"
-  "waybill accept" "waybill check" "waybill correct" "waybill fuel-import" "waybill issue"
+  "waybill accept" "waybill amend" "waybill cancel" "waybill check" "waybill check-withdraw"
+  "waybill correct" "waybill fuel-import" "waybill issue"
   "waybill issuer" "waybill list" "waybill odometer" "waybill reconcile" "waybill release"
   "waybill return" "waybill show")
 general=(--database-url --config --log-level --verbose --check-config --database-wait FLEET_DATABASE_URL)
