@@ -95,7 +95,8 @@ std::string vehicle_positions(const FeedInput& in, bool json) {
     }
     std::vector<std::int64_t> ids;
     for (const auto& [id, fix] : in.fixes) {
-        if (visible(in, id) && in.vehicles.count(id)) {
+        // A vehicle registered by ingest since the register was last read: no label yet.
+        if (visible(in, id)) {
             ids.push_back(id);
         }
     }
@@ -137,8 +138,7 @@ std::string trip_updates(const FeedInput& in, bool json) {
     auto m = feed(in.now);
     for (const auto& s : in.states) {
         const auto* trip = current_trip(s);
-        if (trip == nullptr || trip->time_windows || !visible(in, s.vehicle_id) ||
-            !in.vehicles.count(s.vehicle_id)) {
+        if (trip == nullptr || trip->time_windows || !visible(in, s.vehicle_id)) {
             continue;
         }
         auto* e = m.add_entity();

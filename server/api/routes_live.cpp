@@ -4,6 +4,7 @@
 
 #include "dispatch/events.hpp"
 #include "server/api/api.hpp"
+#include "server/api/json_writer.hpp"
 
 namespace fleet::server::api {
 
@@ -29,57 +30,93 @@ std::string adherence(const dispatch::VehicleState* state, const dispatch::Thres
     return "on_time";
 }
 
-template <typename T>
-nlohmann::json maybe(const std::optional<T>& v) {
-    return v ? nlohmann::json(*v) : nlohmann::json();
-}
-
-nlohmann::json vehicle_live_json(std::int64_t id, const DirectoryVehicle& v,
-                                 const std::optional<LatestFix>& fix,
-                                 const dispatch::VehicleState* state, const std::string& adh) {
-    nlohmann::json j = {{"id", id},
-                        {"registration", v.registration},
-                        {"class", v.vehicle_class},
-                        {"active", v.active},
-                        {"groups", v.groups}};
-    if (fix) {
-        j["position"] = {{"time", geo::iso_utc(fix->device_time)},
-                         {"lon", fix->longitude_deg},
-                         {"lat", fix->latitude_deg},
-                         {"speed_kmh", maybe(fix->speed_kmh)},
-                         {"course_deg", maybe(fix->course_deg)},
-                         {"ignition", maybe(fix->ignition)},
-                         {"valid", fix->valid}};
-    } else {
-        j["position"] = nullptr;
+void write_vehicle(JsonWriter& w, std::int64_t id, const DirectoryVehicle& v, const LatestFix* fix,
+                   const dispatch::VehicleState* state, const std::string& adh) {
+    w.begin_object();
+    w.key("id");
+    w.integer(id);
+    w.key("registration");
+    w.text(v.registration);
+    w.key("class");
+    w.text(v.vehicle_class);
+    w.key("active");
+    w.boolean(v.active);
+    w.key("groups");
+    w.begin_array();
+    for (const auto& g : v.groups) {
+        w.text(g);
     }
-    nlohmann::json events = nlohmann::json::array();
+    w.end_array();
+    w.key("position");
+    if (fix != nullptr) {
+        w.begin_object();
+        w.key("time");
+        w.text(geo::iso_utc(fix->device_time));
+        w.key("lon");
+        w.number(fix->longitude_deg);
+        w.key("lat");
+        w.number(fix->latitude_deg);
+        w.key("speed_kmh");
+        w.maybe(fix->speed_kmh);
+        w.key("course_deg");
+        w.maybe(fix->course_deg);
+        w.key("ignition");
+        w.maybe(fix->ignition);
+        w.key("valid");
+        w.boolean(fix->valid);
+        w.end_object();
+    } else {
+        w.null();
+    }
+    w.key("dispatch");
     if (state != nullptr && state->assignment_id) {
-        j["dispatch"] = {{"assignment_id", *state->assignment_id},
-                         {"service_date", state->service_date},
-                         {"block", state->block},
-                         {"route_code", state->route_code},
-                         {"route_short_name", state->route_short_name},
-                         {"trip_id", maybe(state->trip_id)},
-                         {"trip_code", state->trip_code},
-                         {"deviation_s", maybe(state->deviation_s)},
-                         {"along_m", maybe(state->along_m)},
-                         {"on_route", state->on_route},
-                         {"off_route", state->off_route}};
+        w.begin_object();
+        w.key("assignment_id");
+        w.integer(*state->assignment_id);
+        w.key("service_date");
+        w.text(state->service_date);
+        w.key("block");
+        w.text(state->block);
+        w.key("route_code");
+        w.text(state->route_code);
+        w.key("route_short_name");
+        w.text(state->route_short_name);
+        w.key("trip_id");
+        w.maybe(state->trip_id);
+        w.key("trip_code");
+        w.text(state->trip_code);
+        w.key("deviation_s");
+        w.maybe(state->deviation_s);
+        w.key("along_m");
+        w.maybe(state->along_m);
+        w.key("on_route");
+        w.boolean(state->on_route);
+        w.key("off_route");
+        w.boolean(state->off_route);
+        w.end_object();
     } else {
-        j["dispatch"] = nullptr;
+        w.null();
     }
+    w.key("adherence");
+    w.text(adh);
+    w.key("open_events");
+    w.begin_array();
     if (state != nullptr) {
         for (const auto& e : state->open_events) {
-            events.push_back({{"kind", dispatch::to_string(e.kind)},
-                              {"started_at", geo::iso_utc(e.started_at)},
-                              {"magnitude", e.magnitude},
-                              {"cause", e.cause}});
+            w.begin_object();
+            w.key("kind");
+            w.text(dispatch::to_string(e.kind));
+            w.key("started_at");
+            w.text(geo::iso_utc(e.started_at));
+            w.key("magnitude");
+            w.number(e.magnitude);
+            w.key("cause");
+            w.text(e.cause);
+            w.end_object();
         }
     }
-    j["adherence"] = adh;
-    j["open_events"] = std::move(events);
-    return j;
+    w.end_array();
+    w.end_object();
 }
 
 }  // namespace
@@ -130,7 +167,14 @@ void add_live_routes(Router& router, ApiServices& s) {
              }
              std::sort(ids.begin(), ids.end());
              const DirectoryVehicle unnamed{};
-             nlohmann::json out = nlohmann::json::array();
+             std::string body;
+             body.reserve(ids.size() * 300 + 200);
+             JsonWriter w(body);
+             w.begin_object();
+             w.key("vehicles");
+             w.begin_array();
+             std::size_t written = 0;
+             std::int64_t last = 0;
              std::optional<std::int64_t> next;
              for (const auto id : ids) {
                  const auto found = directory->find(id);
@@ -152,21 +196,27 @@ void add_live_routes(Router& router, ApiServices& s) {
                  if (wanted && adh != *wanted) {
                      continue;
                  }
-                 if (out.size() == limit) {
-                     next = out.back()["id"].get<std::int64_t>();
+                 if (written == limit) {
+                     next = last;
                      break;
                  }
                  const auto fix = fixes.find(id);
-                 out.push_back(vehicle_live_json(
-                     id, v,
-                     fix == fixes.end() ? std::nullopt : std::optional<LatestFix>(fix->second),
-                     state, adh));
+                 write_vehicle(w, id, v, fix == fixes.end() ? nullptr : &fix->second, state, adh);
+                 ++written;
+                 last = id;
              }
-             return json_response({{"vehicles", std::move(out)},
-                                   {"next_after", next ? nlohmann::json(*next) : nlohmann::json()},
-                                   {"on_time_window_s",
-                                    {{"early", s.settings.thresholds.early.count()},
-                                     {"late", s.settings.thresholds.late.count()}}}});
+             w.end_array();
+             w.key("next_after");
+             w.maybe(next);
+             w.key("on_time_window_s");
+             w.begin_object();
+             w.key("early");
+             w.integer(s.settings.thresholds.early.count());
+             w.key("late");
+             w.integer(s.settings.thresholds.late.count());
+             w.end_object();
+             w.end_object();
+             return Response{200, "application/json", std::move(body)};
          }});
 }
 

@@ -100,7 +100,7 @@ for _ in $(seq 1 50); do
 done
 expect 200 "live vehicles"
 [ "$(json 'len(d["vehicles"])')" = 2 ] || fail "the viewer sees both vehicles"
-[ "$(json "[v['position']['course_deg'] for v in d['vehicles'] if v['registration']=='N1'][0]")" = 90.0 ] ||
+[ "$(json "[v['position']['course_deg'] for v in d['vehicles'] if v['registration']=='N1'][0] == 90")" = True ] ||
   fail "N1's latest position is not in the live state"
 [ "$(json "[v['adherence'] for v in d['vehicles'] if v['registration']=='S1'][0]")" = unassigned ] ||
   fail "S1 is not unassigned"

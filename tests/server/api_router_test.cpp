@@ -4,6 +4,7 @@
 
 #include "dispatch/memory_event_store.hpp"
 #include "server/api/api.hpp"
+#include "server/api/json_writer.hpp"
 
 using namespace fleet;
 using namespace fleet::server::api;
@@ -247,4 +248,44 @@ TEST_CASE("the OpenAPI description names every route with its roles, and nothing
         }
     }
     CHECK(described == routes);
+}
+
+TEST_CASE("the JSON writer writes what a JSON parser reads back, text escaped") {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object();
+    w.key("name");
+    w.text("A\"1\\\n\x01 caf\xc3\xa9 \xff");
+    w.key("n");
+    w.number(37.61);
+    w.key("i");
+    w.integer(-42);
+    w.key("none");
+    w.maybe(std::optional<double>{});
+    w.key("nan");
+    w.number(std::nan(""));
+    w.key("list");
+    w.begin_array();
+    w.begin_object();
+    w.key("ok");
+    w.boolean(true);
+    w.end_object();
+    w.begin_object();
+    w.end_object();
+    w.integer(3);
+    w.end_array();
+    w.key("empty");
+    w.begin_array();
+    w.end_array();
+    w.end_object();
+    const auto j = nlohmann::json::parse(out);
+    CHECK(j["name"] == "A\"1\\\n\x01 caf\xc3\xa9 \xef\xbf\xbd");
+    CHECK(j["n"] == 37.61);
+    CHECK(j["i"] == -42);
+    CHECK(j["none"].is_null());
+    CHECK(j["nan"].is_null());
+    CHECK(j["list"].size() == 3);
+    CHECK(j["list"][0]["ok"] == true);
+    CHECK(j["list"][1].empty());
+    CHECK(j["empty"].empty());
 }

@@ -61,7 +61,7 @@ struct Fixture {
 
         fixes[7] = LatestFix{t0 + 5min, 37.61, 55.75, 36.0, 90.0, true, true};
         fixes[8] = LatestFix{t0 + 4min, 37.70, 55.70, std::nullopt, std::nullopt, {}, true};
-        fixes[9] = LatestFix{t0, 37.0, 55.0, {}, {}, {}, true};  // not registered: left out
+        fixes[9] = LatestFix{t0, 37.0, 55.0, {}, {}, {}, true};  // registered since the last read
         vehicles[7] = {7, "A123BC77", "bus", true, {"north"}};
         vehicles[8] = {8, "B456CD77", "bus", true, {}};
     }
@@ -79,7 +79,9 @@ TEST_CASE("vehicle positions: every registered vehicle's latest fix, with its tr
     CHECK(m.header().gtfs_realtime_version() == "2.0");
     CHECK(m.header().incrementality() == tr::FeedHeader::FULL_DATASET);
     CHECK(m.header().timestamp() == 1'764'662'760);
-    REQUIRE(m.entity_size() == 2);
+    REQUIRE(m.entity_size() == 3);
+    CHECK(m.entity(2).vehicle().vehicle().id() == "9");  // no label until the register is read
+    CHECK_FALSE(m.entity(2).vehicle().vehicle().has_label());
     const auto& bus = m.entity(0).vehicle();
     CHECK(bus.vehicle().id() == "7");
     CHECK(bus.vehicle().license_plate() == "A123BC77");
