@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "geo/geodesy.hpp"
 #include "proto/gtfs-realtime.pb.h"
 #include "server/api/gtfs_rt.hpp"
 
@@ -145,4 +146,113 @@ TEST_CASE("every feed has a JSON form for debugging, and an empty alerts feed is
     REQUIRE(m.ParseFromString(alerts(f.input(), false)));
     CHECK(m.entity_size() == 0);
     CHECK(m.header().has_timestamp());
+}
+
+// The engine's own state for a simulated trip: route 12 along a 6 km street, four legs of 6
+// minutes; the bus leaves on time, detours north around Meridian Street (1500 m) and is held up
+// on the way. Its trip update carries the engine's delay and marks the bypassed stop SKIPPED.
+TEST_CASE("trip updates from the engine's state after a detour that bypasses a stop") {
+    using namespace fleet::dispatch;
+    const Millis start =
+        Millis(std::chrono::sys_days(std::chrono::year_month_day(
+            std::chrono::year(2026), std::chrono::month(3), std::chrono::day(5)))) +
+        8h;
+    const geo::LonLat west{37.60, 55.75};
+    auto street = [&](double x_m, double north_m = 0) {
+        const auto on = geo::destination(west, 90, x_m);
+        return north_m == 0 ? on : geo::destination(on, 0, north_m);
+    };
+    TripPlan trip;
+    trip.trip_id = 1;
+    trip.route_id = 12;
+    trip.code = "T-OUT";
+    trip.route_code = "R12";
+    trip.route_short_name = "12";
+    trip.shape = std::make_shared<geo::Polyline>(std::vector<geo::LonLat>{street(0), street(6000)},
+                                                 "route 12");
+    const char* codes[] = {"DEP", "MER", "MKT", "PRK", "BTE"};
+    for (int i = 0; i < 5; ++i) {
+        PlannedStop s;
+        s.stop_id = i + 1;
+        s.code = codes[i];
+        s.position = street(1500.0 * i);
+        s.distance_along_m = 1500.0 * i;
+        s.arrival = s.departure = start + i * 6min;
+        trip.stops.push_back(s);
+    }
+    auto plan = std::make_shared<Assignment>();
+    plan->assignment_id = 9;
+    plan->vehicle_id = 3;
+    plan->service_date = "2026-03-05";
+    plan->block = "B12";
+    plan->planned_start = start - 10min;
+    plan->planned_end = start + 30min;
+    plan->trips.push_back(trip);
+
+    EngineCore core{EngineConfig{}};
+    core.upsert(plan);
+    Millis now = start - 2min;
+    auto fix_at = [&](double x_m, double north_m, double kmh) {
+        std::vector<VehicleFix> fixes = {
+            {3, Fix{now, street(x_m, north_m), kmh, true, {}, {}}, {}}};
+        core.step(fixes, now);
+    };
+    while (now < start) {  // at the depot stop before the departure
+        fix_at(0, 0, 0);
+        now += 5s;
+    }
+    double x = 0;
+    auto drive = [&](double to_x, double north_m, double kmh) {
+        while (x < to_x) {
+            now += 5s;
+            x = std::min(to_x, x + kmh / 3.6 * 5);
+            fix_at(x, north_m, kmh);
+        }
+    };
+    drive(1000, 0, 15);  // on time to 1 km
+    drive(1000, 0, 15);
+    for (double n = 0; n <= 400; n += 60) {  // turn north off the route
+        now += 5s;
+        fix_at(1000, n, 15);
+    }
+    drive(2200, 400, 10);                    // along the parallel street, slowly
+    for (double n = 400; n >= 0; n -= 60) {  // back onto the route past Meridian Street
+        now += 5s;
+        fix_at(2200, n, 15);
+    }
+    fix_at(2200, 0, 15);
+    drive(2700, 0, 15);  // on the route again towards Market
+
+    const auto state = core.state(3);
+    REQUIRE(state);
+    REQUIRE(state->deviation_s);
+    CHECK(*state->deviation_s > 60);  // the detour cost time
+    REQUIRE(state->next_stop == 2);   // Market is next: Meridian Street was passed
+    CHECK_FALSE(state->served.at(1));
+
+    const std::vector<VehicleState> states = {*state};
+    std::unordered_map<std::int64_t, LatestFix> fixes;
+    const FleetDirectory::Vehicles vehicles;
+    tr::FeedMessage m;
+    REQUIRE(m.ParseFromString(trip_updates({states, fixes, vehicles, now}, false)));
+    REQUIRE(m.entity_size() == 1);
+    const auto& u = m.entity(0).trip_update();
+    CHECK(u.trip().trip_id() == "T-OUT");
+    CHECK(u.trip().route_id() == "R12");
+    CHECK(u.trip().start_date() == "20260305");
+    const auto delay = static_cast<std::int32_t>(*state->deviation_s);
+    CHECK(u.delay() == delay);
+    REQUIRE(u.stop_time_update_size() == 4);  // MER skipped, MKT, PRK, BTE ahead
+    CHECK(u.stop_time_update(0).stop_id() == "MER");
+    CHECK(u.stop_time_update(0).schedule_relationship() == tr::TripUpdate::StopTimeUpdate::SKIPPED);
+    for (int i = 1; i < 4; ++i) {
+        const auto& st = u.stop_time_update(i);
+        CHECK(st.stop_id() == codes[i + 1]);
+        CHECK(st.arrival().delay() == delay);
+        CHECK(st.arrival().time() ==
+              std::chrono::duration_cast<std::chrono::seconds>(
+                  trip.stops[static_cast<std::size_t>(i + 1)].arrival.time_since_epoch())
+                      .count() +
+                  delay);
+    }
 }
