@@ -111,6 +111,33 @@ class Periodic {
     std::atomic<bool> stopped_{false};
 };
 
+// The engine as the assignment feed's target, with every assignment it is handed (or loses)
+// told to the live stream too.
+class StreamedEngineTarget final : public AssignmentTarget {
+  public:
+    StreamedEngineTarget(dispatch::Engine& engine, api::LiveStream& stream)
+        : engine_(engine), stream_(stream) {}
+    void upsert(std::shared_ptr<const dispatch::Assignment> assignment) override {
+        const auto& a = *assignment;
+        engine_.upsert(assignment);  // throws for work the engine cannot track: not streamed
+        stream_.on_assignment(a);
+    }
+    void cancel(std::int64_t assignment_id) override {
+        engine_.cancel(assignment_id);
+        stream_.on_assignment_withdrawn(assignment_id);
+    }
+    void set_speed_limits(std::shared_ptr<const dispatch::SpeedLimits> limits) override {
+        engine_.set_speed_limits(std::move(limits));
+    }
+    void replay(std::vector<dispatch::VehicleFix> fixes) override {
+        engine_.replay(std::move(fixes));
+    }
+
+  private:
+    EngineTarget engine_;
+    api::LiveStream& stream_;
+};
+
 // A stop asked for by a signal, waited for by the main thread.
 class StopRequest {
   public:
@@ -205,7 +232,8 @@ int run_fleetd(const Config& config) {
     api::LiveStream live_stream;
     writer.add_sink(live_stream);
     engine.subscribe([&live_stream](const dispatch::Event& e) { live_stream.on_event(e); });
-    AssignmentFeed assignments(connections, engine, config.class_speed_caps);
+    StreamedEngineTarget assignment_target(engine, live_stream);
+    AssignmentFeed assignments(connections, assignment_target, config.class_speed_caps);
     ReceiptRecorder receipts(connections, workers.get_executor(), wall_clock);
     ingest::Listeners listeners(
         config.listeners,

@@ -38,7 +38,8 @@ struct ApiServices {
 
 /// A WebSocket subscriber's filter: what `user` may see, narrowed by its subscription message
 /// ({"vehicles": [ids], "groups": [names], "kinds": [event kinds], "positions": bool,
-/// "events": bool}; every field optional). ApiError (400) naming the field it cannot use.
+/// "events": bool, "assignments": bool}; every field optional). ApiError (400) naming the field it
+/// cannot use.
 StreamFilter stream_filter(const ApiServices& services, const Principal& user,
                            const nlohmann::json& subscription);
 

@@ -41,6 +41,7 @@ nlohmann::json event_json(const dispatch::Event& e) {
 std::string StreamFilter::key() const {
     std::string k = positions ? "p" : "-";
     k += events ? "e" : "-";
+    k += assignments ? "a" : "-";
     k += "|";
     for (const auto& kind : kinds) {
         k += kind + ",";
@@ -84,6 +85,36 @@ void LiveStream::on_event(const dispatch::Event& event) {
         }
     }
     events.push_back(event);
+    ++updates_;
+}
+
+void LiveStream::on_assignment(const dispatch::Assignment& a) {
+    AssignmentChange c;
+    c.assignment_id = a.assignment_id;
+    c.service_date = a.service_date;
+    c.block = a.block;
+    for (const auto& t : a.trips) {
+        c.trips.push_back(t.code);
+    }
+    c.start = a.planned_start;
+    c.end = a.planned_end;
+    std::lock_guard lock(pending_mutex_);
+    assignment_vehicles_[a.assignment_id] = a.vehicle_id;
+    pending_[a.vehicle_id].assignments.push_back(std::move(c));
+    ++updates_;
+}
+
+void LiveStream::on_assignment_withdrawn(std::int64_t assignment_id) {
+    std::lock_guard lock(pending_mutex_);
+    const auto it = assignment_vehicles_.find(assignment_id);
+    if (it == assignment_vehicles_.end()) {
+        return;
+    }
+    AssignmentChange c;
+    c.assignment_id = assignment_id;
+    c.withdrawn = true;
+    pending_[it->second].assignments.push_back(std::move(c));
+    assignment_vehicles_.erase(it);
     ++updates_;
 }
 
@@ -149,6 +180,7 @@ void LiveStream::flush(geo::Millis now) {
         const auto& filter = group.first;
         nlohmann::json positions = nlohmann::json::array();
         nlohmann::json events = nlohmann::json::array();
+        nlohmann::json assignments = nlohmann::json::array();
         for (const auto& [vehicle, p] : pending) {
             if (filter.vehicles && filter.vehicles->count(vehicle) == 0) {
                 continue;
@@ -163,6 +195,21 @@ void LiveStream::flush(geo::Millis now) {
                                      {"valid", p.fix->valid},
                                      {"committed_ms", p.committed_ms}});
             }
+            if (filter.assignments) {
+                for (const auto& a : p.assignments) {
+                    auto time = [](const std::optional<geo::Millis>& t) {
+                        return t ? nlohmann::json(geo::iso_utc(*t)) : nlohmann::json();
+                    };
+                    assignments.push_back({{"assignment_id", a.assignment_id},
+                                           {"vehicle_id", vehicle},
+                                           {"change", a.withdrawn ? "withdrawn" : "planned"},
+                                           {"service_date", a.service_date},
+                                           {"block", a.block},
+                                           {"trips", a.trips},
+                                           {"start", time(a.start)},
+                                           {"end", time(a.end)}});
+                }
+            }
             if (filter.events) {
                 for (const auto& e : p.events) {
                     if (filter.kinds.empty() || filter.kinds.count(dispatch::to_string(e.kind))) {
@@ -171,14 +218,15 @@ void LiveStream::flush(geo::Millis now) {
                 }
             }
         }
-        if (positions.empty() && events.empty()) {
+        if (positions.empty() && events.empty() && assignments.empty()) {
             continue;
         }
-        const auto frame =
-            std::make_shared<const std::string>(to_json_text({{"type", "update"},
-                                                              {"at", at},
-                                                              {"positions", std::move(positions)},
-                                                              {"events", std::move(events)}}));
+        const auto frame = std::make_shared<const std::string>(
+            to_json_text({{"type", "update"},
+                          {"at", at},
+                          {"positions", std::move(positions)},
+                          {"events", std::move(events)},
+                          {"assignments", std::move(assignments)}}));
         ++frames_;
         for (const auto& subscriber : group.second) {
             if (subscriber->queued_bytes() + frame->size() > config_.max_queued_bytes) {

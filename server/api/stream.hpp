@@ -31,6 +31,7 @@ struct StreamFilter {
     std::optional<std::set<std::int64_t>> vehicles{};
     bool positions = true;
     bool events = true;
+    bool assignments = true;
     /// Only events of these kinds; empty: every kind.
     std::set<std::string> kinds{};
 
@@ -64,6 +65,10 @@ class LiveStream : public ingest::PositionSink {
     void on_committed(std::span<const ingest::StoredPosition> positions) override;
     /// An engine event report (the events thread; quick).
     void on_event(const dispatch::Event& event);
+    /// An assignment handed to the engine, new or changed (the assignment feed's thread).
+    void on_assignment(const dispatch::Assignment& assignment);
+    /// An assignment withdrawn from the engine: cancelled, deleted or out of its window.
+    void on_assignment_withdrawn(std::int64_t assignment_id);
 
     /// Adds a subscriber; returns its id for unsubscribe and refilter.
     std::uint64_t subscribe(StreamFilter filter, std::weak_ptr<StreamSubscriber> subscriber);
@@ -83,10 +88,18 @@ class LiveStream : public ingest::PositionSink {
     void write_metrics(std::string& out) const;
 
   private:
+    struct AssignmentChange {
+        std::int64_t assignment_id = 0;
+        bool withdrawn = false;
+        std::string service_date, block;
+        std::vector<std::string> trips;
+        std::optional<geo::Millis> start, end;
+    };
     struct Pending {
         std::optional<LatestFix> fix;
         std::int64_t committed_ms = 0;  ///< server time of the commit, for latency
         std::vector<dispatch::Event> events;
+        std::vector<AssignmentChange> assignments;
     };
     struct Subscription {
         StreamFilter filter;
@@ -97,6 +110,7 @@ class LiveStream : public ingest::PositionSink {
     StreamConfig config_;
     std::mutex pending_mutex_;
     std::unordered_map<std::int64_t, Pending> pending_;
+    std::unordered_map<std::int64_t, std::int64_t> assignment_vehicles_;  ///< of those handed
     mutable std::mutex subscribers_mutex_;
     std::map<std::uint64_t, Subscription> subscriptions_;
     std::uint64_t next_id_ = 1;

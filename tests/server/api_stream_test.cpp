@@ -128,3 +128,42 @@ TEST_CASE("a subscriber that cannot keep up is dropped; the others go on") {
     stream.flush(now);
     CHECK(stream.subscribers() == 1);
 }
+
+TEST_CASE("assignment changes reach the subscribers of their vehicle: planned, then withdrawn") {
+    LiveStream stream;
+    auto mine = std::make_shared<FakeSubscriber>();
+    auto other = std::make_shared<FakeSubscriber>();
+    auto no_assignments = std::make_shared<FakeSubscriber>();
+    stream.subscribe({.vehicles = std::set<std::int64_t>{4}}, mine);
+    stream.subscribe({.vehicles = std::set<std::int64_t>{5}}, other);
+    stream.subscribe({.assignments = false}, no_assignments);
+    dispatch::Assignment a;
+    a.assignment_id = 31;
+    a.vehicle_id = 4;
+    a.service_date = "2025-11-24";
+    a.block = "B7";
+    a.planned_start = now;
+    a.planned_end = now + 8h;
+    dispatch::TripPlan t;
+    t.code = "T-7";
+    a.trips.push_back(t);
+    stream.on_assignment(a);
+    stream.flush(now);
+    REQUIRE(mine->frames.size() == 1);
+    const auto planned = mine->last()["assignments"];
+    REQUIRE(planned.size() == 1);
+    CHECK(planned[0]["assignment_id"] == 31);
+    CHECK(planned[0]["change"] == "planned");
+    CHECK(planned[0]["block"] == "B7");
+    CHECK(planned[0]["trips"][0] == "T-7");
+    CHECK(planned[0]["start"] == geo::iso_utc(now));
+    CHECK(other->frames.empty());
+    CHECK(no_assignments->frames.empty());
+
+    stream.on_assignment_withdrawn(31);
+    stream.on_assignment_withdrawn(99);  // never handed: nothing
+    stream.flush(now);
+    REQUIRE(mine->frames.size() == 2);
+    CHECK(mine->last()["assignments"][0]["change"] == "withdrawn");
+    CHECK(other->frames.empty());
+}
