@@ -84,6 +84,10 @@ struct Harness {
         listeners.stop_accepting();
         listeners.drain(std::chrono::steady_clock::now() + 1s);
         writer.stop(1s);
+        // A device lookup still running on the pool (one held up by a locked table) posts its
+        // result to the listeners when it ends: it must end before they are destroyed, as
+        // fleetd joins its workers before its parts go away.
+        lookups.join();
     }
     static WriterConfig writer_config(std::size_t max_queued) {
         WriterConfig c;
