@@ -223,6 +223,9 @@ struct Listeners::Impl {
     ~Impl() {
         stop_threads();
         gate->close();
+        // The acceptors are bound to the first context: they go before the contexts do
+        // (declared earlier, they would otherwise be destroyed after them).
+        acceptors.clear();
     }
 
     void stop_threads() {
