@@ -1,5 +1,7 @@
 #include "geo/journal.hpp"
 
+#include "geo/detail/period_query.hpp"
+
 #include "geo/calendar.hpp"
 #include "geo/error.hpp"
 
@@ -32,20 +34,8 @@ std::optional<std::int64_t> optional_id(const pqxx::field& f) {
 }  // namespace
 
 std::vector<JournalRecord> read(pqxx::transaction_base& tx, const JournalQuery& q) {
-    for (const auto& [field, value] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
-        if (!has_time_offset(*value)) {
-            throw InputError(std::string(field) + ": expected a time with its offset (" +
-                             "2026-11-27 07:30+03 or 2026-11-27T04:30:00Z), got '" + *value + "'");
-        }
-    }
-    // The zone is set for the rest of the caller's transaction, so that to_char shows offsets
-    // in it. A refusal leaves the transaction aborted, as any error does.
-    try {
-        tx.exec_params("SELECT set_config('TimeZone', $1, true)", q.time_zone);
-    } catch (const pqxx::data_exception&) {
-        throw InputError("time zone: unknown zone '" + q.time_zone +
-                         "' (an IANA name such as Europe/Moscow, or UTC)");
-    }
+    // The zone holds for the rest of the caller's transaction, so that to_char shows offsets in it.
+    detail::use_period(tx, q.from, q.to, q.time_zone);
     pqxx::result rows;
     try {
         if (!tx.exec_params1("SELECT $1::timestamptz < $2::timestamptz", q.from, q.to)[0]

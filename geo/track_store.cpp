@@ -1,5 +1,7 @@
 #include "geo/track_store.hpp"
 
+#include "geo/detail/period_query.hpp"
+
 #include <cmath>
 #include <cstdio>
 
@@ -46,18 +48,7 @@ std::int64_t track_vehicle_id(pqxx::transaction_base& tx, const std::string& reg
 }
 
 Track read_track(pqxx::transaction_base& tx, const TrackQuery& q) {
-    for (const auto& [field, value] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
-        if (!has_time_offset(*value)) {
-            throw InputError(std::string(field) + ": expected a time with its offset (" +
-                             "2026-11-27 07:30+03 or 2026-11-27T04:30:00Z), got '" + *value + "'");
-        }
-    }
-    try {
-        tx.exec_params("SELECT set_config('TimeZone', $1, true)", q.time_zone);
-    } catch (const pqxx::data_exception&) {
-        throw InputError("time zone: unknown zone '" + q.time_zone +
-                         "' (an IANA name such as Europe/Moscow, or UTC)");
-    }
+    detail::use_period(tx, q.from, q.to, q.time_zone);
     Track track;
     track.vehicle_id = q.vehicle_id;
     try {

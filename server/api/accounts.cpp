@@ -176,6 +176,17 @@ void keep_an_admin(pqxx::transaction_base& tx, std::int64_t user_id) {
     }
 }
 
+std::vector<std::string> groups_of(pqxx::transaction_base& tx, std::int64_t user_id) {
+    std::vector<std::string> out;
+    for (const auto& row : tx.exec_params("SELECT g.name FROM fleet.user_groups ug JOIN "
+                                          "fleet.vehicle_groups g USING (group_id) WHERE "
+                                          "ug.user_id = $1 ORDER BY g.name",
+                                          user_id)) {
+        out.push_back(row[0].as<std::string>());
+    }
+    return out;
+}
+
 std::optional<Principal> principal(pqxx::transaction_base& tx, std::int64_t user_id) {
     const auto u =
         tx.exec_params("SELECT name, role FROM fleet.users WHERE user_id = $1 AND active", user_id);
@@ -186,12 +197,7 @@ std::optional<Principal> principal(pqxx::transaction_base& tx, std::int64_t user
     p.user_id = user_id;
     p.name = u[0][0].as<std::string>();
     p.role = parse_role(u[0][1].as<std::string>());
-    for (const auto& row : tx.exec_params("SELECT g.name FROM fleet.user_groups ug JOIN "
-                                          "fleet.vehicle_groups g USING (group_id) WHERE "
-                                          "ug.user_id = $1 ORDER BY g.name",
-                                          user_id)) {
-        p.groups.push_back(row[0].as<std::string>());
-    }
+    p.groups = groups_of(tx, user_id);
     p.limited = p.role == Role::dispatcher && !p.groups.empty();
     if (p.limited) {
         for (const auto& row :
@@ -211,17 +217,6 @@ void set_groups(pqxx::transaction_base& tx, std::int64_t user_id,
         tx.exec_params("INSERT INTO fleet.user_groups (user_id, group_id) VALUES ($1, $2)", user_id,
                        id);
     }
-}
-
-std::vector<std::string> groups_of(pqxx::transaction_base& tx, std::int64_t user_id) {
-    std::vector<std::string> out;
-    for (const auto& row : tx.exec_params("SELECT g.name FROM fleet.user_groups ug JOIN "
-                                          "fleet.vehicle_groups g USING (group_id) WHERE "
-                                          "ug.user_id = $1 ORDER BY g.name",
-                                          user_id)) {
-        out.push_back(row[0].as<std::string>());
-    }
-    return out;
 }
 
 nlohmann::json names_json(const std::vector<std::string>& names) {
