@@ -258,13 +258,14 @@ int run_fleetd(const Config& config) {
         throttle,
         live_stream,
         api::ApiSettings{config.session_lifetime, config.secure_cookie, config.dispatch}};
-    const api::Router router = api::make_router(api_services);
     geo::DatabaseOptions api_database = config.database;
     api_database.statement_timeout = std::min<std::chrono::milliseconds>(
         api_database.statement_timeout.count() == 0 ? config.api.request_timeout
                                                     : api_database.statement_timeout,
         config.api.request_timeout);
     const geo::ConnectionFactory api_connections(api_database);
+    api_services.database = api_connections.conninfo("fleetd api");
+    const api::Router router = api::make_router(api_services);
     api::DatabaseThreads api_db(api_connections, config.api.database_threads);
     api::HttpServer http(config.api, router, api_db,
                          {&live_stream, [&api_services](const api::Principal& p,

@@ -34,6 +34,9 @@ struct ApiServices {
     LoginThrottle& throttle;
     LiveStream& stream;
     ApiSettings settings{};
+    /// Where the waybill routes connect for what opens its own connections (acceptance, the
+    /// reconciliation's workers): conninfo with the API's timeouts.
+    std::string database{};
 };
 
 /// A WebSocket subscriber's filter: what `user` may see, narrowed by its subscription message
@@ -42,6 +45,11 @@ struct ApiServices {
 /// cannot use.
 StreamFilter stream_filter(const ApiServices& services, const Principal& user,
                            const nlohmann::json& subscription);
+
+/// Checks that the caller may name the vehicle registered as `registration` in a request: a
+/// dispatcher limited to groups only theirs (403 otherwise).
+void check_vehicle(const Call& call, const FleetDirectory& directory,
+                   const std::string& registration);
 
 /// Every route of the API.
 Router make_router(ApiServices& services);
@@ -60,6 +68,7 @@ void add_feed_routes(Router& router, ApiServices& services);
 void add_assignment_routes(Router& router, ApiServices& services);
 void add_timetable_routes(Router& router, ApiServices& services);
 void add_track_routes(Router& router, ApiServices& services);
+void add_waybill_routes(Router& router, ApiServices& services);
 
 /// A list's paging: `limit` (1–max, default def) and the cursor the next page starts after.
 std::size_t page_limit(const Call& call, std::size_t def, std::size_t max);

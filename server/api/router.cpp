@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "geo/batch.hpp"
+#include "geo/calendar.hpp"
 #include "geo/log.hpp"
 #include "geo/utf8.hpp"
 
@@ -218,6 +219,28 @@ std::optional<std::string> text(const nlohmann::json& object, const std::string&
     }
     if (s.find('\0') != std::string::npos) {
         bad_request(field + ": text without NUL characters is wanted");
+    }
+    return s;
+}
+
+std::optional<std::string> time(const nlohmann::json& object, const std::string& field) {
+    const auto s = text(object, field, 64);
+    if (!s) {
+        return std::nullopt;
+    }
+    const auto t = geo::parse_iso_time(*s);
+    if (!t) {
+        bad_request(field +
+                    ": an ISO 8601 time with its offset is wanted "
+                    "(2026-12-02T08:00:00Z, 2026-12-02T11:00+03:00)");
+    }
+    return geo::iso_utc(*t);
+}
+
+std::optional<std::string> date(const nlohmann::json& object, const std::string& field) {
+    const auto s = text(object, field, 10);
+    if (s && !geo::is_calendar_date(*s)) {
+        bad_request(field + ": a calendar date YYYY-MM-DD is wanted");
     }
     return s;
 }

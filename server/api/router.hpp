@@ -146,6 +146,11 @@ std::optional<double> number(const nlohmann::json& object, const std::string& fi
 std::optional<std::int64_t> integer(const nlohmann::json& object, const std::string& field,
                                     std::int64_t lo, std::int64_t hi);
 std::optional<bool> boolean(const nlohmann::json& object, const std::string& field);
+/// An ISO 8601 time with its offset, given back in UTC ("2026-12-02T08:00:00.000Z") as the
+/// database reads it.
+std::optional<std::string> time(const nlohmann::json& object, const std::string& field);
+/// A calendar date YYYY-MM-DD that exists.
+std::optional<std::string> date(const nlohmann::json& object, const std::string& field);
 std::optional<std::vector<std::string>> texts(const nlohmann::json& object,
                                               const std::string& field,
                                               std::size_t max_items = 1000);

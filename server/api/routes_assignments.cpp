@@ -65,23 +65,6 @@ std::string required_date(const Call& call) {
     return *date;
 }
 
-// The vehicle of a request as the caller may name it: a limited dispatcher only theirs.
-void check_vehicle(const Call& call, const FleetDirectory& directory, const std::string& reg) {
-    const auto& user = call.user();
-    if (!user.limited) {
-        return;
-    }
-    const auto vehicles = directory.vehicles();
-    for (const auto& [id, v] : *vehicles) {
-        if (v.registration == reg && user.sees(id)) {
-            return;
-        }
-    }
-    throw ApiError(
-        403, "forbidden",
-        "vehicle '" + reg.substr(0, 32) + "' is not in the groups this dispatcher works with");
-}
-
 // An existing assignment the caller may act on.
 dispatch::AssignmentRow assignment_of(const Call& call, const FleetDirectory& directory,
                                       std::int64_t id) {

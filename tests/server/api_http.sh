@@ -8,30 +8,8 @@
 #   api_http.sh FLEETD FLEETCTL STATE
 set -u
 fleetd=$1 fleetctl=$2 state=$3
-server=$(cat "$state/url")
-db="fleet_api_http_$$"
-work=$(mktemp -d)
-fleetd_pid=""
-cleanup() {
-  [ -n "$fleetd_pid" ] && kill "$fleetd_pid" 2>/dev/null && wait "$fleetd_pid" 2>/dev/null
-  psql "$server" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  [ -s "$work/body" ] && sed 's/^/    body: /' "$work/body" | head -20
-  [ -f "$work/fleetd.log" ] && tail -20 "$work/fleetd.log" | sed 's/^/    fleetd: /'
-  exit 1
-}
-psql "$server" -qc "CREATE DATABASE $db" >/dev/null || fail "create database"
-url="$server dbname=$db"
-sql() { psql "$url" -qtAc "$1"; }
-ctl() { "$fleetctl" --database-url "$url" --log-level warn "$@" >"$work/out" 2>"$work/err" || fail "fleetctl $*: $(cat "$work/err")"; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-    echo $((20000 + RANDOM % 20000))
-}
+. "$(dirname "$0")/api_lib.sh"
+api_setup api_http
 
 # The fleet and its users, through fleetctl.
 ctl migrate
@@ -53,32 +31,7 @@ ctl user token view; view=$(cat "$work/out")
 n1=$(sql "SELECT vehicle_id FROM fleet.vehicles WHERE registration = 'N1'")
 s1=$(sql "SELECT vehicle_id FROM fleet.vehicles WHERE registration = 'S1'")
 
-aport=$(free_port); oport=$(free_port)
-"$fleetd" --database-url "$url" --bind 127.0.0.1 --api-bind 127.0.0.1 --api-port "$aport" \
-  --osmand-port "$oport" --teltonika-port 0 --gt06-port 0 --native-port 0 \
-  --api-request-timeout 3 --shutdown-timeout 5 >"$work/fleetd.log" 2>&1 &
-fleetd_pid=$!
-for _ in $(seq 1 100); do grep -q 'fleetd: ready' "$work/fleetd.log" && break; sleep 0.1; done
-grep -q "api: listening on 127.0.0.1:$aport (HTTP)" "$work/fleetd.log" || fail "no API listener line"
-base="http://127.0.0.1:$aport"
-
-# req METHOD PATH TOKEN [BODY]: the status in $status, the body in $work/body.
-req() {
-  local method=$1 path=$2 token=$3 body=${4-}
-  local args=(-s -o "$work/body" -w '%{http_code}' -X "$method" --max-time 10)
-  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
-  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  status=$(curl "${args[@]}" "$base$path")
-}
-expect() { # expect STATUS WHAT
-  [ "$status" = "$1" ] || fail "$2: status $status, wanted $1"
-}
-# The one error shape, with its code.
-error_is() {
-  python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert e["code"]==sys.argv[2], e; assert isinstance(e["message"], str)' \
-    "$work/body" "$1" 2>/dev/null || fail "$2: not the error shape with code $1"
-}
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$work/body"; }
+api_start --api-request-timeout 3
 
 # The description is open; everything else needs credentials.
 req GET /api/openapi.json ""; expect 200 "openapi"
