@@ -229,7 +229,7 @@ int run_fleetd(const Config& config) {
     writer.add_sink(bridge);
     api::LatestPositions latest;
     writer.add_sink(latest);
-    api::LiveStream live_stream;
+    api::LiveStream live_stream(config.stream);
     writer.add_sink(live_stream);
     engine.subscribe([&live_stream](const dispatch::Event& e) { live_stream.on_event(e); });
     StreamedEngineTarget assignment_target(engine, live_stream);

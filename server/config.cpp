@@ -90,6 +90,8 @@ po::options_description config_options() {
          "open API connections at most (1-100000)")
         ("api-max-connections-per-ip", po::value<long>()->default_value(64)->value_name("N"),
          "open API connections from one address at most (1-100000)")
+        ("api-stream-max-queued", po::value<long>()->default_value(4096)->value_name("KIB"),
+         "a live-stream subscriber this far behind (unsent KiB) is closed with code 4001 (16-1048576)")
         ("api-database-threads", po::value<long>()->default_value(2)->value_name("N"),
          "threads (each with its own database connection) for the API's database work (1-64)")
         ("session-lifetime", po::value<long>()->default_value(12)->value_name("HOURS"),
@@ -378,6 +380,8 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
         static_cast<std::size_t>(in_range<long>(vm, "api-max-connections-per-ip", 1, 100000));
     c.api.database_threads =
         static_cast<unsigned>(in_range<long>(vm, "api-database-threads", 1, 64));
+    c.stream.max_queued_bytes =
+        static_cast<std::size_t>(in_range<long>(vm, "api-stream-max-queued", 16, 1 << 20)) * 1024;
     c.session_lifetime = std::chrono::hours(in_range<long>(vm, "session-lifetime", 1, 720));
     c.secure_cookie = vm["secure-cookie"].as<bool>() || !c.api.tls_cert.empty();
 

@@ -14,6 +14,7 @@
 #include "ingest/validate.hpp"
 #include "ingest/writer.hpp"
 #include "server/api/http_server.hpp"
+#include "server/api/stream.hpp"
 
 /// Configuration of fleetd and fleetctl: command-line options, a config file with the same keys
 /// (`key = value` lines, `#` comments), and the FLEET_DATABASE_URL environment variable.
@@ -35,7 +36,8 @@ struct Config {
     dispatch::Thresholds dispatch;
     std::map<std::string, double> class_speed_caps;  ///< vehicle class → cap (km/h)
 
-    api::HttpConfig api;  ///< the operator API; api.enabled false with api-port 0
+    api::HttpConfig api;       ///< the operator API; api.enabled false with api-port 0
+    api::StreamConfig stream;  ///< the API's live stream
     std::chrono::seconds session_lifetime{12 * 3600};
     bool secure_cookie = false;  ///< also true whenever the API speaks TLS
 };

@@ -207,9 +207,13 @@ bool closed(const boost::system::error_code& ec) {
 
 // A WebSocket subscriber of the live stream. Everything runs on the API's one network thread:
 // the stream's flush (on a timer there) queues frames, the writer coroutine sends them.
-class Subscriber : public StreamSubscriber {
+class Subscriber : public StreamSubscriber, public std::enable_shared_from_this<Subscriber> {
   public:
-    explicit Subscriber(asio::any_io_executor executor) : wake(executor) {
+    /// A dropped subscriber gets this long for its close handshake (4001); one that reads
+    /// nothing any more cannot take it, and its connection is cut then.
+    static constexpr std::chrono::seconds close_grace{2};
+
+    explicit Subscriber(asio::any_io_executor executor) : wake(executor), grace(executor) {
         wake.expires_at(asio::steady_timer::time_point::max());
     }
     void send(std::shared_ptr<const std::string> frame) override {
@@ -221,12 +225,26 @@ class Subscriber : public StreamSubscriber {
         wake.cancel();
     }
     std::size_t queued_bytes() const override { return queued; }
-    void drop_slow() override {
+    bool drop_slow() override {
+        if (dropped) {
+            return false;
+        }
         dropped = true;
         wake.cancel();
+        grace.expires_after(close_grace);
+        grace.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
+            const auto s = self.lock();
+            if (!ec && s && s->sever) {
+                s->sever();
+            }
+        });
+        return true;
     }
 
     asio::steady_timer wake;
+    asio::steady_timer grace;
+    /// Closes the connection under the WebSocket (set while the connection lives).
+    std::function<void()> sever;
     std::deque<std::shared_ptr<const std::string>> frames;
     std::size_t queued = 0;
     bool dropped = false;
@@ -311,9 +329,12 @@ struct HttpServer::Impl {
     }
 };
 
+// A WebSocket subscriber's kernel send buffer, bytes (the kernel doubles it for its own use).
+constexpr int stream_send_buffer = 64 * 1024;
+
 // Sends a subscriber's frames, one in flight; a dropped subscriber is closed with 4001 after
-// the frame being sent. (A function with its parameters in its frame: a lambda's captures would
-// not outlive co_spawn.)
+// the frame being sent (or cut after Subscriber::close_grace when it reads nothing). (A function
+// with its parameters in its frame: a lambda's captures would not outlive co_spawn.)
 template <typename WebSocket>
 awaitable<void> write_frames(WebSocket* ws, std::shared_ptr<Subscriber> subscriber, bool* done,
                              asio::steady_timer* finished) {
@@ -349,6 +370,11 @@ awaitable<void> HttpServer::Impl::live(Stream& stream,
                                        const http::request<http::string_body>& request,
                                        std::shared_ptr<const Principal> principal) {
     beast::get_lowest_layer(stream).expires_never();
+    // The kernel's send buffer bounded too: left to grow (to megabytes), it would hide a
+    // subscriber that reads nothing from the stream's bound, in memory outside it.
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream).socket().set_option(
+        asio::socket_base::send_buffer_size(stream_send_buffer), ignored);
     websocket::stream<Stream&> ws(stream);
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws.read_message_max(64 * 1024);
@@ -364,6 +390,14 @@ awaitable<void> HttpServer::Impl::live(Stream& stream,
         co_return;
     }
     auto subscriber = std::make_shared<Subscriber>(context.get_executor());
+    subscriber->sever = [&stream] { beast::get_lowest_layer(stream).close(); };
+    struct Unsever {
+        Subscriber& s;
+        ~Unsever() {
+            s.sever = nullptr;
+            s.grace.cancel();
+        }
+    } unsever{*subscriber};
     const auto id = hooks.stream->subscribe(filter, subscriber);
     struct Unsubscribe {
         LiveStream& stream;

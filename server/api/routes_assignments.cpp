@@ -129,7 +129,7 @@ void add_assignment_routes(Router& router, ApiServices& s) {
              r.vehicle = body::required_text(b, "vehicle", 32);
              check_vehicle(call, s.directory, r.vehicle);
              r.driver = body::text(b, "driver", 200).value_or("");
-             r.feed = body::required_text(b, "feed", 64);
+             r.feed = body::text(b, "feed", 64).value_or("local");
              r.block = body::text(b, "block", 200).value_or("");
              r.trips = body::texts(b, "trips", 500).value_or(std::vector<std::string>{});
              r.from_trip = body::text(b, "from_trip", 200).value_or("");

@@ -110,7 +110,8 @@ nlohmann::json waybill_json(const waybills::Waybill& w) {
 
 nlohmann::json reconciliation_json(const waybills::Reconciliation& r) {
     const auto iso = [](std::int64_t ms) {
-        return ms == 0 ? nlohmann::json() : nlohmann::json(geo::iso_utc(geo::Millis(std::chrono::milliseconds(ms))));
+        return ms == 0 ? nlohmann::json()
+                       : nlohmann::json(geo::iso_utc(geo::Millis(std::chrono::milliseconds(ms))));
     };
     nlohmann::json discrepancies = nlohmann::json::array();
     for (const auto& d : r.discrepancies) {

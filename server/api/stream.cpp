@@ -230,8 +230,9 @@ void LiveStream::flush(geo::Millis now) {
         ++frames_;
         for (const auto& subscriber : group.second) {
             if (subscriber->queued_bytes() + frame->size() > config_.max_queued_bytes) {
-                ++dropped_;
-                subscriber->drop_slow();
+                if (subscriber->drop_slow()) {
+                    ++dropped_;
+                }
             } else {
                 subscriber->send(frame);
             }

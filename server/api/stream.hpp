@@ -48,8 +48,9 @@ class StreamSubscriber {
     virtual void send(std::shared_ptr<const std::string> frame) = 0;
     /// Bytes queued and not yet sent.
     virtual std::size_t queued_bytes() const = 0;
-    /// Closes the subscription because it cannot keep up.
-    virtual void drop_slow() = 0;
+    /// Closes the subscription because it cannot keep up; true the first time (a dropped
+    /// subscriber may still be subscribed while its connection closes).
+    virtual bool drop_slow() = 0;
 };
 
 struct StreamConfig {

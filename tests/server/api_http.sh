@@ -231,34 +231,12 @@ req POST "/api/assignments/$aid/cancel" "$disp" '{"reason":"again"}'; expect 422
 
 # The live stream: a dispatcher limited to north gets N1's fix, never S1's; a subscription it
 # cannot use is answered with the error shape.
-python3 - "$aport" "$oport" "$disp" <<'PY' || fail "the live stream"
-import base64, json, os, socket, struct, sys, time, urllib.request
+PYTHONPATH="$(dirname "$0")" python3 - "$aport" "$oport" "$disp" <<'PY' || fail "the live stream"
+import json, socket, sys, time, urllib.request
+from wsclient import Client
 port, oport, token = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-s = socket.create_connection(("127.0.0.1", port), timeout=5)
-key = base64.b64encode(os.urandom(16)).decode()
-s.sendall(("GET /api/socket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n"
-           % (key, token)).encode())
-head = b""
-while b"\r\n\r\n" not in head:
-    head += s.recv(1)
-assert head.startswith(b"HTTP/1.1 101"), head
-def read_exact(n):
-    b = b""
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        assert c, "closed"
-        b += c
-    return b
-def frame():
-    b0, b1 = read_exact(2)
-    n = b1 & 0x7f
-    if n == 126: n = struct.unpack(">H", read_exact(2))[0]
-    elif n == 127: n = struct.unpack(">Q", read_exact(8))[0]
-    return b0 & 0x0f, read_exact(n)
-def send(text):
-    data, mask = text.encode(), os.urandom(4)
-    s.sendall(bytes([0x81, 0x80 | len(data)]) + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(data)))
+c = Client(port, token)
+s, frame, send = c.s, c.frame, c.send
 op, hello = frame()
 assert json.loads(hello)["type"] == "hello", hello
 now = int(time.time())

@@ -17,7 +17,11 @@ struct FakeSubscriber : StreamSubscriber {
         frames.push_back(std::move(frame));
     }
     std::size_t queued_bytes() const override { return queued; }
-    void drop_slow() override { dropped = true; }
+    bool drop_slow() override {
+        const bool first = !dropped;
+        dropped = true;
+        return first;
+    }
     nlohmann::json last() const { return nlohmann::json::parse(*frames.back()); }
 };
 
@@ -120,6 +124,12 @@ TEST_CASE("a subscriber that cannot keep up is dropped; the others go on") {
     }
     CHECK(slow->dropped);
     CHECK_FALSE(fast->dropped);
+    // Still subscribed while its connection closes: counted once.
+    for (int round = 0; round < 3; ++round) {
+        stream.on_committed(std::vector<ingest::StoredPosition>{fix(1, 50 + round, 37.6)});
+        stream.flush(now);
+        fast->queued = 0;
+    }
     CHECK(stream.dropped() == 1);
     CHECK(fast->frames.size() > slow->frames.size());
     // A subscriber that has gone away is forgotten at the next flush.
