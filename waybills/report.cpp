@@ -231,4 +231,26 @@ std::vector<Sheet> waybill_report(const std::vector<Reconciliation>& all,
     return {waybills_sheet(all), vehicles_sheet(all), drivers_sheet(all), receipts_sheet(receipts)};
 }
 
+bool is_report_sheet(const std::string& name) {
+    return name == "waybills" || name == "vehicles" || name == "drivers" || name == "receipts";
+}
+
+Sheet report_sheet(const std::string& name, const std::vector<Reconciliation>& all,
+                   const std::vector<LooseReceipt>& receipts) {
+    if (name == "waybills") {
+        return waybills_sheet(all);
+    }
+    if (name == "vehicles") {
+        return vehicles_sheet(all);
+    }
+    if (name == "drivers") {
+        return drivers_sheet(all);
+    }
+    if (name == "receipts") {
+        return receipts_sheet(receipts);
+    }
+    throw InputError("a report sheet is waybills, vehicles, drivers or receipts, not '" +
+                     name.substr(0, 32) + "'");
+}
+
 }  // namespace fleet::waybills

@@ -51,6 +51,14 @@ Sheet receipts_sheet(const std::vector<LooseReceipt>& receipts);
 std::vector<Sheet> waybill_report(const std::vector<Reconciliation>& reconciliations,
                                   const std::vector<LooseReceipt>& receipts);
 
+/// The sheet a CSV report is of, by its name: "waybills", "vehicles", "drivers" or "receipts".
+/// Throws InputError naming the four for any other name.
+Sheet report_sheet(const std::string& name, const std::vector<Reconciliation>& reconciliations,
+                   const std::vector<LooseReceipt>& receipts);
+
+/// Whether `name` is one report_sheet knows.
+bool is_report_sheet(const std::string& name);
+
 /// Unix milliseconds as UTC ISO 8601 to the second: "2026-11-27T04:30:00Z".
 std::string utc_iso(std::int64_t time_ms);
 

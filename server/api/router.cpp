@@ -39,6 +39,17 @@ bool is_parameter(std::string_view segment) {
     throw ApiError(400, "bad_request", message);
 }
 
+// An ISO 8601 time with its offset, given to `name`; 400 naming it otherwise.
+geo::Millis iso_time(const std::string& name, const std::string& text) {
+    const auto t = geo::parse_iso_time(text);
+    if (!t) {
+        bad_request(name +
+                    ": an ISO 8601 time with its offset is wanted "
+                    "(2026-12-02T08:00:00Z, 2026-12-02T11:00+03:00)");
+    }
+    return *t;
+}
+
 const nlohmann::json* field_of(const nlohmann::json& object, const std::string& field) {
     const auto it = object.find(field);
     if (it == object.end() || it->is_null()) {
@@ -162,13 +173,7 @@ std::optional<geo::Millis> Call::query_time(const std::string& name) const {
     if (!text) {
         return std::nullopt;
     }
-    const auto t = geo::parse_iso_time(*text);
-    if (!t) {
-        bad_request(name +
-                    ": an ISO 8601 time with its offset is wanted "
-                    "(2026-12-02T08:00:00Z, 2026-12-02T11:00+03:00)");
-    }
-    return t;
+    return iso_time(name, *text);
 }
 
 std::optional<bool> Call::query_bool(const std::string& name) const {
@@ -228,13 +233,7 @@ std::optional<std::string> time(const nlohmann::json& object, const std::string&
     if (!s) {
         return std::nullopt;
     }
-    const auto t = geo::parse_iso_time(*s);
-    if (!t) {
-        bad_request(field +
-                    ": an ISO 8601 time with its offset is wanted "
-                    "(2026-12-02T08:00:00Z, 2026-12-02T11:00+03:00)");
-    }
-    return geo::iso_utc(*t);
+    return geo::iso_utc(iso_time(field, *s));
 }
 
 std::optional<std::string> date(const nlohmann::json& object, const std::string& field) {

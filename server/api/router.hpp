@@ -62,6 +62,14 @@ class ApiError : public Error {
 
 /// JSON text of `value` (invalid UTF-8 from stored data replaced, never a throw).
 std::string to_json_text(const nlohmann::json& value);
+/// A value, or JSON null for one that is absent: an empty optional, or empty text.
+template <typename T>
+nlohmann::json or_null(const std::optional<T>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json();
+}
+inline nlohmann::json or_null(const std::string& text) {
+    return text.empty() ? nlohmann::json() : nlohmann::json(text);
+}
 Response json_response(const nlohmann::json& value, unsigned status = 200);
 Response error_response(unsigned status, const std::string& code, const std::string& message);
 

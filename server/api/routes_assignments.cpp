@@ -11,17 +11,22 @@ namespace fleet::server::api {
 namespace {
 
 nlohmann::json assignment_json(const dispatch::AssignmentRow& a) {
-    auto text = [](const std::string& s) {
-        return s.empty() ? nlohmann::json() : nlohmann::json(s);
-    };
-    return {{"id", a.assignment_id},    {"service_date", a.service_date},
-            {"status", a.status},       {"vehicle", a.vehicle},
-            {"driver", text(a.driver)}, {"personnel_number", text(a.personnel_number)},
-            {"kind", a.kind},           {"feed", a.feed},
-            {"block", text(a.block)},   {"trips", a.trips},
-            {"route", text(a.route)},   {"stops", a.stops},
-            {"start", text(a.start)},   {"end", text(a.end)},
-            {"time_zone", a.time_zone}, {"cancel_reason", text(a.cancel_reason)}};
+    return {{"id", a.assignment_id},
+            {"service_date", a.service_date},
+            {"status", a.status},
+            {"vehicle", a.vehicle},
+            {"driver", or_null(a.driver)},
+            {"personnel_number", or_null(a.personnel_number)},
+            {"kind", a.kind},
+            {"feed", a.feed},
+            {"block", or_null(a.block)},
+            {"trips", a.trips},
+            {"route", or_null(a.route)},
+            {"stops", a.stops},
+            {"start", or_null(a.start)},
+            {"end", or_null(a.end)},
+            {"time_zone", a.time_zone},
+            {"cancel_reason", or_null(a.cancel_reason)}};
 }
 
 std::vector<dispatch::StopRequest> stops_field(const nlohmann::json& b) {

@@ -8,22 +8,18 @@ namespace fleet::server::api {
 namespace {
 
 nlohmann::json event_json(const dispatch::StoredEvent& e) {
-    auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-    auto text = [](const std::string& s) {
-        return s.empty() ? nlohmann::json() : nlohmann::json(s);
-    };
     return {{"id", e.event_id},
             {"vehicle_id", e.vehicle_id},
             {"registration", e.registration},
             {"kind", e.kind},
             {"started_at", e.started_at},
-            {"ended_at", text(e.ended_at)},
+            {"ended_at", or_null(e.ended_at)},
             {"open", e.ended_at.empty()},
-            {"magnitude", opt(e.magnitude)},
-            {"cause", text(e.cause)},
+            {"magnitude", or_null(e.magnitude)},
+            {"cause", or_null(e.cause)},
             {"details", e.details},
-            {"assignment_id", opt(e.assignment_id)},
-            {"trip_id", opt(e.trip_id)},
+            {"assignment_id", or_null(e.assignment_id)},
+            {"trip_id", or_null(e.trip_id)},
             {"geometry", e.geometry},
             {"acknowledgement", e.acknowledged_at.empty()
                                     ? nlohmann::json()
@@ -95,57 +91,56 @@ void add_event_routes(Router& router, ApiServices&) {
                     return json_response({{"event", event_json(e)}});
                 }});
 
-    router.add(
-        {.method = Method::get,
-         .pattern = "/api/journal",
-         .roles = all_roles,
-         .handler = [](Call& call) {
-             const auto& user = call.user();
-             geo::JournalQuery q;
-             const auto from = call.query_time("from");
-             const auto to = call.query_time("to");
-             if (!from || !to) {
-                 throw ApiError(400, "bad_request",
-                                "from and to are required (ISO 8601 times with their offset)");
-             }
-             q.from = geo::iso_utc(*from);
-             q.to = geo::iso_utc(*to);
-             q.vehicle_id = call.query_integer("vehicle", 1, INT64_MAX);
-             q.driver_id = call.query_integer("driver", 1, INT64_MAX);
-             q.kind = call.query("kind").value_or("");
-             q.time_zone = call.query("tz").value_or("UTC");
-             q.limit = page_limit(call, 1000, 10000);
-             if (user.limited && (!q.vehicle_id || !user.sees(*q.vehicle_id))) {
-                 throw ApiError(403, "forbidden",
-                                "a dispatcher limited to groups reads the journal of one of "
-                                "their vehicles: give vehicle=ID");
-             }
-             std::vector<geo::JournalRecord> entries;
-             try {
-                 pqxx::read_transaction tx(call.db());
-                 entries = geo::read(tx, q);
-             } catch (const InputError& e) {
-                 throw ApiError(400, "bad_request", e.what());
-             }
-             nlohmann::json out = nlohmann::json::array();
-             for (const auto& e : entries) {
-                 auto id = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-                 out.push_back({{"id", e.entry_id},
-                                {"recorded_at", e.recorded_at},
-                                {"kind", e.kind},
-                                {"actor", e.actor},
-                                {"action", e.action},
-                                {"subject", e.subject},
-                                {"details", e.details},
-                                {"vehicle_id", id(e.vehicle_id)},
-                                {"registration", e.registration},
-                                {"driver_id", id(e.driver_id)},
-                                {"personnel_number", e.personnel_number},
-                                {"waybill_id", id(e.waybill_id)},
-                                {"assignment_id", id(e.assignment_id)}});
-             }
-             return json_response({{"entries", out}});
-         }});
+    router.add({.method = Method::get,
+                .pattern = "/api/journal",
+                .roles = all_roles,
+                .handler = [](Call& call) {
+                    const auto& user = call.user();
+                    geo::JournalQuery q;
+                    const auto from = call.query_time("from");
+                    const auto to = call.query_time("to");
+                    if (!from || !to) {
+                        throw ApiError(
+                            400, "bad_request",
+                            "from and to are required (ISO 8601 times with their offset)");
+                    }
+                    q.from = geo::iso_utc(*from);
+                    q.to = geo::iso_utc(*to);
+                    q.vehicle_id = call.query_integer("vehicle", 1, INT64_MAX);
+                    q.driver_id = call.query_integer("driver", 1, INT64_MAX);
+                    q.kind = call.query("kind").value_or("");
+                    q.time_zone = call.query("tz").value_or("UTC");
+                    q.limit = page_limit(call, 1000, 10000);
+                    if (user.limited && (!q.vehicle_id || !user.sees(*q.vehicle_id))) {
+                        throw ApiError(403, "forbidden",
+                                       "a dispatcher limited to groups reads the journal of one of "
+                                       "their vehicles: give vehicle=ID");
+                    }
+                    std::vector<geo::JournalRecord> entries;
+                    try {
+                        pqxx::read_transaction tx(call.db());
+                        entries = geo::read(tx, q);
+                    } catch (const InputError& e) {
+                        throw ApiError(400, "bad_request", e.what());
+                    }
+                    nlohmann::json out = nlohmann::json::array();
+                    for (const auto& e : entries) {
+                        out.push_back({{"id", e.entry_id},
+                                       {"recorded_at", e.recorded_at},
+                                       {"kind", e.kind},
+                                       {"actor", e.actor},
+                                       {"action", e.action},
+                                       {"subject", e.subject},
+                                       {"details", e.details},
+                                       {"vehicle_id", or_null(e.vehicle_id)},
+                                       {"registration", e.registration},
+                                       {"driver_id", or_null(e.driver_id)},
+                                       {"personnel_number", e.personnel_number},
+                                       {"waybill_id", or_null(e.waybill_id)},
+                                       {"assignment_id", or_null(e.assignment_id)}});
+                    }
+                    return json_response({{"entries", out}});
+                }});
     router.add({.method = Method::post,
                 .pattern = "/api/journal",
                 .roles = dispatchers,

@@ -23,15 +23,6 @@ namespace {
 /// Who may work a waybill's steps: the office that issues and releases it and the accountant.
 constexpr Roles waybill_staff{Role::admin, Role::dispatcher, Role::accountant};
 
-nlohmann::json text_or_null(const std::string& s) {
-    return s.empty() ? nlohmann::json() : nlohmann::json(s);
-}
-
-template <typename T>
-nlohmann::json opt(const std::optional<T>& v) {
-    return v ? nlohmann::json(*v) : nlohmann::json();
-}
-
 nlohmann::json check_json(const waybills::Check& c) {
     return {
         {"id", c.check_id},
@@ -39,8 +30,8 @@ nlohmann::json check_json(const waybills::Check& c) {
         {"checked_at", c.checked_at},
         {"person", c.person},
         {"passed", c.passed},
-        {"odometer_km", opt(c.odometer_km)},
-        {"notes", text_or_null(c.notes)},
+        {"odometer_km", or_null(c.odometer_km)},
+        {"notes", or_null(c.notes)},
         {"withdrawal", c.withdrawn_at.empty() ? nlohmann::json()
                                               : nlohmann::json{{"at", c.withdrawn_at},
                                                                {"by", c.withdrawn_by},
@@ -63,26 +54,26 @@ nlohmann::json waybill_json(const waybills::Waybill& w) {
              {{"id", w.vehicle_id},
               {"registration", w.registration},
               {"class", w.vehicle_class},
-              {"model", text_or_null(w.make_model)}}},
+              {"model", or_null(w.make_model)}}},
             {"driver",
              {{"id", w.driver_id},
               {"full_name", w.driver_name},
-              {"licence_series", text_or_null(w.licence_series)},
-              {"licence_number", text_or_null(w.licence_number)},
-              {"licence_issued_on", text_or_null(w.licence_issued_on)}}},
-            {"assignment_id", opt(w.assignment_id)},
+              {"licence_series", or_null(w.licence_series)},
+              {"licence_number", or_null(w.licence_number)},
+              {"licence_issued_on", or_null(w.licence_issued_on)}}},
+            {"assignment_id", or_null(w.assignment_id)},
             {"trailer", w.trailer_registration.empty()
                             ? nlohmann::json()
-                            : nlohmann::json{{"model", text_or_null(w.trailer_make_model)},
+                            : nlohmann::json{{"model", or_null(w.trailer_make_model)},
                                              {"registration", w.trailer_registration},
-                                             {"mass_t", opt(w.trailer_mass_t)}}},
-            {"service_kind", text_or_null(w.service_kind)},
-            {"transport_kind", text_or_null(w.transport_kind)},
-            {"fuel_grade", text_or_null(w.fuel_grade)},
-            {"odometer_out_km", opt(w.odometer_out_km)},
-            {"odometer_in_km", opt(w.odometer_in_km)},
-            {"fuel_out_l", opt(w.fuel_out_l)},
-            {"fuel_in_l", opt(w.fuel_in_l)},
+                                             {"mass_t", or_null(w.trailer_mass_t)}}},
+            {"service_kind", or_null(w.service_kind)},
+            {"transport_kind", or_null(w.transport_kind)},
+            {"fuel_grade", or_null(w.fuel_grade)},
+            {"odometer_out_km", or_null(w.odometer_out_km)},
+            {"odometer_in_km", or_null(w.odometer_in_km)},
+            {"fuel_out_l", or_null(w.fuel_out_l)},
+            {"fuel_in_l", or_null(w.fuel_in_l)},
             {"fuel_issued_l", w.fuel_issued_l},
             {"fuel_handed_over_l", w.fuel_handed_over_l},
             {"heater_h", w.heater_h},
@@ -91,16 +82,16 @@ nlohmann::json waybill_json(const waybills::Waybill& w) {
             {"transport_work_tkm", w.transport_work_tkm},
             {"loaded_trips", w.loaded_trips},
             {"air_conditioning", w.air_conditioning},
-            {"departed_at", text_or_null(w.departed_at)},
-            {"returned_at", text_or_null(w.returned_at)},
+            {"departed_at", or_null(w.departed_at)},
+            {"returned_at", or_null(w.returned_at)},
             {"issued", {{"at", w.issued_at}, {"by", w.issued_by}}},
-            {"released_by", text_or_null(w.released_by)},
+            {"released_by", or_null(w.released_by)},
             {"acceptance", w.accepted_at.empty()
                                ? nlohmann::json()
                                : nlohmann::json{{"at", w.accepted_at},
                                                 {"by", w.accepted_by},
-                                                {"reason", text_or_null(w.acceptance_reason)}}},
-            {"corrects_waybill_id", opt(w.corrects_waybill_id)},
+                                                {"reason", or_null(w.acceptance_reason)}}},
+            {"corrects_waybill_id", or_null(w.corrects_waybill_id)},
             {"cancellation", w.cancelled_at.empty() ? nlohmann::json()
                                                     : nlohmann::json{{"at", w.cancelled_at},
                                                                      {"by", w.cancelled_by},
@@ -122,8 +113,8 @@ nlohmann::json reconciliation_json(const waybills::Reconciliation& r) {
         receipts.push_back({{"id", t.transaction_id},
                             {"time", iso(t.time_ms)},
                             {"volume_l", t.volume_l},
-                            {"card_or_coupon", text_or_null(t.card_or_coupon)},
-                            {"odometer_km", opt(t.odometer_km)},
+                            {"card_or_coupon", or_null(t.card_or_coupon)},
+                            {"odometer_km", or_null(t.odometer_km)},
                             {"on_waybill", t.on_waybill},
                             {"sensor_matched", t.sensor_matched}});
     }
@@ -131,8 +122,8 @@ nlohmann::json reconciliation_json(const waybills::Reconciliation& r) {
     for (const auto& v : r.violations) {
         violations.push_back({{"kind", v.kind},
                               {"started_at", iso(v.started_ms)},
-                              {"magnitude", opt(v.magnitude)},
-                              {"tier", text_or_null(v.tier)}});
+                              {"magnitude", or_null(v.magnitude)},
+                              {"tier", or_null(v.tier)}});
     }
     nlohmann::json gaps = nlohmann::json::array();
     for (const auto& g : r.track.gaps) {
@@ -155,7 +146,7 @@ nlohmann::json reconciliation_json(const waybills::Reconciliation& r) {
     for (const auto& c : r.corrections.applied) {
         corrections.push_back({{"code", std::string(waybills::to_string(c.code))},
                                {"percent", c.percent},
-                               {"reference", text_or_null(c.reference)}});
+                               {"reference", or_null(c.reference)}});
     }
     nlohmann::json norm;
     if (r.norm) {
@@ -167,10 +158,11 @@ nlohmann::json reconciliation_json(const waybills::Reconciliation& r) {
     }
     nlohmann::json plan;
     if (r.plan) {
-        plan = {{"trips_planned", r.plan->trips_planned}, {"trips_served", r.plan->trips_served},
-                {"km_planned", r.plan->km_planned},       {"km_driven", r.plan->km_driven},
-                {"hours_planned", r.plan->hours_planned}, {"hours_worked", r.plan->hours_worked},
-                {"punctuality", opt(r.plan->punctuality)}};
+        plan = {
+            {"trips_planned", r.plan->trips_planned},     {"trips_served", r.plan->trips_served},
+            {"km_planned", r.plan->km_planned},           {"km_driven", r.plan->km_driven},
+            {"hours_planned", r.plan->hours_planned},     {"hours_worked", r.plan->hours_worked},
+            {"punctuality", or_null(r.plan->punctuality)}};
     }
     return {{"waybill_id", r.waybill_id},
             {"issuer", r.issuer},
@@ -183,9 +175,9 @@ nlohmann::json reconciliation_json(const waybills::Reconciliation& r) {
             {"departed_at", iso(r.departed_ms)},
             {"returned_at", iso(r.returned_ms)},
             {"time_zone", r.time_zone},
-            {"odometer_out_km", opt(r.odometer_out_km)},
-            {"odometer_in_km", opt(r.odometer_in_km)},
-            {"mileage_km", opt(r.mileage_km)},
+            {"odometer_out_km", or_null(r.odometer_out_km)},
+            {"odometer_in_km", or_null(r.odometer_in_km)},
+            {"mileage_km", or_null(r.mileage_km)},
             {"gps",
              {{"km", r.gps_km()},
               {"fixes", r.track.fixes},
@@ -195,12 +187,12 @@ nlohmann::json reconciliation_json(const waybills::Reconciliation& r) {
               {"fuel_readings", r.track.fuel_readings},
               {"gaps", gaps}}},
             {"fuel",
-             {{"out_l", opt(r.fuel_out_l)},
-              {"in_l", opt(r.fuel_in_l)},
+             {{"out_l", or_null(r.fuel_out_l)},
+              {"in_l", or_null(r.fuel_in_l)},
               {"issued_l", r.fuel_issued_l},
               {"handed_over_l", r.fuel_handed_over_l},
-              {"actual_l", opt(r.actual_l)},
-              {"saving_l", opt(r.saving_l)},
+              {"actual_l", or_null(r.actual_l)},
+              {"saving_l", or_null(r.saving_l)},
               {"norm", norm},
               {"corrections", corrections},
               {"correction_pct", r.corrections.total_pct},
@@ -251,12 +243,7 @@ std::pair<std::string, std::string> report_period(const Call& call) {
     if (*from > *to) {
         throw ApiError(400, "bad_request", "from: after to");
     }
-    const auto day = [](const std::string& d) {
-        return std::chrono::sys_days(std::chrono::year_month_day(
-            std::chrono::year(std::stoi(d.substr(0, 4))),
-            std::chrono::month(static_cast<unsigned>(std::stoi(d.substr(5, 2)))),
-            std::chrono::day(static_cast<unsigned>(std::stoi(d.substr(8, 2))))));
-    };
+    const auto day = [](const std::string& d) { return *geo::parse_iso_time(d + "T00:00:00Z"); };
     if (day(*to) - day(*from) > std::chrono::days(366)) {
         throw ApiError(422, "unprocessable", "a report covers at most 367 days");
     }
@@ -298,16 +285,20 @@ void add_waybill_routes(Router& router, ApiServices& s) {
                     f.vehicle = call.query("vehicle").value_or("");
                     f.driver = call.query("driver").value_or("");
                     f.status = call.query("status").value_or("");
+                    if (!f.status.empty() && f.status != "issued" && f.status != "released" &&
+                        f.status != "returned" && f.status != "closed" &&
+                        f.status != "superseded" && f.status != "cancelled") {
+                        throw ApiError(400, "bad_request",
+                                       "status: issued, released, returned, closed, superseded "
+                                       "or cancelled is wanted");
+                    }
                     const auto& user = call.user();
                     nlohmann::json out = nlohmann::json::array();
-                    try {
-                        for (const auto& w : waybills::list_waybills(call.db(), f)) {
-                            if (user.sees(w.vehicle_id)) {
-                                out.push_back(waybill_json(w));
-                            }
+                    // An unknown vehicle or driver: 422 naming it.
+                    for (const auto& w : waybills::list_waybills(call.db(), f)) {
+                        if (user.sees(w.vehicle_id)) {
+                            out.push_back(waybill_json(w));
                         }
-                    } catch (const InputError& e) {
-                        throw NotFoundError(e.what());  // no such vehicle or driver
                     }
                     return json_response({{"waybills", out}});
                 }});
@@ -569,8 +560,7 @@ void add_waybill_routes(Router& router, ApiServices& s) {
              if (format != "csv" && format != "xlsx") {
                  throw ApiError(400, "bad_request", "format: csv or xlsx is wanted");
              }
-             if (sheet_name != "waybills" && sheet_name != "vehicles" && sheet_name != "drivers" &&
-                 sheet_name != "receipts") {
+             if (!waybills::is_report_sheet(sheet_name)) {
                  throw ApiError(400, "bad_request",
                                 "sheet: waybills, vehicles, drivers or receipts is wanted");
              }
@@ -588,10 +578,7 @@ void add_waybill_routes(Router& router, ApiServices& s) {
                                         "attachment; filename=\"" + file + ".xlsx\"");
                  return r;
              }
-             const auto sheet = sheet_name == "vehicles"   ? waybills::vehicles_sheet(results)
-                                : sheet_name == "drivers"  ? waybills::drivers_sheet(results)
-                                : sheet_name == "receipts" ? waybills::receipts_sheet(loose)
-                                                           : waybills::waybills_sheet(results);
+             const auto sheet = waybills::report_sheet(sheet_name, results, loose);
              std::ostringstream out;
              waybills::write_csv(out, sheet);
              r.content_type = "text/csv; charset=utf-8";

@@ -15,11 +15,6 @@ std::int64_t now_ms() {
         .count();
 }
 
-template <typename T>
-nlohmann::json maybe(const std::optional<T>& v) {
-    return v ? nlohmann::json(*v) : nlohmann::json();
-}
-
 nlohmann::json event_json(const dispatch::Event& e) {
     const char* phase = e.ended_at ? "closed" : e.revision == 0 ? "opened" : "updated";
     return {{"vehicle_id", e.vehicle_id},
@@ -29,8 +24,8 @@ nlohmann::json event_json(const dispatch::Event& e) {
             {"ended_at", e.ended_at ? nlohmann::json(geo::iso_utc(*e.ended_at)) : nlohmann::json()},
             {"magnitude", e.magnitude},
             {"cause", e.cause},
-            {"assignment_id", maybe(e.assignment_id)},
-            {"trip_id", maybe(e.trip_id)},
+            {"assignment_id", or_null(e.assignment_id)},
+            {"trip_id", or_null(e.trip_id)},
             {"details", e.details},
             {"key", std::to_string(e.key)},
             {"revision", e.revision}};
@@ -190,8 +185,8 @@ void LiveStream::flush(geo::Millis now) {
                                      {"time", geo::iso_utc(p.fix->device_time)},
                                      {"lon", p.fix->longitude_deg},
                                      {"lat", p.fix->latitude_deg},
-                                     {"speed_kmh", maybe(p.fix->speed_kmh)},
-                                     {"course_deg", maybe(p.fix->course_deg)},
+                                     {"speed_kmh", or_null(p.fix->speed_kmh)},
+                                     {"course_deg", or_null(p.fix->course_deg)},
                                      {"valid", p.fix->valid},
                                      {"committed_ms", p.committed_ms}});
             }

@@ -69,6 +69,11 @@ req GET "/api/waybills?from=2026-11-01&to=2026-11-30" "$view"; expect 200 "list 
 [ "$(json 'len(d["waybills"])')" = 2 ] || fail "the viewer does not see both"
 req GET "/api/waybills?from=2026-11-01" "$view"; expect 400 "a list without to"
 req GET "/api/waybills?from=2020-01-01&to=2026-11-30" "$view"; expect 422 "a period of years"
+req GET "/api/waybills?from=2026-11-01&to=2026-11-30&status=lost" "$view"; expect 400 "an unknown status"
+req GET "/api/waybills?from=2026-11-01&to=2026-11-30&vehicle=X999" "$view"; expect 422 "an unknown vehicle"
+grep -q "no such vehicle 'X999'" "$work/body" || fail "the unknown vehicle is not named"
+req GET "/api/waybills?from=2026-11-01&to=2026-11-30&vehicle=N%001" "$view"; expect 400 "a NUL in a filter"
+req GET "/api/reports/waybills?from=2026-11-01&to=2026-11-30&sheet=salaries" "$acct"; expect 400 "an unknown sheet"
 req GET "/api/waybills/999999" "$view"; expect 404 "an unknown waybill"
 req GET "/api/waybills/abc" "$view"; expect 404 "a waybill id that is not one"
 

@@ -70,8 +70,7 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
     if (format == "xlsx" && !sheet_name.empty()) {
         throw ConfigError(name, "--sheet is for csv; an xlsx workbook holds every sheet");
     }
-    if (!sheet_name.empty() && sheet_name != "waybills" && sheet_name != "vehicles" &&
-        sheet_name != "drivers" && sheet_name != "receipts") {
+    if (!sheet_name.empty() && !waybills::is_report_sheet(sheet_name)) {
         throw ConfigError(name, "--sheet must be waybills, vehicles, drivers or receipts, got '" +
                                     sheet_name + "'");
     }
@@ -97,10 +96,8 @@ int run(const server::Config& config, const std::vector<std::string>& args) {
                   << " receipts without waybill\n";
         return 0;
     }
-    const auto sheet = sheet_name == "vehicles"   ? waybills::vehicles_sheet(results)
-                       : sheet_name == "drivers"  ? waybills::drivers_sheet(results)
-                       : sheet_name == "receipts" ? waybills::receipts_sheet(loose)
-                                                  : waybills::waybills_sheet(results);
+    const auto sheet =
+        waybills::report_sheet(sheet_name.empty() ? "waybills" : sheet_name, results, loose);
     if (output.empty()) {
         waybills::write_csv(std::cout, sheet);
         std::cout.flush();
