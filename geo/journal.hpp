@@ -29,11 +29,17 @@ struct JournalEntry {
     std::optional<std::int64_t> driver_id{};
     std::optional<std::int64_t> waybill_id{};
     std::optional<std::int64_t> assignment_id{};
+    std::optional<std::int64_t> notice_id{};
+    /// Who was on the other end of a communication: a customer, a loading point, a depot.
+    std::string counterpart{};
+    /// The entry this one corrects: the journal is append-only (a trigger refuses changes), so a
+    /// correction is a new entry that names the old.
+    std::optional<std::int64_t> corrects{};
 };
 
 /// Appends `entry` inside the caller's transaction, so that it is committed or rolled back with
 /// the change it records. Returns the entry's id. Throws InputError when actor or action is
-/// empty.
+/// empty, and NotFoundError when `corrects` names no entry.
 std::int64_t record(pqxx::transaction_base& tx, const JournalEntry& entry);
 
 /// Which entries to read: those recorded in [from, to), optionally of one vehicle, one driver
@@ -44,6 +50,7 @@ struct JournalQuery {
     /// Entries that concern this vehicle: linked to it, or listing it in details.vehicle_ids.
     std::optional<std::int64_t> vehicle_id{};
     std::optional<std::int64_t> driver_id{};
+    std::optional<std::int64_t> notice_id{};
     /// Empty: every kind.
     std::string kind{};
     /// The IANA zone the times are shown in.
@@ -60,6 +67,8 @@ struct JournalRecord {
     std::string kind{}, actor{}, action{}, subject{};
     nlohmann::json details = nlohmann::json::object();
     std::optional<std::int64_t> vehicle_id{}, driver_id{}, waybill_id{}, assignment_id{};
+    std::optional<std::int64_t> notice_id{}, corrects{};
+    std::string counterpart{};
     std::string registration{};      ///< of vehicle_id, when it still exists
     std::string personnel_number{};  ///< of driver_id (or the full name without one)
 };

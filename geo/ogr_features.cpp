@@ -89,7 +89,10 @@ std::vector<OGRLayer*> layers_to_read(GDALDataset& dataset, const std::string& p
     for (OGRLayer* each : dataset.GetLayers()) {
         const OGRwkbGeometryType type = each->GetGeomType();
         const auto kind = declared_kind(type);
-        if (type != wkbNone && (!kind || *kind == options.kind)) {
+        if (type != wkbNone &&
+            (!kind || *kind == options.kind ||
+             (options.kind == GeometryKind::area &&
+              (*kind == GeometryKind::polygon || *kind == GeometryKind::line)))) {
             chosen.push_back(each);
         }
     }
@@ -362,6 +365,10 @@ Geometry geometry_of(const OGRGeometry* source, GeometryKind kind,
             right_kind = type == wkbPoint || (type == wkbMultiPoint &&
                                               geometry->toMultiPoint()->getNumGeometries() == 1);
             break;
+        case GeometryKind::area:
+            right_kind = type == wkbPolygon || type == wkbMultiPolygon || type == wkbLineString ||
+                         type == wkbMultiLineString;
+            break;
     }
     if (!right_kind) {
         throw problem("is a " + std::string(OGRGeometryTypeToName(type)) + " where a " +
@@ -418,7 +425,7 @@ Geometry geometry_of(const OGRGeometry* source, GeometryKind kind,
 
 void read_layer(OGRLayer& layer, const std::string& path, const ReadOptions& options,
                 const std::string& name_field, std::vector<Feature>& out) {
-    const int name_index = field_index(layer, path, name_field, "name");
+    const int name_index = options.unnamed ? -1 : field_index(layer, path, name_field, "name");
     for (const std::string& required : options.required_fields) {
         field_index(layer, path, required, "required");
     }
@@ -427,7 +434,8 @@ void read_layer(OGRLayer& layer, const std::string& path, const ReadOptions& opt
     for (auto& feature : layer) {
         const GIntBig fid = feature->GetFID();
         const std::string where = place(path, layer, fid);
-        const std::string name = feature->IsFieldSetAndNotNull(name_index)
+        const std::string name = options.unnamed ? "FID " + std::to_string(fid)
+                                 : feature->IsFieldSetAndNotNull(name_index)
                                      ? trimmed(feature->GetFieldAsString(name_index))
                                      : std::string();
         const std::string label = name.empty() ? "FID " + std::to_string(fid) : name;
@@ -472,6 +480,8 @@ const char* to_string(GeometryKind kind) {
             return "polygon";
         case GeometryKind::point:
             return "point";
+        case GeometryKind::area:
+            return "area";
     }
     return "?";
 }
@@ -501,6 +511,34 @@ std::string to_wkt(const Geometry& geometry) {
     return out;
 }
 
+nlohmann::json to_geojson(const Geometry& geometry) {
+    const auto position = [](const LonLat& p) {
+        return nlohmann::json::array({p.lon_deg, p.lat_deg});
+    };
+    const auto positions = [&](const std::vector<LonLat>& points) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& p : points) {
+            out.push_back(position(p));
+        }
+        return out;
+    };
+    if (const auto* point = std::get_if<LonLat>(&geometry)) {
+        return {{"type", "Point"}, {"coordinates", position(*point)}};
+    }
+    if (const auto* line = std::get_if<Line>(&geometry)) {
+        return {{"type", "LineString"}, {"coordinates", positions(*line)}};
+    }
+    nlohmann::json polygons = nlohmann::json::array();
+    for (const auto& polygon : std::get<MultiPolygon>(geometry)) {
+        nlohmann::json rings = nlohmann::json::array();
+        for (const auto& ring : polygon) {
+            rings.push_back(positions(ring));
+        }
+        polygons.push_back(std::move(rings));
+    }
+    return {{"type", "MultiPolygon"}, {"coordinates", std::move(polygons)}};
+}
+
 std::vector<Feature> read_features(const std::string& path, const ReadOptions& options) {
     GDALAllRegister();
     std::error_code ec;
@@ -515,7 +553,7 @@ std::vector<Feature> read_features(const std::string& path, const ReadOptions& o
         fail(path, "cannot be opened as a vector file" + (reason.empty() ? "" : ": " + reason));
     }
     std::string name_field = options.name_field;
-    if (name_field.empty()) {
+    if (name_field.empty() && !options.unnamed) {
         const std::string driver = dataset->GetDriver()->GetDescription();
         if (driver != "GPX" && driver != "KML" && driver != "LIBKML") {
             std::string fields;

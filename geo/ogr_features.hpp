@@ -20,9 +20,10 @@ enum class GeometryKind {
     line,     ///< LineString, or a MultiLineString whose parts join into one line
     polygon,  ///< Polygon or MultiPolygon
     point,    ///< Point, or a MultiPoint of one point
+    area,     ///< a polygon, or a line (a road section that a buffer turns into an area)
 };
 
-/// "line", "polygon" or "point".
+/// "line", "polygon", "point" or "area".
 const char* to_string(GeometryKind kind);
 
 /// A line in WGS 84, at least 2 positions.
@@ -40,6 +41,9 @@ using Geometry = std::variant<LonLat, Line, MultiPolygon>;
 /// same doubles: "POINT(10 50)", "LINESTRING(...)", "MULTIPOLYGON(((...)))".
 std::string to_wkt(const Geometry& geometry);
 
+/// The geometry as a GeoJSON geometry object ("Point", "LineString" or "MultiPolygon").
+nlohmann::json to_geojson(const Geometry& geometry);
+
 /// How to read a file.
 struct ReadOptions {
     /// One layer by name; empty reads every layer that may hold the wanted kind (for GPX: the
@@ -48,6 +52,9 @@ struct ReadOptions {
     /// The attribute that names each feature (matched without regard to case). Empty means
     /// "name" for GPX and KML files, whose features always have one; other formats need it.
     std::string name_field;
+    /// Features need no name (an area drawn in a GIS): each is named by its FID, and
+    /// `name_field` is not looked for.
+    bool unnamed = false;
     /// The geometry every feature must have.
     GeometryKind kind = GeometryKind::line;
     /// Further attributes that every layer read must declare (e.g. a speed limit field).

@@ -49,4 +49,13 @@ bool is_valid_utf8(std::string_view text) {
     return true;
 }
 
+std::size_t utf8_length(std::string_view text) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < text.size(); ++count) {
+        const std::size_t n = utf8_sequence_length(text, i);
+        i += n == 0 ? 1 : n;
+    }
+    return count;
+}
+
 }  // namespace fleet::geo

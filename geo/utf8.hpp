@@ -15,4 +15,7 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
 /// Whether all of `text` is well-formed UTF-8.
 bool is_valid_utf8(std::string_view text);
 
+/// The number of code points in `text`; an ill-formed byte counts as one.
+std::size_t utf8_length(std::string_view text);
+
 }  // namespace fleet::geo

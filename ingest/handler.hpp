@@ -15,9 +15,13 @@ namespace fleet::ingest {
 
 /// A driver's receipt for a notice, from an in-cab terminal.
 struct NoticeReceipt {
+    /// delivered: the device has the message (a terminal shows it, a tracker answered the
+    /// command); read: the driver opened it on the terminal.
+    enum class Stage { delivered, read };
     std::uint64_t notice_id = 0;
     Millis read_at{};
-    bool accepted = false;  ///< confirmed by the driver, not only displayed
+    bool accepted = false;  ///< confirmed by the driver, not only displayed (read only)
+    Stage stage = Stage::read;
 };
 
 /// What the connection must do after a frame.

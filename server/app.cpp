@@ -31,8 +31,8 @@
 #include "server/database.hpp"
 #include "server/dispatch_bridge.hpp"
 #include "server/metrics.hpp"
+#include "server/notice_service.hpp"
 #include "server/parts.hpp"
-#include "server/receipts.hpp"
 
 namespace fleet::server {
 
@@ -234,15 +234,21 @@ int run_fleetd(const Config& config) {
     engine.subscribe([&live_stream](const dispatch::Event& e) { live_stream.on_event(e); });
     StreamedEngineTarget assignment_target(engine, live_stream);
     AssignmentFeed assignments(connections, assignment_target, config.class_speed_caps);
-    ReceiptRecorder receipts(connections, workers.get_executor(), wall_clock);
+    // The notice service sends through the listeners and hears from them: it is made once they
+    // are, and nothing calls it before they start.
+    std::unique_ptr<NoticeService> notices;
     ingest::Listeners listeners(
         config.listeners,
         ingest::IngestServices{devices, pipeline, writer, counters, wall_clock,
                                workers.get_executor(),
-                               [&receipts](std::int64_t vehicle, const ingest::NoticeReceipt& r) {
-                                   receipts.on_receipt(vehicle, r);
+                               [&notices](std::int64_t vehicle, const ingest::NoticeReceipt& r) {
+                                   notices->on_receipt(vehicle, r);
                                }});
-    register_metrics(metrics, counters, devices, writer, engine, receipts);
+    notices = std::make_unique<NoticeService>(connections, listeners, wall_clock);
+    notices->add_listener(
+        [&live_stream](const dispatch::DeliveryChange& c) { live_stream.on_notice_delivery(c); });
+    writer.add_sink(*notices);
+    register_metrics(metrics, counters, devices, writer, engine, *notices);
     metrics.add("assignments",
                 [&assignments](std::string& out) { assignments.write_metrics(out); });
 
@@ -352,10 +358,15 @@ int run_fleetd(const Config& config) {
                }});
     parts.add(
         {"partition upkeep", [&] { partitions.start(); }, [&] { partitions.stop(); }, [](auto) {}});
-    parts.add({"receipts",
-               [] {},
+    // Notices made by the API or fleetctl reach the connected devices within a second.
+    parts.add({"notices",
+               [&] { notices->start(); },
                {},
-               [&](std::chrono::steady_clock::time_point deadline) { receipts.drain(deadline); }});
+               [&](std::chrono::steady_clock::time_point deadline) {
+                   notices->stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::max(deadline - std::chrono::steady_clock::now(),
+                                std::chrono::steady_clock::duration::zero())));
+               }});
     parts.add({"listeners", [&] { listeners.start(); }, [&] { listeners.stop_accepting(); },
                [&](std::chrono::steady_clock::time_point deadline) {
                    // The sessions get three quarters of the time to answer what they received;

@@ -88,15 +88,6 @@ struct CsvField {
 
 namespace detail {
 
-std::size_t utf8_length(const std::string& text) {
-    std::size_t count = 0;
-    for (std::size_t i = 0; i < text.size(); ++count) {
-        const std::size_t n = geo::utf8_sequence_length(text, i);
-        i += n == 0 ? 1 : n;
-    }
-    return count;
-}
-
 void validate_cells(const Sheet& sheet) {
     if (!geo::is_valid_utf8(sheet.name)) {
         throw InputError("a sheet name is not valid UTF-8");

@@ -10,6 +10,7 @@
 #include <new>
 #include <system_error>
 
+#include "geo/utf8.hpp"
 #include "waybills/detail/cells.hpp"
 #include "waybills/table.hpp"
 
@@ -98,7 +99,7 @@ std::size_t display_length(const Cell& cell) {
         std::size_t begin = 0;
         while (begin <= text->size()) {
             const std::size_t end = std::min(text->find('\n', begin), text->size());
-            longest = std::max(longest, detail::utf8_length(text->substr(begin, end - begin)));
+            longest = std::max(longest, geo::utf8_length(text->substr(begin, end - begin)));
             begin = end + 1;
         }
         return longest;
@@ -168,7 +169,7 @@ void write_sheet(lxw_workbook* workbook, Formats& formats, const Sheet& sheet) {
         const auto col = static_cast<lxw_col_t>(c);
         check(worksheet_write_string(worksheet, 0, col, sheet.columns[c].c_str(), formats.header()),
               sheet, 0, c);
-        widths[c] = detail::utf8_length(sheet.columns[c]) + filter_button_width;
+        widths[c] = geo::utf8_length(sheet.columns[c]) + filter_button_width;
     }
     for (std::size_t r = 0; r < sheet.rows.size(); ++r) {
         const auto row = static_cast<lxw_row_t>(r + 1);

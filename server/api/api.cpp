@@ -36,6 +36,7 @@ Router make_router(ApiServices& services) {
     add_timetable_routes(router, services);
     add_track_routes(router, services);
     add_waybill_routes(router, services);
+    add_notice_routes(router, services);
     return router;
 }
 

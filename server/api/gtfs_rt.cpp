@@ -186,8 +186,38 @@ std::string trip_updates(const FeedInput& in, bool json) {
     return encode(m, json);
 }
 
-std::string alerts(const FeedInput& in, bool json) {
-    return encode(feed(in.now), json);
+std::string alerts(const std::vector<AlertInput>& notices, geo::Millis now, bool json) {
+    auto m = feed(now);
+    for (const auto& n : notices) {
+        auto* e = m.add_entity();
+        e->set_id("notice-" + std::to_string(n.notice_id));
+        auto* a = e->mutable_alert();
+        auto* period = a->add_active_period();
+        period->set_start(seconds(n.valid_from));
+        period->set_end(seconds(n.valid_until));
+        for (const auto& r : n.routes) {
+            a->add_informed_entity()->set_route_id(r);
+        }
+        for (const auto& st : n.stops) {
+            a->add_informed_entity()->set_stop_id(st);
+        }
+        if (n.routes.empty() && n.stops.empty()) {
+            // An area no route or stop of ours crosses: the whole agency's service is told.
+            a->add_informed_entity()->set_route_type(3);
+        }
+        tr::Alert::Cause cause = tr::Alert::UNKNOWN_CAUSE;
+        tr::Alert::Cause_Parse(n.cause, &cause);
+        a->set_cause(cause);
+        tr::Alert::Effect effect = tr::Alert::UNKNOWN_EFFECT;
+        tr::Alert::Effect_Parse(n.effect, &effect);
+        a->set_effect(effect);
+        a->set_severity_level(n.severity >= 3   ? tr::Alert::SEVERE
+                              : n.severity == 2 ? tr::Alert::WARNING
+                                                : tr::Alert::INFO);
+        a->mutable_header_text()->add_translation()->set_text(n.header);
+        a->mutable_description_text()->add_translation()->set_text(n.description);
+    }
+    return encode(m, json);
 }
 
 }  // namespace fleet::server::api

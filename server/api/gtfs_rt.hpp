@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "geo/iso_time.hpp"
+
 #include "dispatch/engine_core.hpp"
 #include "server/api/live.hpp"
 
@@ -28,7 +30,18 @@ struct FeedInput {
 /// A feed as bytes: the Protobuf encoding, or its JSON form (for debugging).
 std::string vehicle_positions(const FeedInput& input, bool json);
 std::string trip_updates(const FeedInput& input, bool json);
-/// Alerts: none until notices are published (the notices' issue fills it).
-std::string alerts(const FeedInput& input, bool json);
+/// A road or weather notice as an Alert (dispatch/notices.hpp): the category's cause and
+/// effect, its severity, the validity as the active period, the routes and stops it concerns
+/// as informed entities.
+struct AlertInput {
+    std::int64_t notice_id = 0;
+    std::string cause, effect;  ///< GTFS-realtime enum names ("WEATHER", "DETOUR")
+    int severity = 1;           ///< 1 info, 2 warning, 3 danger
+    std::string header, description;
+    geo::Millis valid_from{}, valid_until{};
+    std::vector<std::string> routes, stops;
+};
+/// Alerts: the notices in force, each an entity "notice-ID".
+std::string alerts(const std::vector<AlertInput>& notices, geo::Millis now, bool json);
 
 }  // namespace fleet::server::api

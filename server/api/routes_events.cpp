@@ -108,6 +108,7 @@ void add_event_routes(Router& router, ApiServices&) {
                     q.to = geo::iso_utc(*to);
                     q.vehicle_id = call.query_integer("vehicle", 1, INT64_MAX);
                     q.driver_id = call.query_integer("driver", 1, INT64_MAX);
+                    q.notice_id = call.query_integer("notice", 1, INT64_MAX);
                     q.kind = call.query("kind").value_or("");
                     q.time_zone = call.query("tz").value_or("UTC");
                     q.limit = page_limit(call, 1000, 10000);
@@ -137,7 +138,10 @@ void add_event_routes(Router& router, ApiServices&) {
                                        {"driver_id", or_null(e.driver_id)},
                                        {"personnel_number", e.personnel_number},
                                        {"waybill_id", or_null(e.waybill_id)},
-                                       {"assignment_id", or_null(e.assignment_id)}});
+                                       {"assignment_id", or_null(e.assignment_id)},
+                                       {"notice_id", or_null(e.notice_id)},
+                                       {"counterpart", or_null(e.counterpart)},
+                                       {"corrects", or_null(e.corrects)}});
                     }
                     return json_response({{"entries", out}});
                 }});
@@ -146,9 +150,14 @@ void add_event_routes(Router& router, ApiServices&) {
                 .roles = dispatchers,
                 .handler = [](Call& call) {
                     const auto& b = call.body();
-                    body::only(b, {"text", "vehicle"});
+                    body::only(b, {"text", "vehicle", "counterpart", "corrects"});
                     const auto text = body::required_text(b, "text", 4000);
                     const auto vehicle = body::integer(b, "vehicle", 1, INT64_MAX);
+                    // A note of a communication names who was on the other end (a customer, a
+                    // loading point, a depot, a station); a correction names the entry it
+                    // corrects (the journal is append-only).
+                    const auto counterpart = body::text(b, "counterpart", 400).value_or("");
+                    const auto corrects = body::integer(b, "corrects", 1, INT64_MAX);
                     const auto& user = call.user();
                     if (user.limited && (!vehicle || !user.sees(*vehicle))) {
                         throw ApiError(403, "forbidden",
@@ -156,7 +165,7 @@ void add_event_routes(Router& router, ApiServices&) {
                                        "vehicles: give vehicle");
                     }
                     pqxx::work tx(call.db());
-                    std::string subject;
+                    std::string subject = counterpart;
                     if (vehicle) {
                         const auto r = tx.exec_params(
                             "SELECT registration FROM fleet.vehicles WHERE vehicle_id = $1",
@@ -167,12 +176,19 @@ void add_event_routes(Router& router, ApiServices&) {
                         }
                         subject = r[0][0].as<std::string>();
                     }
-                    const auto id = geo::record(tx, {.actor = call.actor(),
-                                                     .action = "note",
-                                                     .subject = subject,
-                                                     .details = {{"text", text}},
-                                                     .kind = "note",
-                                                     .vehicle_id = vehicle});
+                    std::int64_t id = 0;
+                    try {
+                        id = geo::record(tx, {.actor = call.actor(),
+                                              .action = corrects ? "note corrected" : "note",
+                                              .subject = subject,
+                                              .details = {{"text", text}},
+                                              .kind = "note",
+                                              .vehicle_id = vehicle,
+                                              .counterpart = counterpart,
+                                              .corrects = corrects});
+                    } catch (const NotFoundError& e) {
+                        throw ApiError(422, "invalid", std::string("corrects: ") + e.what());
+                    }
                     tx.commit();
                     return json_response({{"id", id}}, 201);
                 }});

@@ -1,4 +1,6 @@
-// GTFS-realtime feeds, from memory: /gtfs-rt/vehicle-positions, /trip-updates, /alerts.
+// GTFS-realtime feeds: /gtfs-rt/vehicle-positions and /trip-updates from memory, /alerts from
+// the notices in force.
+#include "dispatch/notices.hpp"
 #include "server/api/api.hpp"
 #include "server/api/gtfs_rt.hpp"
 
@@ -37,7 +39,37 @@ Route feed_route(const std::string& path, Builder build, ApiServices& s) {
 void add_feed_routes(Router& router, ApiServices& s) {
     router.add(feed_route("/gtfs-rt/vehicle-positions", &vehicle_positions, s));
     router.add(feed_route("/gtfs-rt/trip-updates", &trip_updates, s));
-    router.add(feed_route("/gtfs-rt/alerts", &alerts, s));
+    // Alerts: the notices in force, from the database.
+    router.add({.method = Method::get,
+                .pattern = "/gtfs-rt/alerts",
+                .roles = all_roles,
+                .handler = [](Call& call) {
+                    const auto format = call.query("format").value_or("protobuf");
+                    if (format != "protobuf" && format != "json") {
+                        throw ApiError(400, "bad_request", "format: protobuf or json is wanted");
+                    }
+                    const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now());
+                    pqxx::read_transaction tx(call.db());
+                    const auto notices = dispatch::list_notices(tx, {.in_force_at = now});
+                    std::vector<std::int64_t> ids;
+                    for (const auto& n : notices) {
+                        ids.push_back(n.notice_id);
+                    }
+                    auto entities = dispatch::notice_entities(tx, ids);
+                    std::vector<AlertInput> in;
+                    for (const auto& n : notices) {
+                        auto& e = entities[n.notice_id];
+                        in.push_back({n.notice_id, dispatch::gtfs_cause(n.category),
+                                      dispatch::gtfs_effect(n.category), n.severity, n.title,
+                                      n.full_text.empty() ? n.short_text : n.full_text,
+                                      n.valid_from, n.valid_until, std::move(e.routes),
+                                      std::move(e.stops)});
+                    }
+                    const bool json = format == "json";
+                    return Response{200, json ? "application/json" : "application/x-protobuf",
+                                    alerts(in, now, json)};
+                }});
 }
 
 }  // namespace fleet::server::api

@@ -8,7 +8,8 @@ namespace fleet::server::api {
 
 StreamFilter stream_filter(const ApiServices& s, const Principal& user,
                            const nlohmann::json& subscription) {
-    body::only(subscription, {"vehicles", "groups", "kinds", "positions", "events", "assignments"});
+    body::only(subscription, {"vehicles", "groups", "kinds", "positions", "events", "assignments",
+                                 "notices"});
     StreamFilter f;
     if (user.limited) {
         f.vehicles = user.vehicles;
@@ -62,6 +63,7 @@ StreamFilter stream_filter(const ApiServices& s, const Principal& user,
     f.positions = body::boolean(subscription, "positions").value_or(true);
     f.events = body::boolean(subscription, "events").value_or(true);
     f.assignments = body::boolean(subscription, "assignments").value_or(true);
+    f.notices = body::boolean(subscription, "notices").value_or(true);
     return f;
 }
 

@@ -37,6 +37,7 @@ std::string StreamFilter::key() const {
     std::string k = positions ? "p" : "-";
     k += events ? "e" : "-";
     k += assignments ? "a" : "-";
+    k += notices ? "n" : "-";
     k += "|";
     for (const auto& kind : kinds) {
         k += kind + ",";
@@ -113,6 +114,12 @@ void LiveStream::on_assignment_withdrawn(std::int64_t assignment_id) {
     ++updates_;
 }
 
+void LiveStream::on_notice_delivery(const dispatch::DeliveryChange& change) {
+    std::lock_guard lock(pending_mutex_);
+    pending_[change.vehicle_id].deliveries.push_back(change);
+    ++updates_;
+}
+
 std::uint64_t LiveStream::subscribe(StreamFilter filter,
                                     std::weak_ptr<StreamSubscriber> subscriber) {
     std::lock_guard lock(subscribers_mutex_);
@@ -176,6 +183,7 @@ void LiveStream::flush(geo::Millis now) {
         nlohmann::json positions = nlohmann::json::array();
         nlohmann::json events = nlohmann::json::array();
         nlohmann::json assignments = nlohmann::json::array();
+        nlohmann::json deliveries = nlohmann::json::array();
         for (const auto& [vehicle, p] : pending) {
             if (filter.vehicles && filter.vehicles->count(vehicle) == 0) {
                 continue;
@@ -205,6 +213,19 @@ void LiveStream::flush(geo::Millis now) {
                                            {"end", time(a.end)}});
                 }
             }
+            if (filter.notices) {
+                for (const auto& d : p.deliveries) {
+                    deliveries.push_back(
+                        {{"notice_id", d.notice_id},
+                         {"driver_id", d.driver_id},
+                         {"vehicle_id", vehicle},
+                         {"state", d.state},
+                         {"withdrawal_state", d.withdrawal_state.empty()
+                                                  ? nlohmann::json()
+                                                  : nlohmann::json(d.withdrawal_state)},
+                         {"at", geo::iso_utc(d.at)}});
+                }
+            }
             if (filter.events) {
                 for (const auto& e : p.events) {
                     if (filter.kinds.empty() || filter.kinds.count(dispatch::to_string(e.kind))) {
@@ -213,7 +234,7 @@ void LiveStream::flush(geo::Millis now) {
                 }
             }
         }
-        if (positions.empty() && events.empty() && assignments.empty()) {
+        if (positions.empty() && events.empty() && assignments.empty() && deliveries.empty()) {
             continue;
         }
         const auto frame = std::make_shared<const std::string>(
@@ -221,7 +242,8 @@ void LiveStream::flush(geo::Millis now) {
                           {"at", at},
                           {"positions", std::move(positions)},
                           {"events", std::move(events)},
-                          {"assignments", std::move(assignments)}}));
+                          {"assignments", std::move(assignments)},
+                          {"deliveries", std::move(deliveries)}}));
         ++frames_;
         for (const auto& subscriber : group.second) {
             if (subscriber->queued_bytes() + frame->size() > config_.max_queued_bytes) {

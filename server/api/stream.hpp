@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dispatch/events.hpp"
+#include "dispatch/notices.hpp"
 #include "ingest/writer.hpp"
 #include "server/api/live.hpp"
 
@@ -32,6 +33,8 @@ struct StreamFilter {
     bool positions = true;
     bool events = true;
     bool assignments = true;
+    /// Changes of notice deliveries (to the drivers of the vehicles seen).
+    bool notices = true;
     /// Only events of these kinds; empty: every kind.
     std::set<std::string> kinds{};
 
@@ -70,6 +73,8 @@ class LiveStream : public ingest::PositionSink {
     void on_assignment(const dispatch::Assignment& assignment);
     /// An assignment withdrawn from the engine: cancelled, deleted or out of its window.
     void on_assignment_withdrawn(std::int64_t assignment_id);
+    /// A notice delivery whose state changed (the notice service's thread).
+    void on_notice_delivery(const dispatch::DeliveryChange& change);
 
     /// Adds a subscriber; returns its id for unsubscribe and refilter.
     std::uint64_t subscribe(StreamFilter filter, std::weak_ptr<StreamSubscriber> subscriber);
@@ -101,6 +106,7 @@ class LiveStream : public ingest::PositionSink {
         std::int64_t committed_ms = 0;  ///< server time of the commit, for latency
         std::vector<dispatch::Event> events;
         std::vector<AssignmentChange> assignments;
+        std::vector<dispatch::DeliveryChange> deliveries;
     };
     struct Subscription {
         StreamFilter filter;

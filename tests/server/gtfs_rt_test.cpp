@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "geo/geodesy.hpp"
+#include "geo/iso_time.hpp"
 #include "proto/gtfs-realtime.pb.h"
 #include "server/api/gtfs_rt.hpp"
 
@@ -143,9 +144,51 @@ TEST_CASE("every feed has a JSON form for debugging, and an empty alerts feed is
     CHECK(json["entity"][0]["trip_update"]["stop_time_update"][0]["schedule_relationship"] ==
           "SKIPPED");
     tr::FeedMessage m;
-    REQUIRE(m.ParseFromString(alerts(f.input(), false)));
+    REQUIRE(m.ParseFromString(alerts({}, f.input().now, false)));
     CHECK(m.entity_size() == 0);
     CHECK(m.header().has_timestamp());
+}
+
+TEST_CASE("a notice is an alert: cause, effect, severity, validity, routes and stops") {
+    const auto from = *geo::parse_iso_time("2026-12-02T07:30:00+03:00");
+    const auto until = *geo::parse_iso_time("2026-12-02T10:00:00+03:00");
+    const std::vector<AlertInput> notices = {
+        {7,
+         "CONSTRUCTION",
+         "DETOUR",
+         3,
+         "Market Street closed",
+         "Detour via Park Gate",
+         from,
+         until,
+         {"R1"},
+         {"S3"}},
+        {8, "WEATHER", "OTHER_EFFECT", 1, "Fog", "Fog on the ring road", from, until, {}, {}},
+        {9, "NOT_A_CAUSE", "NOR_AN_EFFECT", 2, "?", "?", from, until, {}, {"S1"}}};
+    tr::FeedMessage m;
+    REQUIRE(m.ParseFromString(alerts(notices, until, false)));
+    REQUIRE(m.entity_size() == 3);
+    const auto& a = m.entity(0).alert();
+    CHECK(m.entity(0).id() == "notice-7");
+    CHECK(a.cause() == tr::Alert::CONSTRUCTION);
+    CHECK(a.effect() == tr::Alert::DETOUR);
+    CHECK(a.severity_level() == tr::Alert::SEVERE);
+    CHECK(a.active_period(0).start() == 1796185800);  // 2026-12-02T04:30:00Z
+    CHECK(a.active_period(0).end() == 1796194800);
+    REQUIRE(a.informed_entity_size() == 2);
+    CHECK(a.informed_entity(0).route_id() == "R1");
+    CHECK(a.informed_entity(1).stop_id() == "S3");
+    CHECK(a.header_text().translation(0).text() == "Market Street closed");
+    CHECK(a.description_text().translation(0).text() == "Detour via Park Gate");
+    // No route or stop of ours in its area: the bus service as a whole is informed.
+    const auto& fog = m.entity(1).alert();
+    REQUIRE(fog.informed_entity_size() == 1);
+    CHECK(fog.informed_entity(0).route_type() == 3);
+    CHECK(fog.severity_level() == tr::Alert::INFO);
+    // Names the feed does not know fall back to UNKNOWN.
+    CHECK(m.entity(2).alert().cause() == tr::Alert::UNKNOWN_CAUSE);
+    CHECK(m.entity(2).alert().effect() == tr::Alert::UNKNOWN_EFFECT);
+    CHECK(m.entity(2).alert().severity_level() == tr::Alert::WARNING);
 }
 
 // The engine's own state for a simulated trip: route 12 along a 6 km street, four legs of 6

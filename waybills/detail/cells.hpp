@@ -14,7 +14,4 @@ namespace fleet::waybills::detail {
 /// business.
 void validate_cells(const Sheet& sheet);
 
-/// Number of Unicode code points in valid UTF-8 text.
-std::size_t utf8_length(const std::string& text);
-
 }  // namespace fleet::waybills::detail
