@@ -24,12 +24,16 @@ struct DownlinkMessage {
     std::string text{};    ///< short text: terminal screens and text commands
     Millis valid_from{};
     Millis valid_until{};
-    std::uint32_t severity = 1;  ///< 1 info, 2 warning, 3 danger
+    /// 1 info, 2 warning, 3 danger; 0 withdraws the notice with this id (native terminals
+    /// remove it and acknowledge only its delivery).
+    std::uint32_t severity = 1;
 };
 
 /// The outcome of one send.
 enum class DownlinkResult {
-    written,        ///< handed to the device's connection (the device's own answer comes later)
+    /// written to the device's connection (OsmAnd: put into a response body); the device's
+    /// own answer, where it gives one, comes later as a NoticeReceipt (IngestServices::on_receipt)
+    written,
     not_connected,  ///< no connection of the vehicle's device is open now
     unsupported,    ///< the device's protocol cannot carry this message
     failed,         ///< the connection closed before the message was written

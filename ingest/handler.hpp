@@ -7,20 +7,26 @@
 #include <vector>
 
 #include "ingest/bytes.hpp"
+#include "ingest/downlink.hpp"
 #include "ingest/position.hpp"
 
 /// The protocol side of a TCP connection, without the socket: one object per connection, fed
 /// complete frames. Each device protocol folder provides one (`<protocol>/handler.hpp`).
 namespace fleet::ingest {
 
-/// A driver's receipt for a notice, from an in-cab terminal.
+/// A device's receipt for a downlink message (DownlinkMessage::id): from an in-cab terminal
+/// for a notice, or from a tracker answering a text command.
 struct NoticeReceipt {
-    /// delivered: the device has the message (a terminal shows it, a tracker answered the
-    /// command); read: the driver opened it on the terminal.
-    enum class Stage { delivered, read };
+    /// How far the message got.
+    enum class Stage {
+        delivered,  ///< the device has the message (a terminal shows it, a tracker answered it)
+        read,       ///< the driver opened it on the terminal (native terminals only)
+    };
     std::uint64_t notice_id = 0;
+    /// When the driver read it, by the terminal's clock; zero when the device gives no time
+    /// (every delivered receipt): the server dates it.
     Millis read_at{};
-    bool accepted = false;  ///< confirmed by the driver, not only displayed (read only)
+    bool accepted = false;  ///< read: confirmed by the driver, not only displayed; else false
     Stage stage = Stage::read;
 };
 
@@ -57,6 +63,11 @@ class FrameHandler {
 
     /// The answer to a login, once the device is accepted or refused.
     virtual Bytes login_reply(bool accepted) = 0;
+
+    /// `message` was just encoded for this connection and queued behind its writes (called on
+    /// the connection's network thread, like on_frame): protocols whose devices answer commands
+    /// remember what is outstanding, to turn the answers into delivered receipts.
+    virtual void on_downlink(const DownlinkMessage& message) { (void)message; }
 
     /// Whether the device has logged in and been accepted (positions before that are refused).
     bool logged_in() const { return logged_in_; }

@@ -594,12 +594,16 @@ struct Listeners::Impl {
                             by_vehicle[*c->vehicle] = c->id;
                         }
                         const Bytes reply = handler.login_reply(c->vehicle.has_value());
+                        bool replied = true;
                         if (!reply.empty()) {
-                            co_await async_send(c, reply, use_awaitable);
+                            replied = co_await async_send(c, reply, use_awaitable);
                         }
                         if (!c->vehicle) {
                             done = true;
                             break;
+                        }
+                        if (replied && services.on_connected) {
+                            services.on_connected(*c->vehicle);
                         }
                     }
                     if ((!step.positions.empty() || step.status || !step.receipts.empty()) &&
@@ -799,9 +803,17 @@ struct Listeners::Impl {
         const auto vehicle = found.vehicle;
         c->vehicle = vehicle;
         c->device = report.device_id;
+        bool returned = false;  // no live inbox: first seen, or silent for the idle timeout
         {
             std::lock_guard lock(book_mutex);
-            inboxes[*vehicle].seen = SteadyClock::now();
+            const auto now = SteadyClock::now();
+            auto [inbox, added] = inboxes.try_emplace(*vehicle);
+            returned = added || now - inbox->second.seen >= config.idle_timeout;
+            inbox->second.seen = now;
+        }
+        // After the inbox is live: what the hook sends waits there for the next response.
+        if (returned && services.on_connected) {
+            services.on_connected(*vehicle);
         }
         Packet packet;
         packet.counters = &c->counters;
@@ -886,6 +898,11 @@ struct Listeners::Impl {
                 if (!bytes) {
                     (*shared_done)(DownlinkResult::unsupported);
                     return;
+                }
+                // Before the bytes can reach the device, so that its answer finds the message
+                // outstanding.
+                if (c->handler) {
+                    c->handler->on_downlink(message);
                 }
                 enqueue(c, std::move(*bytes), [c, shared_done](bool written) {
                     ++(written ? c->counters.downlink_written : c->counters.downlink_failed);

@@ -59,9 +59,13 @@ struct IngestServices {
     std::function<Millis()> clock;
     /// Where device lookups run (a worker pool): never on a network thread.
     boost::asio::any_io_executor lookups;
-    /// Receives notice receipts from terminals, on a network thread (hand the work on); when
-    /// empty they are only counted.
+    /// Receives receipts (delivered: a terminal shows a notice, a tracker answered a command;
+    /// read: the driver opened it) on a network thread (hand the work on); when empty they are
+    /// only counted.
     std::function<void(std::int64_t vehicle_id, const NoticeReceipt&)> on_receipt{};
+    /// A vehicle's device logged in (TCP protocols: once the login reply is written) or reported
+    /// after being silent for the idle timeout (OsmAnd); on a network thread: hand the work on.
+    std::function<void(std::int64_t vehicle_id)> on_connected{};
 };
 
 /// Every packet is acknowledged only after its positions are committed; a connection reads

@@ -57,7 +57,7 @@ const std::vector<ProtocolInfo>& protocols() {
                  return std::nullopt;
              }
              try {
-                 return gt06::encode_command(static_cast<std::uint32_t>(m.id), m.text, serial);
+                 return gt06::encode_command(gt06::server_flag_of(m.id), m.text, serial);
              } catch (const InputError&) {
                  return std::nullopt;  // longer than a 1-byte packet length can carry
              }

@@ -157,6 +157,67 @@ void put_status_attributes(const Status& s, Position& p) {
     }
 }
 
+// Command answers are for people and logs, and a terminal's odd byte in one is no reason to
+// drop its connection: what is not text becomes U+FFFD, the replacement character.
+constexpr std::uint32_t replacement = 0xFFFD;
+
+void append_utf8(std::string& out, std::uint32_t code_point) {
+    if (code_point < 0x80) {
+        out.push_back(static_cast<char>(code_point));
+    } else if (code_point < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (code_point >> 6)));
+        out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    } else if (code_point < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (code_point >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (code_point >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    }
+}
+
+// Printable ASCII and the line breaks devices put between the lines of an answer.
+std::string read_ascii(Reader& r, std::size_t n) {
+    std::string text;
+    text.reserve(n);
+    for (const std::uint8_t b : r.bytes(n)) {
+        const bool printable = (b >= 0x20 && b <= 0x7E) || b == '\r' || b == '\n' || b == '\t';
+        append_utf8(text, printable ? b : replacement);
+    }
+    return text;
+}
+
+// UTF-16 big-endian, as Concox terminals send answers in Chinese, to UTF-8.
+std::string read_utf16be(Reader& r, std::size_t n) {
+    if (n % 2 != 0) {
+        r.fail(DecodeFault::bad_length,
+               "UTF-16 command answer of " + std::to_string(n) + " bytes, an odd number");
+    }
+    std::string text;
+    text.reserve(n);
+    const std::size_t end = r.offset() + n;
+    while (r.offset() < end) {
+        std::uint32_t unit = r.u16();
+        if (unit >= 0xD800 && unit <= 0xDBFF && r.offset() < end) {
+            const std::uint16_t low = r.u16();
+            if (low >= 0xDC00 && low <= 0xDFFF) {
+                unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00U);
+            } else {
+                append_utf8(text, replacement);  // a high surrogate alone
+                unit = low;
+            }
+        }
+        if (unit >= 0xD800 && unit <= 0xDFFF) {
+            unit = replacement;  // a surrogate that pairs with nothing
+        }
+        append_utf8(text, unit);
+    }
+    return text;
+}
+
 }  // namespace
 
 bool carries_local_time(std::uint8_t protocol_number) {
@@ -301,6 +362,47 @@ Alarm decode_alarm(ByteView frame, const Envelope& envelope, const Context& cont
     return alarm;
 }
 
+CommandReply decode_command_reply(ByteView frame, const Envelope& envelope) {
+    Reader r = content_reader(frame, envelope);
+    const std::size_t length_at = r.offset();
+    const std::uint8_t length = r.u8();  // server flag and text
+    if (length < 4) {
+        throw DecodeError(
+            protocol_name, DecodeFault::bad_length, length_at,
+            "command length " + std::to_string(length) + " cannot hold the 4-byte server flag");
+    }
+    CommandReply reply;
+    reply.server_flag = r.u32();
+    reply.text = read_ascii(r, length - 4U);
+    // The language word of the 0x80 answered, on the terminals that repeat it.
+    if (r.remaining() == 2) {
+        r.skip(2);
+    }
+    expect_end(r, "command answer");
+    return reply;
+}
+
+CommandReply decode_command_reply_coded(ByteView frame, const Envelope& envelope) {
+    Reader r = content_reader(frame, envelope);
+    CommandReply reply;
+    reply.server_flag = r.u32();
+    const std::size_t encoding_at = r.offset();
+    const std::uint8_t encoding = r.u8();
+    switch (encoding) {
+        case 0x01:
+            reply.text = read_ascii(r, r.remaining());
+            break;
+        case 0x02:
+            reply.text = read_utf16be(r, r.remaining());
+            break;
+        default:
+            throw DecodeError(
+                protocol_name, DecodeFault::bad_value, encoding_at,
+                "command answer encoding " + std::to_string(encoding) + " (1 ASCII, 2 UTF-16BE)");
+    }
+    return reply;
+}
+
 Message decode(ByteView frame, const Context& context) {
     const Envelope envelope = open_frame(frame);
     Message m;
@@ -321,6 +423,12 @@ Message decode(ByteView frame, const Context& context) {
         case msg_alarm:
         case msg_alarm_utc:
             m.payload = decode_alarm(frame, envelope, context);
+            break;
+        case msg_command_reply:
+            m.payload = decode_command_reply(frame, envelope);
+            break;
+        case msg_command_reply_coded:
+            m.payload = decode_command_reply_coded(frame, envelope);
             break;
         default:
             throw DecodeError(

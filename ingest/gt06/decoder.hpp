@@ -20,6 +20,9 @@ inline constexpr std::uint8_t msg_alarm = 0x16;           ///< GPS + LBS + statu
 inline constexpr std::uint8_t msg_location_utc = 0x22;    ///< 2G location, JM-VL03 §3
 inline constexpr std::uint8_t msg_alarm_utc = 0x26;       ///< 2G alarm, JM-VL03 §5
 inline constexpr std::uint8_t msg_online_command = 0x80;  ///< server command, GT06 §6.1
+inline constexpr std::uint8_t msg_command_reply = 0x15;   ///< answer to 0x80, GT06
+/// Answer to 0x80 of later Concox terminals, with an encoding byte.
+inline constexpr std::uint8_t msg_command_reply_coded = 0x21;
 
 /// The parts of a frame that every message has, after its start, length, stop bytes and CRC
 /// were checked. `content` views into the frame it was opened from.
@@ -59,8 +62,15 @@ struct Alarm {
     Status status;
 };
 
-/// What a message carries: Login, Position (0x12, 0x22), Status (0x13) or Alarm (0x16, 0x26).
-using Payload = std::variant<Login, Position, Status, Alarm>;
+/// A terminal's answer (0x15, 0x21) to an online command 0x80.
+struct CommandReply {
+    std::uint32_t server_flag = 0;  ///< the flag of the command answered, as the server sent it
+    std::string text;               ///< the answer, UTF-8 (0x21 may send it as UTF-16BE)
+};
+
+/// What a message carries: Login, Position (0x12, 0x22), Status (0x13), Alarm (0x16, 0x26) or
+/// CommandReply (0x15, 0x21).
+using Payload = std::variant<Login, Position, Status, Alarm, CommandReply>;
 
 /// What earlier frames of a connection tell about the frames that follow it.
 struct Context {
@@ -112,6 +122,21 @@ Status decode_heartbeat(ByteView frame, const Envelope& envelope);
 /// The alarm content of 0x16 (GT06 §5.3.1) and 0x26 (JM-VL03 §5). The date of 0x16 is local
 /// time, converted with `context`.
 Alarm decode_alarm(ByteView frame, const Envelope& envelope, const Context& context = {});
+
+/// The answer 0x15 to an online command, the layout of the GT06 document's terminal reply (and of
+/// Traccar's MSG_STRING): length of the command (server flag and text, 1 byte), server flag (4),
+/// the text in ASCII, then on terminals that mirror the 0x80 they answer its 2-byte language.
+/// A byte that is not printable ASCII (nor CR, LF, tab) becomes U+FFFD in `text`. Throws
+/// bad_length when the length byte cannot hold the server flag or leaves other than 0 or 2 bytes
+/// after the text, truncated when the content ends before the text does.
+CommandReply decode_command_reply(ByteView frame, const Envelope& envelope);
+/// The answer 0x21 to an online command of later Concox terminals, as Traccar's
+/// Gt06ProtocolDecoder reads it (MSG_STRING_INFO, in 0x78 0x78 or 0x79 0x79 frames) and the real
+/// frames of its tests show it: server flag (4), encoding (1: 0x01 ASCII, 0x02 UTF-16BE), the
+/// text filling the rest of the content; what is not text (a byte that is not printable ASCII,
+/// an unpaired surrogate) becomes U+FFFD. Throws truncated for content shorter than flag and
+/// encoding, bad_value for another encoding, bad_length for an odd number of UTF-16 bytes.
+CommandReply decode_command_reply_coded(ByteView frame, const Envelope& envelope);
 
 /// The name of an alarm code (former byte of Alarm/Language): "sos", "power_cut", "vibration",
 /// "geofence_enter", "geofence_exit", "overspeed", ...; std::nullopt for 0x00 (normal);

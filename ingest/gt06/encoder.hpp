@@ -20,6 +20,12 @@ bool expects_reply(std::uint8_t protocol_number);
 /// its own form: 79 79 00 05 <protocol number> <serial> <CRC> 0D 0A.
 Bytes encode_reply(std::uint8_t protocol_number, std::uint16_t serial, bool extended = false);
 
+/// The server flag that carries a downlink message's id in its 0x80 command: the id's low 32
+/// bits (the terminal echoes them in its answer, 0x15 or 0x21).
+inline std::uint32_t server_flag_of(std::uint64_t message_id) {
+    return static_cast<std::uint32_t>(message_id);
+}
+
 /// An online command (protocol number 0x80): the ASCII text of an SMS command such as "DYD#",
 /// the 4-byte server flag the terminal echoes in its answer, language English (0x00 0x02).
 /// Throws InputError when the text does not fit a 1-byte packet length (more than 243 bytes).

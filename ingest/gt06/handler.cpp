@@ -1,5 +1,7 @@
 #include "ingest/gt06/handler.hpp"
 
+#include <algorithm>
+
 #include "ingest/decode_error.hpp"
 #include "ingest/gt06/encoder.hpp"
 
@@ -72,6 +74,7 @@ Step Handler::on_frame(ByteView frame) {
                           [&](Position& p) { return on_location(p, envelope); },
                           [&](Status& status) { return on_heartbeat(status, envelope); },
                           [&](Alarm& alarm) { return on_alarm(alarm, envelope); },
+                          [&](CommandReply& reply) { return on_command_reply(reply); },
                       },
                       message.payload);
 }
@@ -116,6 +119,26 @@ Step Handler::on_alarm(Alarm& alarm, const Envelope& envelope) {
     }
     step.positions.push_back(std::move(alarm.position));
     step.reply = encode_reply(envelope.protocol_number, envelope.serial, envelope.extended);
+    return step;
+}
+
+void Handler::on_downlink(const DownlinkMessage& message) {
+    if (outstanding_.size() >= max_outstanding_commands) {
+        outstanding_.pop_front();
+    }
+    outstanding_.push_back({server_flag_of(message.id), message.id});
+}
+
+Step Handler::on_command_reply(const CommandReply& reply) {
+    Step step;
+    // Answers need no reply. The oldest command with the flag is the one answered (two messages
+    // whose ids share their low 32 bits are answered in the order they went).
+    const auto it = std::find_if(outstanding_.begin(), outstanding_.end(),
+                                 [&](const auto& o) { return o.server_flag == reply.server_flag; });
+    if (it != outstanding_.end()) {
+        step.receipts.push_back({it->message_id, Millis{}, false, NoticeReceipt::Stage::delivered});
+        outstanding_.erase(it);
+    }
     return step;
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 
@@ -17,6 +19,9 @@ namespace fleet::ingest::gt06 {
 /// 3 minutes out of the factory, so 10 minutes outlasts two lost ones; after that the terminal
 /// has been asleep or away, and what it said then is not carried into its fixes.
 inline constexpr std::chrono::minutes default_max_status_age{10};
+
+/// Online commands a connection remembers as unanswered at most.
+inline constexpr std::size_t max_outstanding_commands = 32;
 
 /// A status as plain named values (Step.status and position attributes): "ignition",
 /// "charging", "armed", "fuel_cut", "gps_tracking" (booleans), "voltage_level" (0 no power to 6
@@ -44,6 +49,13 @@ nlohmann::json status_values(const Status& status);
 /// Alarms carry the status they came with, and their status is the latest too. An alarm a
 /// status reports ("terminal_alarm", "alarm") is an event and never carried.
 ///
+/// Each downlink message goes down as an online command 0x80 whose server flag is the message's
+/// id (server_flag_of); the handler remembers the flags outstanding, up to
+/// max_outstanding_commands (older ones are forgotten). The terminal's answer, 0x15 or 0x21,
+/// echoes the flag: for an outstanding flag it becomes a delivered receipt with that message's
+/// id (read_at zero: the server dates it); an answer with a flag not sent on this connection, or
+/// already answered, yields nothing. Answers get no reply (the documents ask for none).
+///
 /// Well-formed messages of types not handled are counted and skipped, as the device expects no
 /// answer to them.
 class Handler : public FrameHandler {
@@ -58,6 +70,7 @@ class Handler : public FrameHandler {
     std::optional<std::size_t> frame_length(ByteView buffered, std::size_t max_frame) override;
     Step on_frame(ByteView frame) override;
     Bytes login_reply(bool accepted) override;
+    void on_downlink(const DownlinkMessage& message) override;
 
     /// The wall clock, in milliseconds.
     static Millis system_clock();
@@ -72,6 +85,7 @@ class Handler : public FrameHandler {
     Step on_location(Position& position, const Envelope& envelope);
     Step on_heartbeat(const Status& status, const Envelope& envelope);
     Step on_alarm(Alarm& alarm, const Envelope& envelope);
+    Step on_command_reply(const CommandReply& reply);
     /// Remembers `status` as the latest and returns it as the vehicle's status.
     DeviceStatus report(const Status& status);
     void carry_status(Position& position, bool reports_ignition) const;
@@ -82,6 +96,11 @@ class Handler : public FrameHandler {
     bool login_extended_ = false;
     Context context_;
     std::optional<Reported> last_status_;
+    struct Outstanding {
+        std::uint32_t server_flag;
+        std::uint64_t message_id;
+    };
+    std::deque<Outstanding> outstanding_;  // commands sent and not answered, oldest first
 };
 
 }  // namespace fleet::ingest::gt06

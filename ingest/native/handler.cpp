@@ -103,8 +103,15 @@ Step Handler::on_frame(ByteView bytes) {
         }
         case pb::Frame::kNoticeAck: {
             const auto& a = f.notice_ack();
-            step.receipts.push_back(
-                {a.notice_id(), Millis(std::chrono::milliseconds(a.read_at_ms())), a.accepted()});
+            if (a.delivered()) {
+                // Shown, not yet read: what a delivered ack may carry besides its id means nothing.
+                step.receipts.push_back(
+                    {a.notice_id(), Millis{}, false, NoticeReceipt::Stage::delivered});
+            } else {
+                step.receipts.push_back({a.notice_id(),
+                                         Millis(std::chrono::milliseconds(a.read_at_ms())),
+                                         a.accepted(), NoticeReceipt::Stage::read});
+            }
             return step;
         }
         case pb::Frame::kLoginResult:

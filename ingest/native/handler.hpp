@@ -7,8 +7,9 @@
 namespace fleet::ingest::native {
 
 /// Login → LoginResult; PositionBatch → its positions, then Ack{batch_id, stored} once they are
-/// committed; NoticeAck → a receipt for the notices module. Frames the server sends (LoginResult,
-/// Ack, Notice) are refused when they come from a terminal.
+/// committed; NoticeAck → a receipt for the notices module (delivered when its `delivered` is
+/// set, otherwise read, with read_at and accepted). Frames the server sends (LoginResult, Ack,
+/// Notice) are refused when they come from a terminal.
 class Handler : public FrameHandler {
   public:
     Handler();

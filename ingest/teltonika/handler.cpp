@@ -17,8 +17,13 @@ Step Handler::on_frame(ByteView frame) {
         return step;
     }
     if (frame_codec(frame) == codec12) {
-        // A response to a command we sent; the commands module will subscribe to these.
+        // Checked whole before it counts as an answer; its text is the device's business.
         decode_command_response(frame);
+        if (!outstanding_.empty()) {
+            step.receipts.push_back(
+                {outstanding_.front(), Millis{}, false, NoticeReceipt::Stage::delivered});
+            outstanding_.pop_front();
+        }
         return step;
     }
     AvlPacket packet = decode_packet(frame);
@@ -29,6 +34,13 @@ Step Handler::on_frame(ByteView frame) {
 
 Bytes Handler::login_reply(bool accepted) {
     return encode_login_reply(accepted);
+}
+
+void Handler::on_downlink(const DownlinkMessage& message) {
+    if (outstanding_.size() >= max_outstanding_commands) {
+        outstanding_.pop_front();
+    }
+    outstanding_.push_back(message.id);
 }
 
 }  // namespace fleet::ingest::teltonika

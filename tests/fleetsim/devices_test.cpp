@@ -14,6 +14,7 @@
 #include "ingest/native/handler.hpp"
 #include "ingest/osmand/decoder.hpp"
 #include "ingest/teltonika/decoder.hpp"
+#include "ingest/teltonika/encoder.hpp"
 #include "tools/fleetsim/devices/gt06.hpp"
 #include "tools/fleetsim/devices/native.hpp"
 #include "tools/fleetsim/devices/osmand.hpp"
@@ -337,4 +338,58 @@ TEST_CASE("sent_fix: what each protocol carries is what the ingest decoder reads
     CHECK(devices::native::sent_fix(b).speed_kmh == static_cast<double>(88.8888f));
     CHECK(devices::native::sent_fix(fixes[2]).fuel_l == static_cast<double>(123.456789f));
     CHECK(devices::native::sent_fix(b).fuel_l == std::nullopt);
+}
+
+TEST_CASE("teltonika: Codec 12 commands read and responses written as the server has them") {
+    // Teltonika Data Sending Protocols, "Codec 12 > 1st example": the server's "getinfo".
+    const Bytes getinfo = from_hex("000000000000000F0C010500000007676574696E666F0100004312");
+    CHECK(devices::teltonika::command_frame_length(ByteView(getinfo).first(10)) == std::nullopt);
+    CHECK(devices::teltonika::command_frame_length(getinfo) == getinfo.size());
+    CHECK(devices::teltonika::decode_command(getinfo) == "getinfo");
+    CHECK(devices::teltonika::decode_command(fleet::ingest::teltonika::encode_command("")) == "");
+    const auto response = fleet::ingest::teltonika::decode_command_response(
+        devices::teltonika::encode_response("OK getinfo"));
+    CHECK(response.text == "OK getinfo");
+
+    Bytes corrupt = getinfo;
+    corrupt[12] ^= 0x01;
+    CHECK_THROWS_AS(devices::teltonika::decode_command(corrupt), devices::ReplyError);
+    // A response is not a command.
+    CHECK_THROWS_AS(devices::teltonika::decode_command(devices::teltonika::encode_response("x")),
+                    devices::ReplyError);
+    CHECK_THROWS_AS(devices::teltonika::command_frame_length(from_hex("00000001")),
+                    devices::ReplyError);
+}
+
+TEST_CASE("gt06: online commands read and answered with 0x21 as the server decodes it") {
+    const Bytes dyd = fleet::ingest::gt06::encode_command(0x12345678, "DYD#", 2);
+    const auto command = devices::gt06::decode_command(dyd);
+    CHECK(command.server_flag == 0x12345678);
+    CHECK(command.text == "DYD#");
+    CHECK(command.serial == 2);
+    CHECK_THROWS_AS(devices::gt06::decode_command(fleet::ingest::gt06::encode_reply(0x12, 1)),
+                    devices::ReplyError);
+
+    // The hand-computed frame of tests/ingest/gt06_test.cpp (flag 9, "DYD=Success!", serial 3).
+    const Bytes reply = devices::gt06::encode_command_reply(9, "DYD=Success!", 3);
+    CHECK(to_hex(reply) ==
+          to_hex(from_hex("7878162100000009014459443D53756363657373210003A53F0D0A")));
+    const auto decoded = fleet::ingest::gt06::decode(reply);
+    CHECK(decoded.protocol_number == 0x21);
+    CHECK(std::get<fleet::ingest::gt06::CommandReply>(decoded.payload).server_flag == 9);
+    CHECK(std::get<fleet::ingest::gt06::CommandReply>(decoded.payload).text == "DYD=Success!");
+}
+
+TEST_CASE("native: notice acks are receipts of the stage they say") {
+    fleet::ingest::native::Handler handler;
+    handler.set_logged_in(true);
+    const auto delivered = handler.on_frame(devices::native::encode_notice_delivered(5));
+    REQUIRE(delivered.receipts.size() == 1);
+    CHECK(delivered.receipts[0].notice_id == 5);
+    CHECK(delivered.receipts[0].stage == fleet::ingest::NoticeReceipt::Stage::delivered);
+    const auto read = handler.on_frame(devices::native::encode_notice_read(5, 1767225600000));
+    REQUIRE(read.receipts.size() == 1);
+    CHECK(read.receipts[0].stage == fleet::ingest::NoticeReceipt::Stage::read);
+    CHECK(read.receipts[0].accepted);
+    CHECK(read.receipts[0].read_at.time_since_epoch() == milliseconds(1767225600000));
 }

@@ -31,6 +31,7 @@
 #include "ingest/bytes.hpp"
 #include "ingest/gt06/decoder.hpp"
 #include "ingest/gt06/encoder.hpp"
+#include "ingest/native/encoder.hpp"
 #include "ingest/native/handler.hpp"
 #include "ingest/osmand/decoder.hpp"
 #include "ingest/teltonika/decoder.hpp"
@@ -604,6 +605,199 @@ TEST_CASE("load: a dropped connection before the answer: reconnect, resend, each
     for (const auto protocol : all_protocols) {
         check_resend_after_drop(protocol);
     }
+}
+
+namespace {
+
+// What a device answered to the server's downlink, as the server's decoders read it.
+struct Answers {
+    std::mutex mutex;
+    struct NoticeAck {
+        std::uint64_t id = 0;
+        bool delivered = false;
+        std::int64_t read_at_ms = 0;
+        bool accepted = false;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::vector<NoticeAck> notice_acks;
+    std::vector<std::pair<std::uint32_t, std::string>> commands;  // GT06 flag (0 else), text
+
+    std::vector<NoticeAck> acks() {
+        const std::lock_guard lock(mutex);
+        return notice_acks;
+    }
+};
+
+// Native: on the first batch, sends a notice (id 5) and the withdrawal of another (id 6) before
+// the Ack; keeps every NoticeAck.
+TestServer::Session native_notice_server(Answers& answers,
+                                         std::chrono::steady_clock::time_point& sent_at) {
+    namespace native = fleet::tools::fleetsim::devices::native;
+    return [&answers, &sent_at](tcp::socket& s) {
+        std::uint64_t batches = 0;
+        while (true) {
+            const Bytes bytes = read_native_frame(s);
+            const auto span = native::frame_span(bytes);
+            const auto frame = native::decode_frame(ByteView(bytes).subspan(span->header_bytes));
+            fleet::proto::terminal::Frame reply;
+            if (frame.has_login()) {
+                reply.mutable_login_result()->set_accepted(true);
+                write_all(s, native::length_delimited(reply));
+            } else if (frame.has_notice_ack()) {
+                const auto& a = frame.notice_ack();
+                const std::lock_guard lock(answers.mutex);
+                answers.notice_acks.push_back({a.notice_id(), a.delivered(), a.read_at_ms(),
+                                               a.accepted(), std::chrono::steady_clock::now()});
+            } else if (frame.has_positions()) {
+                if (batches++ == 0) {
+                    fleet::ingest::DownlinkMessage notice{.id = 5, .text = "Ice", .severity = 2};
+                    sent_at = std::chrono::steady_clock::now();
+                    write_all(s, fleet::ingest::native::encode_notice(notice));
+                    notice.id = 6;
+                    notice.severity = 0;
+                    write_all(s, fleet::ingest::native::encode_notice(notice));
+                }
+                reply.mutable_ack()->set_batch_id(frame.positions().batch_id());
+                reply.mutable_ack()->set_stored(
+                    static_cast<std::uint32_t>(frame.positions().positions_size()));
+                write_all(s, native::length_delimited(reply));
+            }
+        }
+    };
+}
+
+}  // namespace
+
+TEST_CASE("downlink: the native terminal acknowledges a notice at once, and its reading later") {
+    Answers answers;
+    std::chrono::steady_clock::time_point sent_at{};
+    sim::Report report;
+    SUBCASE("read 300 ms after it arrived, while the device goes on reporting") {
+        {
+            TestServer server(native_notice_server(answers, sent_at));
+            auto plan = plan_for(sim::Protocol::native, server.port());
+            plan.read_after = 300ms;
+            plan.packet_period = 50ms;
+            plan.packets_per_connection = 12;
+            plan.duration = 2s;
+            report = sim::run(plan);
+        }
+        CHECK(report.all_acked());
+        CHECK(report.connection_errors == 0);
+        const auto acks = answers.acks();
+        REQUIRE(acks.size() == 3);
+        CHECK(acks[0].id == 5);
+        CHECK(acks[0].delivered);
+        CHECK(acks[0].read_at_ms == 0);
+        CHECK_FALSE(acks[0].accepted);
+        CHECK(acks[1].id == 6);  // the withdrawal: delivered, never read
+        CHECK(acks[1].delivered);
+        CHECK(acks[2].id == 5);
+        CHECK_FALSE(acks[2].delivered);
+        CHECK(acks[2].accepted);
+        CHECK(acks[2].read_at_ms > 1'700'000'000'000);  // the wall clock, in ms
+        CHECK(acks[0].at - sent_at < 200ms);
+        CHECK(acks[2].at - sent_at >= 300ms);
+        CHECK(acks[2].at - sent_at < 300ms + 200ms);  // before the next packet after it fell due
+    }
+    SUBCASE("never read") {
+        {
+            TestServer server(native_notice_server(answers, sent_at));
+            auto plan = plan_for(sim::Protocol::native, server.port());
+            plan.read_after = std::nullopt;
+            plan.packet_period = 20ms;
+            plan.packets_per_connection = 5;
+            plan.duration = 1s;
+            report = sim::run(plan);
+        }
+        CHECK(report.all_acked());
+        const auto acks = answers.acks();
+        REQUIRE(acks.size() == 2);
+        CHECK(acks[0].delivered);
+        CHECK(acks[1].delivered);
+    }
+}
+
+TEST_CASE("downlink: Teltonika answers Codec 12 commands that come before the record count") {
+    Answers answers;
+    sim::Report report;
+    {
+        TestServer server([&answers](tcp::socket& s) {
+            const Bytes length = read_exactly(s, 2);
+            (void)read_exactly(s, (std::size_t{length[0]} << 8) | length[1]);
+            write_all(s, fleet::ingest::teltonika::encode_login_reply(true));
+            std::uint64_t packets = 0;
+            while (true) {
+                Bytes frame = read_exactly(s, 8);
+                const Bytes rest = read_exactly(s, be32(frame, 4) + 4);
+                frame.insert(frame.end(), rest.begin(), rest.end());
+                if (fleet::ingest::teltonika::frame_codec(frame) == 0x0C) {
+                    const auto response = fleet::ingest::teltonika::decode_command_response(frame);
+                    const std::lock_guard lock(answers.mutex);
+                    answers.commands.emplace_back(0, response.text);
+                    continue;
+                }
+                const auto packet = fleet::ingest::teltonika::decode_packet(frame);
+                if (packets++ == 1) {
+                    write_all(s, fleet::ingest::teltonika::encode_command("getver"));
+                    write_all(s, fleet::ingest::teltonika::encode_command("getgps"));
+                }
+                write_all(s, fleet::ingest::teltonika::encode_ack(packet.record_count));
+            }
+        });
+        auto plan = plan_for(sim::Protocol::teltonika, server.port());
+        plan.records_per_packet = 2;
+        plan.packets_per_connection = 4;
+        plan.ack_timeout = 2s;
+        plan.duration = 2s;
+        report = sim::run(plan);
+    }
+    CHECK(report.all_acked());
+    CHECK(report.packets_failed == 0);
+    CHECK(report.connection_errors == 0);
+    const std::lock_guard lock(answers.mutex);
+    REQUIRE(answers.commands.size() == 2);
+    CHECK(answers.commands[0].second == "OK getver");
+    CHECK(answers.commands[1].second == "OK getgps");
+}
+
+TEST_CASE("downlink: GT06 answers an online command 0x80 with 0x21 echoing its server flag") {
+    namespace gt06 = fleet::ingest::gt06;
+    Answers answers;
+    sim::Report report;
+    {
+        TestServer server([&answers](tcp::socket& s) {
+            std::uint64_t locations = 0;
+            while (true) {
+                Bytes frame = read_exactly(s, 3);
+                const Bytes rest = read_exactly(s, std::size_t{frame[2]} + 2);
+                frame.insert(frame.end(), rest.begin(), rest.end());
+                const auto m = gt06::decode(frame);
+                if (m.protocol_number == gt06::msg_command_reply_coded) {
+                    const auto& reply = std::get<gt06::CommandReply>(m.payload);
+                    const std::lock_guard lock(answers.mutex);
+                    answers.commands.emplace_back(reply.server_flag, reply.text);
+                    continue;
+                }
+                if (m.protocol_number == gt06::msg_location && locations++ == 0) {
+                    write_all(s, gt06::encode_command(0xABCD0123, "DYD#", 1));
+                }
+                write_all(s, gt06::encode_reply(m.protocol_number, m.serial));
+            }
+        });
+        auto plan = plan_for(sim::Protocol::gt06, server.port());
+        plan.packets_per_connection = 3;
+        plan.ack_timeout = 2s;
+        plan.duration = 2s;
+        report = sim::run(plan);
+    }
+    CHECK(report.all_acked());
+    CHECK(report.records_acked == 3);
+    CHECK(report.connection_errors == 0);
+    const std::lock_guard lock(answers.mutex);
+    REQUIRE(answers.commands.size() == 1);
+    CHECK(answers.commands[0].first == 0xABCD0123);
+    CHECK(answers.commands[0].second == "OK DYD#");
 }
 
 TEST_CASE("run: vehicles spaced along a route report positions on it") {

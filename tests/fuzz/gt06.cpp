@@ -13,6 +13,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // and alarms the status that later locations carry.
     fleet::ingest::gt06::Handler handler([] { return fleet::ingest::Millis{}; });
     handler.set_logged_in(true);
+    // Commands outstanding with the server flags of the seeds' answers (0 and 9), so that
+    // answers 0x15 and 0x21 become receipts.
+    for (const std::uint64_t id : {0, 9}) {
+        handler.on_downlink(
+            {.kind = fleet::ingest::DownlinkMessage::Kind::command, .id = id, .text = "DYD#"});
+    }
     try {
         // Cut the input like a session cuts its receive buffer, and decode every whole frame.
         while (auto length = fleet::ingest::gt06::frame_length(rest)) {

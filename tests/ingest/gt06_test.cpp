@@ -818,6 +818,115 @@ TEST_CASE("GT06: online command 0x80 (GT06 §6.1)") {
     CHECK_THROWS_AS(gt06::encode_command(0, longest + "A", 0), fleet::InputError);
 }
 
+// [traccar] A terminal's 0x15 answer (its ICCID), server flag 0, with the language word 00 02
+// after the text; serial 0x0D44.
+const std::string_view traccar_reply_iccid =
+    "7878281520000000003c49434349443a38393838323339303030303039373330323635303e00020d446f260d0a";
+// [traccar] A 0x21 answer in a 0x79 0x79 frame, server flag 0, UTF-16BE "Command error!";
+// serial 0x0023.
+const std::string_view traccar_reply_utf16 =
+    "797900262100000000020043006f006d006d0061006e00640020006500720072006f0072002100236e850d0a";
+// [synth] 0x21 answering the 0x80 with server flag 9 (as the sessions test sends it), ASCII
+// "DYD=Success!", serial 3.
+const std::string_view synth_reply_flag9 = "7878162100000009014459443D53756363657373210003A53F0D0A";
+// [synth] 0x15 answering the same, with the language word; serial 4.
+const std::string_view synth_reply_15_flag9 =
+    "7878181510000000094459443D5375636365737321000200048D110D0A";
+
+TEST_CASE("GT06: command answer 0x15 (length of command, server flag, ASCII, language)") {
+    const auto iccid = gt06::decode(from_hex(traccar_reply_iccid));
+    CHECK(iccid.protocol_number == gt06::msg_command_reply);
+    CHECK(iccid.serial == 0x0D44);
+    const auto& reply = std::get<gt06::CommandReply>(iccid.payload);
+    CHECK(reply.server_flag == 0);
+    CHECK(reply.text == "<ICCID:89882390000097302650>");
+
+    const auto ours = gt06::decode(from_hex(synth_reply_15_flag9));
+    CHECK(std::get<gt06::CommandReply>(ours.payload).server_flag == 9);
+    CHECK(std::get<gt06::CommandReply>(ours.payload).text == "DYD=Success!");
+
+    SUBCASE("without the language word") {
+        const auto m = gt06::decode(build_frame(0x15, from_hex("06 0000002A 4F 4B"), 5));
+        CHECK(std::get<gt06::CommandReply>(m.payload).server_flag == 42);
+        CHECK(std::get<gt06::CommandReply>(m.payload).text == "OK");
+    }
+    SUBCASE("a byte that is no text becomes U+FFFD; the answer still counts") {
+        const auto m = gt06::decode(build_frame(0x15, from_hex("07 00000001 4F 00 4B"), 5));
+        CHECK(std::get<gt06::CommandReply>(m.payload).text == "O\xEF\xBF\xBDK");
+    }
+    SUBCASE("a length byte that cannot hold the server flag") {
+        const auto e = decode_error(build_frame(0x15, from_hex("03 000000"), 5));
+        REQUIRE(e);
+        CHECK(e->fault() == DecodeFault::bad_length);
+        CHECK(e->offset() == 4);
+    }
+    SUBCASE("a length byte beyond the content") {
+        const auto e = decode_error(build_frame(0x15, from_hex("10 00000001 4F4B"), 5));
+        REQUIRE(e);
+        CHECK(e->fault() == DecodeFault::truncated);
+    }
+    SUBCASE("bytes after the text that are not a language word") {
+        const auto e = decode_error(build_frame(0x15, from_hex("06 00000001 4F4B 000201"), 5));
+        REQUIRE(e);
+        CHECK(e->fault() == DecodeFault::bad_length);
+    }
+    SUBCASE("an empty content") {
+        CHECK(decode_error(build_frame(0x15, {}, 5))->fault() == DecodeFault::truncated);
+    }
+}
+
+TEST_CASE("GT06: command answer 0x21 (server flag, encoding, text)") {
+    const auto utf16 = gt06::decode(from_hex(traccar_reply_utf16));
+    CHECK(utf16.extended);
+    CHECK(utf16.protocol_number == gt06::msg_command_reply_coded);
+    CHECK(utf16.serial == 0x0023);
+    CHECK(std::get<gt06::CommandReply>(utf16.payload).server_flag == 0);
+    CHECK(std::get<gt06::CommandReply>(utf16.payload).text == "Command error!");
+
+    const auto ascii = gt06::decode(from_hex(synth_reply_flag9));
+    CHECK_FALSE(ascii.extended);
+    CHECK(ascii.serial == 3);
+    CHECK(std::get<gt06::CommandReply>(ascii.payload).server_flag == 9);
+    CHECK(std::get<gt06::CommandReply>(ascii.payload).text == "DYD=Success!");
+
+    SUBCASE("UTF-16: a pair of surrogates is one character; a lone one is U+FFFD") {
+        // U+1F697 (oncoming automobile) as D83D DE97; "A" then a high surrogate followed by "B".
+        const auto pair = gt06::decode(build_frame(0x21, from_hex("00000001 02 D83D DE97"), 1));
+        CHECK(std::get<gt06::CommandReply>(pair.payload).text == "\xF0\x9F\x9A\x97");
+        const auto lone =
+            gt06::decode(build_frame(0x21, from_hex("00000001 02 0041 D83D 0042 DC00"), 1));
+        CHECK(std::get<gt06::CommandReply>(lone.payload).text ==
+              "A\xEF\xBF\xBD"
+              "B\xEF\xBF\xBD");
+        // Non-ASCII in UTF-16: "Привет" (Cyrillic), as a terminal set to Russian answers.
+        const auto cyrillic = gt06::decode(
+            build_frame(0x21, from_hex("00000001 02 041F 0440 0438 0432 0435 0442"), 1));
+        CHECK(std::get<gt06::CommandReply>(cyrillic.payload).text ==
+              "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82");
+    }
+    SUBCASE("an empty answer is still an answer") {
+        const auto m = gt06::decode(build_frame(0x21, from_hex("00000007 01"), 1));
+        CHECK(std::get<gt06::CommandReply>(m.payload).server_flag == 7);
+        CHECK(std::get<gt06::CommandReply>(m.payload).text.empty());
+    }
+    SUBCASE("an encoding that is neither ASCII nor UTF-16BE") {
+        const auto e = decode_error(build_frame(0x21, from_hex("00000001 03 4F4B"), 1));
+        REQUIRE(e);
+        CHECK(e->fault() == DecodeFault::bad_value);
+        CHECK(e->offset() == 8);
+    }
+    SUBCASE("an odd number of UTF-16 bytes") {
+        const auto e = decode_error(build_frame(0x21, from_hex("00000001 02 004F00"), 1));
+        REQUIRE(e);
+        CHECK(e->fault() == DecodeFault::bad_length);
+    }
+    SUBCASE("content shorter than server flag and encoding") {
+        const auto e = decode_error(build_frame(0x21, from_hex("00000001"), 1));
+        REQUIRE(e);
+        CHECK(e->fault() == DecodeFault::truncated);
+    }
+}
+
 namespace {
 
 // [synth] A location at 2024-03-05 hh:mm:ss on the terminal's clock (the frame of
@@ -1002,4 +1111,58 @@ TEST_CASE("GT06 handler: well-formed unsupported messages are skipped unanswered
     const auto e = error_of([&] { (void)device.handler.on_frame(bad); });
     REQUIRE(e);
     CHECK(e->fault() == DecodeFault::bad_checksum);
+}
+
+TEST_CASE("GT06 handler: an answer to an outstanding command is its delivered receipt") {
+    LoggedIn device(gt06_login);
+    using Stage = fleet::ingest::NoticeReceipt::Stage;
+    const fleet::ingest::DownlinkMessage command{
+        .kind = fleet::ingest::DownlinkMessage::Kind::command, .id = 9, .text = "DYD#"};
+    SUBCASE("0x21 with the flag sent: a receipt with the message's id, and no reply") {
+        device.handler.on_downlink(command);
+        const auto step = device.handler.on_frame(from_hex(synth_reply_flag9));
+        REQUIRE(step.receipts.size() == 1);
+        CHECK(step.receipts[0].notice_id == 9);
+        CHECK(step.receipts[0].stage == Stage::delivered);
+        CHECK(step.receipts[0].read_at == Millis{});
+        CHECK_FALSE(step.receipts[0].accepted);
+        CHECK(step.reply.empty());
+        CHECK(step.positions.empty());
+        // Answered once: the same answer again is no second receipt.
+        CHECK(device.handler.on_frame(from_hex(synth_reply_flag9)).receipts.empty());
+    }
+    SUBCASE("0x15 answers as well") {
+        device.handler.on_downlink(command);
+        const auto step = device.handler.on_frame(from_hex(synth_reply_15_flag9));
+        REQUIRE(step.receipts.size() == 1);
+        CHECK(step.receipts[0].notice_id == 9);
+        CHECK(step.reply.empty());
+    }
+    SUBCASE("a flag this connection did not send: nothing") {
+        device.handler.on_downlink(
+            {.kind = fleet::ingest::DownlinkMessage::Kind::command, .id = 10, .text = "DYD#"});
+        const auto step = device.handler.on_frame(from_hex(synth_reply_flag9));
+        CHECK(step.receipts.empty());
+        CHECK(step.reply.empty());
+    }
+    SUBCASE("the flag is the id's low 32 bits; the receipt has the whole id") {
+        const std::uint64_t id = (std::uint64_t{5} << 32) | 9;
+        CHECK(gt06::server_flag_of(id) == 9);
+        device.handler.on_downlink(
+            {.kind = fleet::ingest::DownlinkMessage::Kind::command, .id = id, .text = "DYD#"});
+        const auto step = device.handler.on_frame(from_hex(synth_reply_flag9));
+        REQUIRE(step.receipts.size() == 1);
+        CHECK(step.receipts[0].notice_id == id);
+    }
+    SUBCASE("at most 32 commands are remembered: the oldest is forgotten") {
+        device.handler.on_downlink(command);  // flag 9, the oldest
+        for (std::uint64_t id = 100; id < 100 + gt06::max_outstanding_commands; ++id) {
+            device.handler.on_downlink(
+                {.kind = fleet::ingest::DownlinkMessage::Kind::command, .id = id, .text = "DYD#"});
+        }
+        CHECK(device.handler.on_frame(from_hex(synth_reply_flag9)).receipts.empty());
+        const auto newest = device.handler.on_frame(build_frame(0x21, from_hex("00000083 01"), 9));
+        REQUIRE(newest.receipts.size() == 1);
+        CHECK(newest.receipts[0].notice_id == 0x83);
+    }
 }

@@ -71,12 +71,14 @@ struct Harness {
                      std::chrono::seconds idle = 30s, std::size_t max_per_ip = 256)
         : Harness(HarnessOptions{.policy = policy, .idle = idle, .max_per_ip = max_per_ip}) {}
     explicit Harness(const HarnessOptions& o,
-                     std::function<void(std::int64_t, const NoticeReceipt&)> on_receipt = {})
+                     std::function<void(std::int64_t, const NoticeReceipt&)> on_receipt = {},
+                     std::function<void(std::int64_t)> on_connected = {})
         : devices(geo::ConnectionFactory({.url = db.url()}), o.policy),
           writer(geo::ConnectionFactory({.url = db.url()}), writer_config(o.writer_queue),
                  counters),
           listeners(config(o), IngestServices{devices, pipeline, writer, counters, clock_now,
-                                              lookups.get_executor(), std::move(on_receipt)}) {
+                                              lookups.get_executor(), std::move(on_receipt),
+                                              std::move(on_connected)}) {
         writer.start();
         listeners.start();
     }

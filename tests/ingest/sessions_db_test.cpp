@@ -78,6 +78,54 @@ struct Outcome {
     }
 };
 
+// What the listeners report from their network threads: receipts and logins.
+struct Reports {
+    std::mutex mutex;
+    std::vector<std::pair<std::int64_t, NoticeReceipt>> receipts;
+    std::vector<std::int64_t> connected;
+
+    std::function<void(std::int64_t, const NoticeReceipt&)> on_receipt() {
+        return [this](std::int64_t vehicle, const NoticeReceipt& r) {
+            std::lock_guard lock(mutex);
+            receipts.emplace_back(vehicle, r);
+        };
+    }
+    std::function<void(std::int64_t)> on_connected() {
+        return [this](std::int64_t vehicle) {
+            std::lock_guard lock(mutex);
+            connected.push_back(vehicle);
+        };
+    }
+    std::size_t receipt_count() {
+        std::lock_guard lock(mutex);
+        return receipts.size();
+    }
+    std::pair<std::int64_t, NoticeReceipt> receipt(std::size_t i) {
+        std::lock_guard lock(mutex);
+        return receipts.at(i);
+    }
+    std::vector<std::int64_t> connections() {
+        std::lock_guard lock(mutex);
+        return connected;
+    }
+};
+
+// Teltonika documentation, "Codec 12 > 2nd example": the device's response to "getio".
+const char* teltonika_getio_response =
+    "00000000000000370C01060000002F4449313A31204449323A30204449333A302041494E313A302041494E32"
+    "3A313639323420444F313A3020444F323A3101000066E3";
+// GT06 0x21 answers (CRC-16/X-25 computed independently, as in tests/ingest/gt06_test.cpp): the
+// server flag 9, ASCII "DYD=Success!", serial 3; and the flag 10, "OK", serial 5.
+const char* gt06_answer_flag9 = "7878162100000009014459443D53756363657373210003A53F0D0A";
+const char* gt06_answer_flag10 = "78780C210000000A014F4B000593C00D0A";
+// VL03 §2: a heartbeat, answered once its status is stored (a point after which every frame
+// sent before it has been handled).
+const char* gt06_heartbeat = "78780A134004040001000FDCEE0D0A";
+
+Bytes native_frame(const pb::Frame& f) {
+    return native::frame(f.SerializeAsString());
+}
+
 }  // namespace
 
 TEST_SUITE("db") {
@@ -364,5 +412,161 @@ TEST_SUITE("db") {
             CHECK(o.wait() == DownlinkResult::not_connected);
         }
         CHECK(h.counters.protocol("teltonika").downlink_written == 1);
+    }
+
+    TEST_CASE("downlink: the devices' answers become receipts, and their logins are announced") {
+        Reports reports;
+        Harness h(HarnessOptions{}, reports.on_receipt(), reports.on_connected());
+        using Stage = NoticeReceipt::Stage;
+
+        // Teltonika: the login is announced once its reply is out; two commands, answered in
+        // the order they went (Codec 12 responses name no command).
+        Device t(h.port("teltonika"));
+        t.send_hex(teltonika_login);
+        REQUIRE(t.receive(1) == Bytes{0x01});
+        const auto tracker = vehicle_of(h, "356307042441013");
+        CHECK(eventually([&] { return reports.connections() == std::vector{tracker}; }));
+        for (const std::uint64_t id : {11, 12}) {
+            Outcome o;
+            h.listeners.send(tracker,
+                             {.kind = DownlinkMessage::Kind::command, .id = id, .text = "getio"},
+                             o.callback());
+            const Bytes expected = teltonika::encode_command("getio");
+            REQUIRE(t.receive(expected.size()) == expected);
+            CHECK(o.wait() == DownlinkResult::written);
+        }
+        t.send_hex(teltonika_getio_response);
+        REQUIRE(eventually([&] { return reports.receipt_count() == 1; }));
+        CHECK(reports.receipt(0).first == tracker);
+        CHECK(reports.receipt(0).second.notice_id == 11);
+        CHECK(reports.receipt(0).second.stage == Stage::delivered);
+        CHECK(reports.receipt(0).second.read_at == Millis{});
+        t.send_hex(teltonika_getio_response);
+        REQUIRE(eventually([&] { return reports.receipt_count() == 2; }));
+        CHECK(reports.receipt(1).second.notice_id == 12);
+        CHECK(reports.receipt(1).second.stage == Stage::delivered);
+        CHECK(t.receive(1, 200ms).empty());  // responses are not answered
+        // A third response, with nothing outstanding, is no receipt; the device goes on.
+        t.send_hex(teltonika_getio_response);
+        t.send_hex(teltonika_two_records);
+        CHECK(t.receive(4) == Bytes{0, 0, 0, 2});
+        CHECK(reports.receipt_count() == 2);
+
+        // GT06: the answer 0x21 echoes the server flag of the 0x80, which is the message id.
+        Device g(h.port("gt06"));
+        g.send_hex("78780D01012345678901234500018CDD0D0A");
+        REQUIRE(g.receive(10).size() == 10);
+        const auto gt06_vehicle = vehicle_of(h, "123456789012345");
+        CHECK(eventually([&] { return reports.connections().size() == 2; }));
+        CHECK(reports.connections().back() == gt06_vehicle);
+        {
+            Outcome o;
+            h.listeners.send(gt06_vehicle,
+                             {.kind = DownlinkMessage::Kind::command, .id = 9, .text = "DYD#"},
+                             o.callback());
+            const Bytes expected = gt06::encode_command(9, "DYD#", 1);
+            REQUIRE(to_hex(g.receive(expected.size())) == to_hex(expected));
+            CHECK(o.wait() == DownlinkResult::written);
+        }
+        g.send_hex(gt06_answer_flag9);
+        REQUIRE(eventually([&] { return reports.receipt_count() == 3; }));
+        CHECK(reports.receipt(2).first == gt06_vehicle);
+        CHECK(reports.receipt(2).second.notice_id == 9);
+        CHECK(reports.receipt(2).second.stage == Stage::delivered);
+        // An answer with a flag this connection never sent: no receipt, no reply, not closed.
+        g.send_hex(gt06_answer_flag10);
+        g.send_hex(gt06_heartbeat);
+        CHECK(to_hex(g.receive(10)) == to_hex(gt06::encode_reply(0x13, 0x000F)));
+        CHECK(reports.receipt_count() == 3);
+
+        // Native: delivered on receipt, read when the driver opened it.
+        Device n(h.port("native"));
+        pb::Frame login;
+        login.mutable_login()->set_device_id("cab-5");
+        n.send(native_frame(login));
+        REQUIRE(receive_native(n).login_result().accepted());
+        const auto cab = vehicle_of(h, "cab-5");
+        CHECK(eventually([&] { return reports.connections().size() == 3; }));
+        CHECK(reports.connections().back() == cab);
+        {
+            Outcome o;
+            h.listeners.send(cab, {.kind = DownlinkMessage::Kind::notice, .id = 77, .text = "Ice"},
+                             o.callback());
+            CHECK(receive_native(n).notice().notice_id() == 77);
+            CHECK(o.wait() == DownlinkResult::written);
+        }
+        pb::Frame delivered;
+        delivered.mutable_notice_ack()->set_notice_id(77);
+        delivered.mutable_notice_ack()->set_delivered(true);
+        n.send(native_frame(delivered));
+        REQUIRE(eventually([&] { return reports.receipt_count() == 4; }));
+        CHECK(reports.receipt(3).first == cab);
+        CHECK(reports.receipt(3).second.notice_id == 77);
+        CHECK(reports.receipt(3).second.stage == Stage::delivered);
+        CHECK_FALSE(reports.receipt(3).second.accepted);
+        pb::Frame read;
+        read.mutable_notice_ack()->set_notice_id(77);
+        read.mutable_notice_ack()->set_read_at_ms(1'767'225'600'000);
+        read.mutable_notice_ack()->set_accepted(true);
+        n.send(native_frame(read));
+        REQUIRE(eventually([&] { return reports.receipt_count() == 5; }));
+        CHECK(reports.receipt(4).second.notice_id == 77);
+        CHECK(reports.receipt(4).second.stage == Stage::read);
+        CHECK(reports.receipt(4).second.accepted);
+        CHECK(reports.receipt(4).second.read_at ==
+              Millis(std::chrono::milliseconds(1'767'225'600'000)));
+        // A withdrawal goes down with severity 0.
+        {
+            Outcome o;
+            h.listeners.send(cab, {.kind = DownlinkMessage::Kind::notice, .id = 77, .severity = 0},
+                             o.callback());
+            const pb::Frame withdrawal = receive_native(n);
+            CHECK(withdrawal.notice().notice_id() == 77);
+            CHECK(withdrawal.notice().severity() == 0);
+            CHECK(o.wait() == DownlinkResult::written);
+        }
+
+        // OsmAnd: the first request of a phone is its connection; the next ones are not.
+        const auto oport = h.port("osmand");
+        REQUIRE(http_get(oport, "/?id=phone-7&lat=59.93&lon=30.31").starts_with("HTTP/1.1 200"));
+        const auto phone = vehicle_of(h, "phone-7");
+        CHECK(reports.connections().size() == 4);  // called before the response was written
+        CHECK(reports.connections().back() == phone);
+        REQUIRE(http_get(oport, "/?id=phone-7&lat=59.931&lon=30.31").starts_with("HTTP/1.1 200"));
+        CHECK(reports.connections().size() == 4);
+    }
+
+    TEST_CASE("connection hook: refused logins are not announced; a silent phone is, again") {
+        Reports reports;
+        Harness h(HarnessOptions{.policy = UnknownDevices::refuse, .idle = 1s},
+                  reports.on_receipt(), reports.on_connected());
+        Device stranger(h.port("teltonika"));
+        stranger.send_hex(teltonika_login);
+        CHECK(stranger.receive(1) == Bytes{0x00});
+        CHECK(stranger.closed_by_peer());
+        CHECK(reports.connections().empty());
+
+        {
+            pqxx::work tx(h.db.conn());
+            const auto vehicle =
+                tx.exec1(
+                      "INSERT INTO fleet.vehicles (registration) VALUES ('plate phone-8') "
+                      "RETURNING vehicle_id")[0]
+                    .as<std::int64_t>();
+            tx.exec_params(
+                "INSERT INTO fleet.devices (identifier, protocol, vehicle_id) VALUES ($1, $2, $3)",
+                "phone-8", "osmand", vehicle);
+            tx.commit();
+        }
+        const auto oport = h.port("osmand");
+        REQUIRE(http_get(oport, "/?id=phone-8&lat=59.93&lon=30.31").starts_with("HTTP/1.1 200"));
+        const auto phone = vehicle_of(h, "phone-8");
+        CHECK(reports.connections() == std::vector{phone});
+        REQUIRE(http_get(oport, "/?id=phone-8&lat=59.931&lon=30.31").starts_with("HTTP/1.1 200"));
+        CHECK(reports.connections().size() == 1);
+        // Silent for the idle timeout: reporting again is coming back.
+        std::this_thread::sleep_for(1100ms);
+        REQUIRE(http_get(oport, "/?id=phone-8&lat=59.932&lon=30.31").starts_with("HTTP/1.1 200"));
+        CHECK(reports.connections() == std::vector{phone, phone});
     }
 }

@@ -11,6 +11,7 @@
 #include "ingest/teltonika/detail/envelope.hpp"
 #include "ingest/teltonika/encoder.hpp"
 #include "ingest/teltonika/frame.hpp"
+#include "ingest/teltonika/handler.hpp"
 
 using namespace fleet::ingest;
 using namespace fleet::ingest::teltonika;
@@ -515,4 +516,77 @@ TEST_CASE("teltonika framing enforces the frame cap before buffering the frame")
     CHECK(imei_frame_length(imei, 17) == 17);
     CHECK(fault_of([&] { (void)imei_frame_length(ByteView(imei).first(2), 16); }) ==
           DecodeFault::oversized);
+}
+
+namespace {
+
+// A handler past its login, as the session leaves it once the registry accepted the IMEI.
+Handler logged_in_handler() {
+    Handler handler;
+    REQUIRE(handler.on_frame(from_hex(imei_login_hex)).login == "356307042441013");
+    handler.set_logged_in(true);
+    return handler;
+}
+
+DownlinkMessage command(std::uint64_t id, std::string text) {
+    return {.kind = DownlinkMessage::Kind::command, .id = id, .text = std::move(text)};
+}
+
+}  // namespace
+
+TEST_CASE("teltonika handler: a Codec 12 response is the delivered receipt of the oldest command") {
+    Handler handler = logged_in_handler();
+    SUBCASE("one command, one response") {
+        handler.on_downlink(command(5, "getinfo"));
+        const Step step = handler.on_frame(from_hex(codec12_getinfo_response_hex));
+        REQUIRE(step.receipts.size() == 1);
+        CHECK(step.receipts[0].notice_id == 5);
+        CHECK(step.receipts[0].stage == NoticeReceipt::Stage::delivered);
+        CHECK(step.receipts[0].read_at == Millis{});
+        CHECK_FALSE(step.receipts[0].accepted);
+        CHECK(step.reply.empty());  // responses are not acknowledged
+        CHECK(step.positions.empty());
+        // Nothing outstanding any more: a further response yields nothing.
+        CHECK(handler.on_frame(from_hex(codec12_getio_response_hex)).receipts.empty());
+    }
+    SUBCASE("two outstanding commands are answered in the order they were sent") {
+        handler.on_downlink(command(5, "getinfo"));
+        handler.on_downlink(command(6, "getio"));
+        const Step first = handler.on_frame(from_hex(codec12_getinfo_response_hex));
+        const Step second = handler.on_frame(from_hex(codec12_getio_response_hex));
+        REQUIRE(first.receipts.size() == 1);
+        REQUIRE(second.receipts.size() == 1);
+        CHECK(first.receipts[0].notice_id == 5);
+        CHECK(second.receipts[0].notice_id == 6);
+    }
+    SUBCASE("AVL packets between command and response change nothing") {
+        handler.on_downlink(command(5, "getinfo"));
+        const Step avl = handler.on_frame(from_hex(codec8_example1_hex));
+        CHECK(avl.receipts.empty());
+        CHECK(avl.reply == encode_ack(1));
+        const Step response = handler.on_frame(from_hex(codec12_getinfo_response_hex));
+        REQUIRE(response.receipts.size() == 1);
+        CHECK(response.receipts[0].notice_id == 5);
+    }
+    SUBCASE("at most 32 commands are remembered: the oldest are forgotten") {
+        for (std::uint64_t id = 1; id <= max_outstanding_commands + 2; ++id) {
+            handler.on_downlink(command(id, "getio"));
+        }
+        const Step step = handler.on_frame(from_hex(codec12_getio_response_hex));
+        REQUIRE(step.receipts.size() == 1);
+        CHECK(step.receipts[0].notice_id == 3);  // 1 and 2 were forgotten
+    }
+    SUBCASE("a response with nothing outstanding yields nothing") {
+        const Step step = handler.on_frame(from_hex(codec12_getinfo_response_hex));
+        CHECK(step.receipts.empty());
+        CHECK(step.reply.empty());
+    }
+    SUBCASE("a malformed response is an error and answers nothing") {
+        handler.on_downlink(command(5, "getinfo"));
+        Bytes bad_crc = from_hex(codec12_getio_response_hex);
+        bad_crc.back() ^= 0x01;
+        CHECK(fault_of([&] { (void)handler.on_frame(bad_crc); }) == DecodeFault::bad_checksum);
+        // The command is still outstanding for a good response.
+        CHECK(handler.on_frame(from_hex(codec12_getio_response_hex)).receipts.size() == 1);
+    }
 }

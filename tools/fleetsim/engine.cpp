@@ -80,7 +80,7 @@ class Device {
 
     awaitable<void> drive() {
         auto executor = co_await asio::this_coro::executor;
-        auto link = make_link(plan_.protocol, executor, device_id_);
+        auto link = make_link(plan_.protocol, executor, device_id_, {plan_.read_after});
         asio::steady_timer timer(executor);
         const Clock::time_point end_sending = start_ + plan_.duration;
         // Set when no new packet may be made any more: the buffer is delivered until then.

@@ -49,6 +49,8 @@ struct Plan {
     bool handle_signals = false;
     /// Keep every acknowledged record (device id and what its packet carried) in the report.
     bool keep_acked = false;
+    /// Native terminals: the driver reads a notice this long after it arrived; empty: never.
+    std::optional<Clock::duration> read_after = std::chrono::seconds(2);
 };
 
 /// One record the server acknowledged: the device that sent it and what its packet carried.

@@ -1,5 +1,6 @@
 #include "tools/fleetsim/link.hpp"
 
+#include <deque>
 #include <stdexcept>
 
 #include <boost/asio/use_awaitable.hpp>
@@ -105,8 +106,8 @@ namespace {
 // is cut into frames by a protocol's length function.
 class TcpLink : public Link {
   public:
-    TcpLink(asio::any_io_executor executor, std::string device_id)
-        : stream_(executor), device_id_(std::move(device_id)) {}
+    TcpLink(asio::any_io_executor executor, std::string device_id, LinkOptions options)
+        : stream_(executor), device_id_(std::move(device_id)), options_(options) {}
 
     void close() override {
         beast::error_code ignored;
@@ -147,6 +148,7 @@ class TcpLink : public Link {
 
     beast::tcp_stream stream_;
     std::string device_id_;
+    LinkOptions options_;
     Bytes rx_;
 };
 
@@ -154,7 +156,21 @@ std::optional<std::size_t> exactly(ByteView buffered, std::size_t n) {
     return buffered.size() >= n ? std::optional<std::size_t>(n) : std::nullopt;
 }
 
-// Teltonika: IMEI, then 0x01; each AVL packet is answered with its record count (4 bytes).
+// What the server sends a Teltonika device after its login: the 4-byte record count of an AVL
+// packet, or a Codec 12 command. A count is never 0 (every packet holds a record), so 4 zero
+// bytes are the preamble of a command, not an acknowledgement.
+std::optional<std::size_t> teltonika_frame_length(ByteView buffered) {
+    if (buffered.size() < 4) {
+        return std::nullopt;
+    }
+    if (buffered[0] == 0 && buffered[1] == 0 && buffered[2] == 0 && buffered[3] == 0) {
+        return devices::teltonika::command_frame_length(buffered);
+    }
+    return 4;
+}
+
+// Teltonika: IMEI, then 0x01; each AVL packet is answered with its record count (4 bytes);
+// Codec 12 commands that come meanwhile are answered with a response.
 class TeltonikaLink : public TcpLink {
   public:
     using TcpLink::TcpLink;
@@ -179,7 +195,12 @@ class TeltonikaLink : public TcpLink {
     }
 
     awaitable<Answer> read_answer(Clock::time_point deadline) override {
-        const Bytes ack = co_await read_frame([](ByteView b) { return exactly(b, 4); }, deadline);
+        Bytes ack = co_await read_frame(teltonika_frame_length, deadline);
+        while (ack.size() != 4) {
+            const std::string command = devices::teltonika::decode_command(ack);
+            co_await write(devices::teltonika::encode_response("OK " + command), deadline);
+            ack = co_await read_frame(teltonika_frame_length, deadline);
+        }
         const std::uint32_t count = (std::uint32_t{ack[0]} << 24) | (std::uint32_t{ack[1]} << 16) |
                                     (std::uint32_t{ack[2]} << 8) | std::uint32_t{ack[3]};
         // A count that differs from the packet's makes the device resend the whole packet, so
@@ -197,7 +218,8 @@ class TeltonikaLink : public TcpLink {
 
 // GT06: login answered by a reply echoing 0x01 and its serial; each location 0x12 is a packet
 // of its own, delivered when the server's reply echoing 0x12 and its serial arrives (the server
-// answers after the commit, as Concox devices that buffer unsent fixes expect).
+// answers after the commit, as Concox devices that buffer unsent fixes expect). Online commands
+// 0x80 that come meanwhile are answered with 0x21.
 class Gt06Link : public TcpLink {
   public:
     using TcpLink::TcpLink;
@@ -225,8 +247,12 @@ class Gt06Link : public TcpLink {
 
     awaitable<Answer> read_answer(Clock::time_point deadline) override {
         while (true) {
-            const auto reply = devices::gt06::decode_reply(
-                co_await read_frame(devices::gt06::frame_length, deadline));
+            const Bytes frame = co_await read_frame(devices::gt06::frame_length, deadline);
+            const auto reply = devices::gt06::decode_reply(frame);
+            if (reply.protocol_number == devices::gt06::msg_online_command) {
+                co_await answer_command(devices::gt06::decode_command(frame), deadline);
+                continue;
+            }
             // Replies to anything else (a late one to an earlier message) are skipped.
             if (reply.protocol_number == devices::gt06::msg_location &&
                 reply.serial == location_serial_) {
@@ -241,12 +267,24 @@ class Gt06Link : public TcpLink {
         return serial_;
     }
 
+    awaitable<void> answer_command(const devices::gt06::Command& command,
+                                   Clock::time_point deadline) {
+        // One 0x78 0x78 frame holds at most 245 bytes of answer.
+        const std::string text = ("OK " + command.text).substr(0, 245);
+        co_await write(
+            devices::gt06::encode_command_reply(command.server_flag, text, next_serial()),
+            deadline);
+    }
+
     devices::gt06::Cell cell_;
     std::uint16_t serial_ = 0;
     std::uint16_t location_serial_ = 0;
 };
 
-// Native terminal protocol: Login → LoginResult; PositionBatch → Ack{batch_id, stored}.
+// Native terminal protocol: Login → LoginResult; PositionBatch → Ack{batch_id, stored}. A Notice
+// is acknowledged as delivered at once; the driver reads it read_after later, and the read ack
+// goes out before the next packet or after the next answer, whichever comes first once it is
+// due (the position loop never waits for it).
 class NativeLink : public TcpLink {
   public:
     using TcpLink::TcpLink;
@@ -267,6 +305,7 @@ class NativeLink : public TcpLink {
     }
 
     awaitable<void> write_packet(std::span<const Fix> fixes, Clock::time_point deadline) override {
+        co_await send_due_reads(deadline);
         ++batch_id_;
         in_flight_ = fixes.size();
         co_await write(devices::native::encode_batch(batch_id_, fixes), deadline);
@@ -276,18 +315,20 @@ class NativeLink : public TcpLink {
         while (true) {
             const auto frame = co_await read_message(deadline);
             if (frame.has_notice()) {
-                // A terminal confirms every notice; the driver is simulated as always accepting.
-                const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count();
-                co_await write(
-                    devices::native::encode_notice_ack(frame.notice().notice_id(), now_ms),
-                    deadline);
+                const auto& notice = frame.notice();
+                co_await write(devices::native::encode_notice_delivered(notice.notice_id()),
+                               deadline);
+                // A withdrawal (severity 0) is removed from the screen: nothing to read.
+                if (notice.severity() != 0 && options_.read_after) {
+                    pending_reads_.push_back(
+                        {Clock::now() + *options_.read_after, notice.notice_id()});
+                }
                 continue;
             }
             if (!frame.has_ack() || frame.ack().batch_id() != batch_id_) {
                 continue;
             }
+            co_await send_due_reads(deadline);
             // `stored` positions are committed; fewer than sent is a partial failure.
             const std::size_t stored = std::min<std::size_t>(frame.ack().stored(), in_flight_);
             if (frame.ack().stored() != in_flight_) {
@@ -314,8 +355,29 @@ class NativeLink : public TcpLink {
         co_return devices::native::decode_frame(ByteView(bytes).subspan(span->header_bytes));
     }
 
+    // The driver reads the notices whose time has come, and accepts each (oldest first: with
+    // one read_after for all, the queue is in order of due time).
+    awaitable<void> send_due_reads(Clock::time_point deadline) {
+        while (!pending_reads_.empty() && pending_reads_.front().due <= Clock::now()) {
+            const auto read_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+            co_await write(
+                devices::native::encode_notice_read(pending_reads_.front().notice_id, read_at_ms),
+                deadline);
+            pending_reads_.pop_front();
+        }
+    }
+
+    struct PendingRead {
+        Clock::time_point due;
+        std::uint64_t notice_id = 0;
+    };
+
     std::uint64_t batch_id_ = 0;
     std::size_t in_flight_ = 0;
+    // Kept over reconnections: the driver reads what is on the screen either way.
+    std::deque<PendingRead> pending_reads_;
 };
 
 // OsmAnd: one GET per fix on a keep-alive connection; delivered when the 200 arrives.
@@ -386,16 +448,16 @@ class OsmandLink : public Link {
 }  // namespace
 
 std::unique_ptr<Link> make_link(Protocol protocol, asio::any_io_executor executor,
-                                std::string device_id) {
+                                std::string device_id, LinkOptions options) {
     switch (protocol) {
         case Protocol::teltonika:
-            return std::make_unique<TeltonikaLink>(executor, std::move(device_id));
+            return std::make_unique<TeltonikaLink>(executor, std::move(device_id), options);
         case Protocol::gt06:
-            return std::make_unique<Gt06Link>(executor, std::move(device_id));
+            return std::make_unique<Gt06Link>(executor, std::move(device_id), options);
         case Protocol::osmand:
             return std::make_unique<OsmandLink>(executor, std::move(device_id));
         case Protocol::native:
-            return std::make_unique<NativeLink>(executor, std::move(device_id));
+            return std::make_unique<NativeLink>(executor, std::move(device_id), options);
     }
     throw std::invalid_argument("unknown protocol");
 }

@@ -58,8 +58,21 @@ class Link {
     virtual void close() = 0;
 };
 
-/// A link speaking `protocol` as device `device_id` (an IMEI, or the OsmAnd/native id).
+/// How a simulated device answers what the server sends down, besides acknowledgements.
+struct LinkOptions {
+    /// Native terminals: how long after a notice arrived the driver reads it (the terminal then
+    /// sends NoticeAck with read_at_ms and accepted); empty: never read. Reads fall due while
+    /// the device goes on reporting, and go out before its next packet or after an answer.
+    std::optional<Clock::duration> read_after = std::chrono::seconds(2);
+};
+
+/// A link speaking `protocol` as device `device_id` (an IMEI, or the OsmAnd/native id). While it
+/// waits for an answer it answers the server's downlink as the device would: the native
+/// terminal acknowledges each Notice at once with NoticeAck{delivered} and, unless it is a
+/// withdrawal (severity 0), again once read (`options.read_after`); Teltonika answers a Codec
+/// 12 command with a Codec 12 response "OK <command>"; GT06 answers an online command 0x80 with
+/// 0x21 echoing its server flag and "OK <command>". OsmAnd clients answer nothing.
 std::unique_ptr<Link> make_link(Protocol protocol, boost::asio::any_io_executor executor,
-                                std::string device_id);
+                                std::string device_id, LinkOptions options = {});
 
 }  // namespace fleet::tools::fleetsim

@@ -65,6 +65,12 @@ acknowledged before any new one. Per protocol:
   osmand     one HTTP GET per record (R is 1); delivered on 200, any other status fails.
   native     protobuf PositionBatch (batch_id); delivered records = Ack.stored of the
              matching batch_id (the first ones; the rest are resent).
+Downlink, answered while a device waits for an answer (as the device would):
+  native     each Notice at once with NoticeAck{delivered}, then --read-after seconds later
+             (sent before the next packet or after an answer) with NoticeAck{read_at_ms,
+             accepted}; a withdrawal (severity 0) gets only the first.
+  teltonika  a Codec 12 command with a Codec 12 response "OK <command>".
+  gt06       an online command 0x80 with 0x21 echoing its server flag, "OK <command>".
 Output: a summary, then the line
   fleetsim: sent=.. acked=.. failed=.. rate=..rec/s p50_ms=.. p99_ms=.. unacked=..
             conn_errors=.. timeouts=.. p90_ms=.. max_ms=.. resent=.. records_resent=..
@@ -126,6 +132,8 @@ po::options_description describe() {
         ("connect-timeout-s", po::value<double>()->default_value(10), "connect and login")
         ("reconnect-delay-s", po::value<double>()->default_value(1),
          "wait after a failure before reconnecting and resending")
+        ("read-after", po::value<double>()->default_value(2),
+         "native: seconds from a notice's arrival to the driver's read receipt (negative: never)")
         ("threads", po::value<unsigned>()->default_value(1),
          "I/O threads (load: each device on one of them; echo: the server's)");
     // clang-format on
@@ -175,6 +183,12 @@ Plan make_plan(const std::string& mode, const po::variables_map& vm) {
     plan.connect_timeout = seconds(vm["connect-timeout-s"].as<double>(), "connect-timeout-s");
     plan.reconnect_delay = seconds(vm["reconnect-delay-s"].as<double>(), "reconnect-delay-s");
     plan.threads = std::max(1U, vm["threads"].as<unsigned>());
+    const double read_after_s = vm["read-after"].as<double>();
+    if (std::isnan(read_after_s)) {
+        throw fleet::ConfigError("read-after", "must be a number of seconds");
+    }
+    plan.read_after =
+        read_after_s < 0 ? std::nullopt : std::optional(seconds(read_after_s, "read-after"));
     plan.origin = {vm["origin-lon"].as<double>(), vm["origin-lat"].as<double>()};
     plan.seed = vm["seed"].as<std::uint32_t>();
     if (vm.count("route")) {

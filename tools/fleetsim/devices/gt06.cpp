@@ -176,6 +176,36 @@ Reply decode_reply(ByteView frame) {
                  static_cast<std::uint16_t>((frame[crc_at - 2] << 8) | frame[crc_at - 1])};
 }
 
+Command decode_command(ByteView frame) {
+    const Reply reply = decode_reply(frame);
+    if (reply.protocol_number != msg_online_command) {
+        throw ReplyError("gt06", "not an online command 0x80");
+    }
+    // Content: between the protocol number and the serial.
+    const ByteView content = frame.subspan(4, frame.size() - 4 - 6);
+    if (content.size() < 1 + 4 + 2 || content[0] != content.size() - 3) {
+        throw ReplyError("gt06", "online command whose length of command disagrees with it");
+    }
+    Command command;
+    command.server_flag = (std::uint32_t{content[1]} << 24) | (std::uint32_t{content[2]} << 16) |
+                          (std::uint32_t{content[3]} << 8) | std::uint32_t{content[4]};
+    command.text.assign(content.begin() + 5, content.end() - 2);
+    command.serial = reply.serial;
+    return command;
+}
+
+Bytes encode_command_reply(std::uint32_t server_flag, std::string_view text, std::uint16_t serial) {
+    if (text.size() > 0xFF - 1 - 4 - 1 - 2 - 2) {
+        throw InputError("gt06: command answer of " + std::to_string(text.size()) +
+                         " bytes does not fit one frame");
+    }
+    Bytes content;
+    ingest::put_u32(content, server_flag);
+    ingest::put_u8(content, 0x01);  // ASCII
+    content.insert(content.end(), text.begin(), text.end());
+    return frame(msg_command_reply, content, serial);
+}
+
 std::uint16_t crc_itu(ByteView data) {
     std::uint16_t crc = 0xFFFF;
     for (auto byte : data) {

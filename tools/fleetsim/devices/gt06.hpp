@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "ingest/bytes.hpp"
@@ -19,6 +20,8 @@ using ingest::ByteView;
 inline constexpr std::uint8_t msg_login = 0x01;
 inline constexpr std::uint8_t msg_location = 0x12;
 inline constexpr std::uint8_t msg_heartbeat = 0x13;
+inline constexpr std::uint8_t msg_command_reply = 0x21;  ///< answer to an online command
+inline constexpr std::uint8_t msg_online_command = 0x80;
 
 /// The cell a location frame names (LBS part of 0x12).
 struct Cell {
@@ -31,6 +34,13 @@ struct Cell {
 /// A server reply (78 78 05 <protocol> <serial> <crc> 0D 0A), after its CRC was checked.
 struct Reply {
     std::uint8_t protocol_number = 0;
+    std::uint16_t serial = 0;
+};
+
+/// An online command 0x80 of the server, after its CRC was checked.
+struct Command {
+    std::uint32_t server_flag = 0;  ///< echoed in the answer
+    std::string text;               ///< the command, ASCII ("DYD#")
     std::uint16_t serial = 0;
 };
 
@@ -60,6 +70,14 @@ std::optional<std::size_t> frame_length(ByteView buffered);
 /// Checks a complete reply frame (start, stop, length, CRC) and returns protocol and serial.
 /// Throws ReplyError when any check fails.
 Reply decode_reply(ByteView frame);
+
+/// Decodes a complete 0x80 frame (GT06 §6.1: length of command, server flag, command, language),
+/// with the checks of decode_reply. Throws ReplyError when a check fails or it is no 0x80.
+Command decode_command(ByteView frame);
+
+/// The answer 0x21 to an online command, as Concox terminals send it: the command's server flag,
+/// encoding 0x01 (ASCII), `text`.
+Bytes encode_command_reply(std::uint32_t server_flag, std::string_view text, std::uint16_t serial);
 
 /// CRC-ITU as GT06 defines it: CRC-16/X-25 (reflected 0x8408, init 0xFFFF, xorout 0xFFFF).
 std::uint16_t crc_itu(ByteView data);

@@ -67,12 +67,20 @@ SentFix sent_fix(const Fix& fix) {
     return s;
 }
 
-Bytes encode_notice_ack(std::uint64_t notice_id, std::int64_t read_at_ms) {
+Bytes encode_notice_delivered(std::uint64_t notice_id) {
+    proto::terminal::Frame frame;
+    auto* ack = frame.mutable_notice_ack();
+    ack->set_notice_id(notice_id);
+    ack->set_delivered(true);
+    return length_delimited(frame);
+}
+
+Bytes encode_notice_read(std::uint64_t notice_id, std::int64_t read_at_ms, bool accepted) {
     proto::terminal::Frame frame;
     auto* ack = frame.mutable_notice_ack();
     ack->set_notice_id(notice_id);
     ack->set_read_at_ms(read_at_ms);
-    ack->set_accepted(true);
+    ack->set_accepted(accepted);
     return length_delimited(frame);
 }
 

@@ -37,8 +37,12 @@ Bytes encode_batch(std::uint64_t batch_id, std::span<const Fix> fixes);
 /// altitude and fuel as floats, satellites, odometer, ignition.
 SentFix sent_fix(const Fix& fix);
 
-/// A NoticeAck frame, length-prefixed: the driver read and accepted the notice.
-Bytes encode_notice_ack(std::uint64_t notice_id, std::int64_t read_at_ms);
+/// A NoticeAck frame, length-prefixed, with `delivered` set: the terminal received the notice and
+/// shows it (sent at once, for withdrawals too).
+Bytes encode_notice_delivered(std::uint64_t notice_id);
+
+/// A NoticeAck frame, length-prefixed: the driver read the notice at `read_at_ms` and accepted it.
+Bytes encode_notice_read(std::uint64_t notice_id, std::int64_t read_at_ms, bool accepted = true);
 
 /// The varint and body sizes of the first frame in `buffered`, or nullopt when more bytes are
 /// needed. Throws ReplyError for a varint over 5 bytes or a body over max_frame_bytes.

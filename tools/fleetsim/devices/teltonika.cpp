@@ -1,12 +1,36 @@
 #include "tools/fleetsim/devices/teltonika.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
 
+#include "tools/fleetsim/devices/reply_error.hpp"
+
 namespace fleet::tools::fleetsim::devices::teltonika {
 
 namespace {
+
+constexpr std::uint8_t codec12 = 0x0C;
+constexpr std::uint8_t command_type = 0x05;
+constexpr std::uint8_t response_type = 0x06;
+constexpr std::size_t max_command_data_bytes = 64 * 1024;
+
+std::uint32_t be32(ByteView b, std::size_t at) {
+    return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) |
+           (std::uint32_t{b[at + 2]} << 8) | std::uint32_t{b[at + 3]};
+}
+
+// Preamble, data size, data, CRC-16/IBM over the data as 4 bytes.
+Bytes seal(const Bytes& data) {
+    Bytes out;
+    out.reserve(data.size() + 12);
+    ingest::put_u32(out, 0);
+    ingest::put_u32(out, static_cast<std::uint32_t>(data.size()));
+    out.insert(out.end(), data.begin(), data.end());
+    ingest::put_u32(out, crc16_ibm(data));
+    return out;
+}
 
 void put_u64(Bytes& out, std::uint64_t v) {
     ingest::put_u32(out, static_cast<std::uint32_t>(v >> 32));
@@ -114,14 +138,55 @@ Bytes encode_packet(std::span<const AvlRecord> records) {
         put_record(data, r);
     }
     ingest::put_u8(data, static_cast<std::uint8_t>(records.size()));
+    return seal(data);
+}
 
-    Bytes out;
-    out.reserve(data.size() + 12);
-    ingest::put_u32(out, 0);
-    ingest::put_u32(out, static_cast<std::uint32_t>(data.size()));
-    out.insert(out.end(), data.begin(), data.end());
-    ingest::put_u32(out, crc16_ibm(data));
-    return out;
+std::optional<std::size_t> command_frame_length(ByteView buffered) {
+    for (std::size_t i = 0; i < std::min<std::size_t>(4, buffered.size()); ++i) {
+        if (buffered[i] != 0) {
+            throw ReplyError("teltonika", "Codec 12 frame without the 4 zero bytes");
+        }
+    }
+    if (buffered.size() < 8) {
+        return std::nullopt;
+    }
+    const std::size_t data_bytes = be32(buffered, 4);
+    if (data_bytes > max_command_data_bytes) {
+        throw ReplyError("teltonika",
+                         "Codec 12 frame of " + std::to_string(data_bytes) + " data bytes");
+    }
+    const std::size_t total = 8 + data_bytes + 4;
+    return buffered.size() >= total ? std::optional<std::size_t>(total) : std::nullopt;
+}
+
+// "Codec 12 > command": codec id, command quantity 1, type 0x05, command size (4), command,
+// command quantity 2, then the CRC over codec id .. quantity 2.
+std::string decode_command(ByteView frame) {
+    const auto length = command_frame_length(frame);
+    if (!length || *length != frame.size()) {
+        throw ReplyError("teltonika", "Codec 12 frame length does not match its data size");
+    }
+    const ByteView data = frame.subspan(8, frame.size() - 12);
+    if (be32(frame, frame.size() - 4) != crc16_ibm(data)) {
+        throw ReplyError("teltonika", "Codec 12 CRC mismatch");
+    }
+    if (data.size() < 8 || data[0] != codec12 || data[1] != 1 || data[2] != command_type ||
+        data[data.size() - 1] != 1 || be32(data, 3) != data.size() - 8) {
+        throw ReplyError("teltonika", "not a Codec 12 frame holding one command");
+    }
+    return std::string(data.begin() + 7, data.end() - 1);
+}
+
+Bytes encode_response(std::string_view text) {
+    Bytes data;
+    data.reserve(text.size() + 8);
+    ingest::put_u8(data, codec12);
+    ingest::put_u8(data, 1);
+    ingest::put_u8(data, response_type);
+    ingest::put_u32(data, static_cast<std::uint32_t>(text.size()));
+    data.insert(data.end(), text.begin(), text.end());
+    ingest::put_u8(data, 1);
+    return seal(data);
 }
 
 std::uint16_t crc16_ibm(ByteView data) {

@@ -1,15 +1,19 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "ingest/bytes.hpp"
 #include "tools/fleetsim/devices/fix.hpp"
 
-/// What a Teltonika tracker sends over TCP: the IMEI login and Codec 8 Extended AVL packets
-/// (Teltonika Data Sending Protocols, "Codec 8 Extended").
+/// What a Teltonika tracker sends over TCP: the IMEI login, Codec 8 Extended AVL packets
+/// (Teltonika Data Sending Protocols, "Codec 8 Extended") and Codec 12 responses to the server's
+/// commands ("Codec 12").
 namespace fleet::tools::fleetsim::devices::teltonika {
 
 using ingest::Bytes;
@@ -60,6 +64,19 @@ SentFix sent_fix(const devices::Fix& fix);
 /// the records, record count, CRC-16/IBM over codec..second count as 4 bytes. Throws
 /// std::length_error for more than max_records_per_packet records or an IO width not 1/2/4/8.
 Bytes encode_packet(std::span<const AvlRecord> records);
+
+/// Length of the first complete Codec 12 frame in `buffered` (4 zero bytes, 4-byte data size,
+/// data, 4-byte CRC), or nullopt when more bytes are needed. Throws ReplyError when the preamble
+/// is not zero or the data size is beyond any command (64 KiB).
+std::optional<std::size_t> command_frame_length(ByteView buffered);
+
+/// The text of a complete Codec 12 frame holding one command (type 0x05), after its preamble,
+/// sizes, quantities and CRC were checked. Throws ReplyError when any check fails.
+std::string decode_command(ByteView frame);
+
+/// A Codec 12 frame holding one response (type 0x06) with `text` as its ASCII payload, as a
+/// device answers a command ("Codec 12 > response").
+Bytes encode_response(std::string_view text);
 
 /// CRC-16/IBM (also called CRC-16/ARC): reflected polynomial 0xA001, initial value 0.
 std::uint16_t crc16_ibm(ByteView data);
