@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "dispatch/detail/assignments.hpp"
+#include "dispatch/fleet_register.hpp"
 #include "geo/error.hpp"
 #include "geo/iso_time.hpp"
 #include "geo/journal.hpp"
@@ -215,7 +216,9 @@ const char* const delivery_columns =
     " to_char(d.read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS read_at,"
     " to_char(d.expired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS expired_at,"
     " to_char(d.failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS failed_at,"
-    " d.accepted";
+    " d.accepted, coalesce(d.reply_kind, '') AS reply_kind, coalesce(d.reply_text, '') AS"
+    " reply_text,"
+    " to_char(d.replied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS replied_at";
 
 Delivery delivery_of(const pqxx::row& r) {
     Delivery d;
@@ -241,6 +244,9 @@ Delivery delivery_of(const pqxx::row& r) {
     if (!r["accepted"].is_null()) {
         d.accepted = r["accepted"].as<bool>();
     }
+    d.reply_kind = r["reply_kind"].as<std::string>();
+    d.reply_text = r["reply_text"].as<std::string>();
+    d.replied_at = text_of(r["replied_at"]);
     return d;
 }
 
@@ -463,6 +469,184 @@ NoticeCreated create_notice(pqxx::transaction_base& tx, const NoticeDraft& d, Mi
     return {id, read_deliveries(tx, id, &drivers)};
 }
 
+const std::vector<std::string>& default_replies() {
+    static const std::vector<std::string> replies = {"OK", "On my way", "Delayed", "Call me"};
+    return replies;
+}
+
+namespace {
+
+// A driver's vehicle now: that of the assignment under way (or within an hour), else the one
+// whose device is the driver's terminal.
+std::optional<std::pair<std::int64_t, std::optional<std::int64_t>>> vehicle_of_driver(
+    pqxx::transaction_base& tx, std::int64_t driver, const std::string& now) {
+    const auto r = tx.exec_params(
+        "SELECT coalesce(cur.vehicle_id, term.vehicle_id), cur.assignment_id"
+        " FROM (SELECT $1::bigint AS driver_id) d"
+        " LEFT JOIN LATERAL (SELECT w.vehicle_id, w.assignment_id FROM fleet.assignment_work w"
+        "  WHERE w.driver_id = d.driver_id AND w.status = 'planned'"
+        "  AND w.service_date BETWEEN ($2::timestamptz AT TIME ZONE 'UTC')::date - 1"
+        "   AND ($2::timestamptz AT TIME ZONE 'UTC')::date + 1"
+        "  AND $2::timestamptz BETWEEN w.work_start - interval '1 hour'"
+        "   AND w.work_end + interval '1 hour'"
+        "  ORDER BY abs(extract(epoch FROM $2::timestamptz - w.work_start)) LIMIT 1) cur ON true"
+        " LEFT JOIN LATERAL (SELECT dv.vehicle_id FROM fleet.drivers x"
+        "  JOIN fleet.devices dv ON dv.device_id = x.terminal_device_id"
+        "  WHERE x.driver_id = d.driver_id) term ON true",
+        driver, now);
+    if (r[0][0].is_null()) {
+        return std::nullopt;
+    }
+    return std::pair{
+        r[0][0].as<std::int64_t>(),
+        r[0][1].is_null() ? std::nullopt : std::optional<std::int64_t>(r[0][1].as<std::int64_t>())};
+}
+
+// A vehicle's driver now (the rule of the notices' inside rule).
+std::optional<std::pair<std::int64_t, std::optional<std::int64_t>>> driver_of_vehicle(
+    pqxx::transaction_base& tx, std::int64_t vehicle, const std::string& now) {
+    const auto r = tx.exec_params(
+        "SELECT coalesce(cur.driver_id, term.driver_id),"
+        " cur.assignment_id FROM (SELECT $1::bigint AS vehicle_id) q " +
+            driver_at("q.vehicle_id", "$2::timestamptz"),
+        vehicle, now);
+    if (r[0][0].is_null()) {
+        return std::nullopt;
+    }
+    return std::pair{
+        r[0][0].as<std::int64_t>(),
+        r[0][1].is_null() ? std::nullopt : std::optional<std::int64_t>(r[0][1].as<std::int64_t>())};
+}
+
+}  // namespace
+
+NoticeCreated create_message(pqxx::transaction_base& tx, const MessageDraft& d, Millis now) {
+    if (d.actor.empty()) {
+        throw InputError("a message needs an actor (who sends it)");
+    }
+    check_text("text", d.text, notice_short_text_max, true, false);
+    if (d.severity < 1 || d.severity > 3) {
+        throw InputError("severity must be 1 (info), 2 (warning) or 3 (danger), not " +
+                         std::to_string(d.severity));
+    }
+    if (d.validity < std::chrono::minutes(1) || d.validity > std::chrono::hours(24 * 7)) {
+        throw InputError("a message is valid from 1 minute to 7 days");
+    }
+    const auto& replies = d.replies.empty() ? default_replies() : d.replies;
+    if (replies.size() > message_replies_max) {
+        throw InputError("at most " + std::to_string(message_replies_max) + " replies");
+    }
+    for (const auto& r : replies) {
+        check_text("reply", r, 40, true, false);
+    }
+    if (d.drivers.empty() && d.vehicles.empty() && d.groups.empty() && d.routes.empty()) {
+        throw InputError("a message needs an addressee: a driver, a vehicle, a group or a route");
+    }
+    const std::string now_text = utc(now);
+    struct To {
+        std::int64_t driver, vehicle;
+        std::optional<std::int64_t> assignment;
+    };
+    std::vector<To> to;
+    for (const auto& name : d.drivers) {
+        check_text("driver", name, 200, true, false);
+        const auto driver = driver_id(tx, name);
+        const auto v = vehicle_of_driver(tx, driver, now_text);
+        if (!v) {
+            throw InputError("driver " + name +
+                             " is on no vehicle now (no assignment under way, no terminal)");
+        }
+        to.push_back({driver, v->first, v->second});
+    }
+    for (const auto& reg : d.vehicles) {
+        check_text("vehicle", reg, 200, true, false);
+        const auto vehicle = vehicle_id(tx, reg);
+        const auto drv = driver_of_vehicle(tx, vehicle, now_text);
+        if (!drv) {
+            throw InputError("vehicle " + reg +
+                             " has no driver now (no assignment under way, no driver's terminal)");
+        }
+        to.push_back({drv->first, vehicle, drv->second});
+    }
+    for (const auto& group : d.groups) {
+        check_text("group", group, 200, true, false);
+        const auto g = tx.exec_params(
+            "SELECT m.vehicle_id FROM fleet.vehicle_groups g"
+            " LEFT JOIN fleet.vehicle_group_members m ON m.group_id = g.group_id WHERE g.name = $1"
+            " ORDER BY m.vehicle_id",
+            group);
+        if (g.empty()) {
+            throw NotFoundError("no group '" + group + "'");
+        }
+        for (const auto& row : g) {
+            if (row[0].is_null()) {
+                continue;
+            }
+            const auto vehicle = row[0].as<std::int64_t>();
+            if (const auto drv = driver_of_vehicle(tx, vehicle, now_text)) {
+                to.push_back({drv->first, vehicle, drv->second});
+            }
+        }
+    }
+    const auto routes = resolve_codes(tx, "routes", "route_id", "route", d.routes, d.feed);
+    if (!routes.empty()) {
+        for (const auto& row : tx.exec_params(
+                 "SELECT w.driver_id, w.vehicle_id, w.assignment_id FROM fleet.assignment_work w"
+                 " WHERE w.status = 'planned' AND w.driver_id IS NOT NULL"
+                 " AND w.service_date BETWEEN ($2::timestamptz AT TIME ZONE 'UTC')::date - 1"
+                 "  AND ($2::timestamptz AT TIME ZONE 'UTC')::date + 1"
+                 " AND $2::timestamptz BETWEEN w.work_start - interval '1 hour'"
+                 "  AND w.work_end + interval '1 hour'"
+                 " AND (w.route_id = ANY($1::bigint[]) OR EXISTS (SELECT 1"
+                 "  FROM fleet.assignment_trips x JOIN fleet.trips t ON t.trip_id = x.trip_id"
+                 "  WHERE x.assignment_id = w.assignment_id AND t.route_id = ANY($1::bigint[])))"
+                 " ORDER BY w.driver_id, w.work_start",
+                 detail::array_literal(routes), now_text)) {
+            to.push_back(
+                {row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::int64_t>()});
+        }
+    }
+    if (to.empty()) {
+        throw InputError(
+            "no driver to send it to: the vehicles of the groups and routes named "
+            "have no driver now");
+    }
+    const auto id =
+        tx.exec_params1(
+              "INSERT INTO fleet.notices (kind, title, body, short_text, category, severity,"
+              " replies, valid_from, valid_until, created_by, created_at)"
+              " VALUES ('message', 'Message', $1, $1, 'other', $2, $3::text[], $4::timestamptz,"
+              " $4::timestamptz + $5 * interval '1 minute', $6, $4::timestamptz)"
+              " RETURNING notice_id",
+              d.text, d.severity, detail::array_literal(replies), now_text,
+              static_cast<std::int64_t>(d.validity.count()), d.actor)[0]
+            .as<std::int64_t>();
+    std::vector<std::int64_t> drivers;
+    for (const auto& t : to) {
+        const auto r = tx.exec_params(
+            "INSERT INTO fleet.notice_deliveries (notice_id, driver_id, vehicle_id, assignment_id,"
+            " rule, state, queued_at) VALUES ($1, $2, $3, $4, 'addressed', 'queued',"
+            " $5::timestamptz) ON CONFLICT (notice_id, driver_id) DO NOTHING",
+            id, t.driver, t.vehicle, t.assignment, now_text);
+        if (r.affected_rows() > 0) {
+            drivers.push_back(t.driver);
+        }
+    }
+    geo::record(tx, {.actor = d.actor,
+                     .action = "message created",
+                     .subject = d.text,
+                     .details = {{"text", d.text},
+                                 {"drivers", d.drivers},
+                                 {"vehicles", d.vehicles},
+                                 {"groups", d.groups},
+                                 {"routes", d.routes},
+                                 {"replies", replies},
+                                 {"addressees", drivers.size()}},
+                     .kind = "notice",
+                     .notice_id = id});
+    return {id, read_deliveries(tx, id, &drivers)};
+}
+
 void withdraw_notice(pqxx::transaction_base& tx, std::int64_t notice_id, const std::string& actor,
                      const std::string& reason, Millis now) {
     if (actor.empty()) {
@@ -506,7 +690,7 @@ void withdraw_notice(pqxx::transaction_base& tx, std::int64_t notice_id, const s
 namespace {
 
 const char* const notice_columns =
-    "n.notice_id, n.category, n.severity, n.title, n.short_text, n.body,"
+    "n.notice_id, n.kind, n.replies, n.category, n.severity, n.title, n.short_text, n.body,"
     " extract(epoch FROM n.valid_from) * 1000 AS valid_from_ms,"
     " extract(epoch FROM n.valid_until) * 1000 AS valid_until_ms,"
     " ST_AsGeoJSON(n.area, 7) AS area, ST_AsGeoJSON(n.line, 7) AS line, n.buffer_m,"
@@ -536,6 +720,8 @@ std::vector<std::string> text_array(const pqxx::field& f) {
 NoticeRecord notice_of(const pqxx::row& r) {
     NoticeRecord n;
     n.notice_id = r["notice_id"].as<std::int64_t>();
+    n.kind = r["kind"].as<std::string>();
+    n.replies = text_array(r["replies"]);
     n.category = parse_category(r["category"].as<std::string>());
     n.severity = r["severity"].as<int>();
     n.title = r["title"].as<std::string>();
@@ -598,12 +784,12 @@ std::vector<NoticeRecord> list_notices(pqxx::transaction_base& tx, const NoticeQ
     std::vector<NoticeRecord> out;
     for (const auto& r : tx.exec_params(
              std::string("SELECT ") + notice_columns +
-                 " FROM fleet.notices n WHERE ($1::timestamptz IS NULL OR"
+                 " FROM fleet.notices n WHERE n.kind = $6 AND ($1::timestamptz IS NULL OR"
                  " (n.valid_from <= $1 AND n.valid_until > $1 AND n.withdrawn_at IS NULL))"
                  " AND ($2::timestamptz IS NULL OR (n.valid_until > $2 AND n.valid_from < $3))"
                  " AND ($4 OR n.withdrawn_at IS NULL)"
                  " ORDER BY n.created_at DESC, n.notice_id DESC LIMIT $5",
-             at, from, to, q.include_withdrawn, static_cast<std::int64_t>(q.limit))) {
+             at, from, to, q.include_withdrawn, static_cast<std::int64_t>(q.limit), q.kind)) {
         out.push_back(notice_of(r));
     }
     return out;
@@ -684,7 +870,7 @@ std::vector<Outgoing> outgoing(pqxx::transaction_base& tx, std::optional<std::in
              "SELECT d.notice_id, d.driver_id, d.vehicle_id,"
              " d.withdrawal_state IS NOT NULL AS withdrawal, n.severity, n.title,"
              " n.short_text, extract(epoch FROM n.valid_from) * 1000,"
-             " extract(epoch FROM n.valid_until) * 1000"
+             " extract(epoch FROM n.valid_until) * 1000, n.kind = 'message', n.replies"
              " FROM fleet.notice_deliveries d JOIN fleet.notices n ON n.notice_id = d.notice_id"
              " WHERE ($1::bigint IS NULL OR d.notice_id = $1)"
              " AND ($2::bigint IS NULL OR d.vehicle_id = $2) AND d.vehicle_id IS NOT NULL"
@@ -697,6 +883,8 @@ std::vector<Outgoing> outgoing(pqxx::transaction_base& tx, std::optional<std::in
                        .driver_id = r[1].as<std::int64_t>(),
                        .vehicle_id = r[2].as<std::int64_t>(),
                        .withdrawal = r[3].as<bool>(),
+                       .message = r[9].as<bool>(),
+                       .replies = text_array(r[10]),
                        .severity = r[4].as<int>(),
                        .title = r[5].as<std::string>(),
                        .short_text = r[6].as<std::string>(),
@@ -722,16 +910,24 @@ const char* step_name(DeliveryStep::Kind kind) {
             return "withdrawal_sent";
         case DeliveryStep::Kind::withdrawal_delivered:
             return "withdrawal_delivered";
+        case DeliveryStep::Kind::replied:
+            return "replied";
     }
     return "sent";
 }
 
 std::vector<DeliveryChange> changes_of(const pqxx::result& rows) {
     std::vector<DeliveryChange> out;
+    const bool replies = rows.columns() > 6;
     for (const auto& r : rows) {
-        out.push_back({r["notice_id"].as<std::int64_t>(), r["driver_id"].as<std::int64_t>(),
-                       r["vehicle_id"].as<std::int64_t>(), r["state"].as<std::string>(),
-                       text_of(r["withdrawal_state"]), millis_of(r["at_ms"])});
+        DeliveryChange c{r["notice_id"].as<std::int64_t>(),  r["driver_id"].as<std::int64_t>(),
+                         r["vehicle_id"].as<std::int64_t>(), r["state"].as<std::string>(),
+                         text_of(r["withdrawal_state"]),     millis_of(r["at_ms"])};
+        if (replies) {
+            c.reply_kind = text_of(r["reply_kind"]);
+            c.reply_text = text_of(r["reply_text"]);
+        }
+        out.push_back(std::move(c));
     }
     return out;
 }
@@ -744,7 +940,7 @@ std::vector<DeliveryChange> apply_steps(pqxx::transaction_base& tx,
     if (steps.empty()) {
         return {};
     }
-    std::vector<std::string> kinds, failures;
+    std::vector<std::string> kinds, failures, reply_kinds, reply_texts;
     std::vector<std::int64_t> notices, vehicles, drivers, at_ms, accepted;
     for (const auto& s : steps) {
         kinds.emplace_back(step_name(s.kind));
@@ -754,22 +950,28 @@ std::vector<DeliveryChange> apply_steps(pqxx::transaction_base& tx,
         at_ms.push_back(s.at.time_since_epoch().count());
         accepted.push_back(s.accepted ? 1 : 0);
         failures.push_back(s.failure);
+        reply_kinds.push_back(s.reply_kind);
+        reply_texts.push_back(s.reply_text);
     }
     // Each step moves its delivery only forward (the rank of the state); the steps of one
     // delivery are folded in order first, so that a batch holding "sent" and "delivered" ends at
-    // "delivered". Every change is journalled in the same statement.
+    // "delivered". A reply counts as read, and the latest reply is kept. Every change is
+    // journalled in the same statement.
     const auto rows = tx.exec_params(
         "WITH s AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[],"
-        "   $5::bigint[], $6::bigint[], $7::text[]) WITH ORDINALITY"
-        "   AS s(kind, notice_id, vehicle_id, driver_id, at_ms, accepted, failure, seq)),"
+        "   $5::bigint[], $6::bigint[], $7::text[], $9::text[], $10::text[]) WITH ORDINALITY"
+        "   AS s(kind, notice_id, vehicle_id, driver_id, at_ms, accepted, failure, reply_kind,"
+        "   reply_text, seq)),"
         " k AS (SELECT d.notice_id, d.driver_id,"
         // A device's "delivered" after a withdrawal went out answers the withdrawal (the
         // terminal acknowledges it under the notice's id).
-        "   max(CASE WHEN s.kind = 'delivered' AND d.withdrawal_state = 'sent' THEN NULL"
+        "   max(CASE WHEN s.kind = 'delivered'"
+        "     AND (d.withdrawal_state = 'sent' OR s.after_withdrawal) THEN NULL"
         "     WHEN s.kind = 'sent' THEN 1 WHEN s.kind = 'delivered' THEN 2"
-        "     WHEN s.kind = 'read' THEN 3 END) AS rank,"
+        "     WHEN s.kind IN ('read', 'replied') THEN 3 END) AS rank,"
         "   max(CASE WHEN s.kind = 'withdrawal_sent' THEN 1 WHEN s.kind = 'withdrawal_delivered'"
-        "     OR (s.kind = 'delivered' AND d.withdrawal_state = 'sent') THEN 2 END) AS wrank,"
+        "     OR (s.kind = 'delivered' AND (d.withdrawal_state = 'sent' OR s.after_withdrawal))"
+        "     THEN 2 END) AS wrank,"
         "   bool_or(s.kind = 'failed') AS failed, max(s.failure) FILTER (WHERE s.kind = 'failed')"
         "     AS failure,"
         "   count(*) FILTER (WHERE s.kind = 'sent') AS sends,"
@@ -777,10 +979,19 @@ std::vector<DeliveryChange> apply_steps(pqxx::transaction_base& tx,
         "   to_timestamp(max(s.at_ms) / 1000.0) AS at,"
         "   min(s.at_ms) FILTER (WHERE s.kind = 'sent') AS sent_ms,"
         "   min(s.at_ms) FILTER (WHERE s.kind = 'delivered'"
-        "     AND d.withdrawal_state IS DISTINCT FROM 'sent') AS delivered_ms,"
-        "   min(s.at_ms) FILTER (WHERE s.kind = 'read') AS read_ms,"
+        "     AND d.withdrawal_state IS DISTINCT FROM 'sent' AND NOT s.after_withdrawal)"
+        "     AS delivered_ms,"
+        "   min(s.at_ms) FILTER (WHERE s.kind IN ('read', 'replied')) AS read_ms,"
+        "   (array_agg(s.reply_kind ORDER BY s.seq DESC) FILTER (WHERE s.kind = 'replied'))[1]"
+        "     AS reply_kind,"
+        "   (array_agg(s.reply_text ORDER BY s.seq DESC) FILTER (WHERE s.kind = 'replied'))[1]"
+        "     AS reply_text,"
+        "   max(s.at_ms) FILTER (WHERE s.kind = 'replied') AS replied_ms,"
         "   max(s.at_ms) AS at_ms"
-        "  FROM s JOIN fleet.notice_deliveries d ON d.notice_id = s.notice_id"
+        // A step after the withdrawal was written in the same batch answers the withdrawal.
+        "  FROM (SELECT s.*, bool_or(s.kind = 'withdrawal_sent') OVER (PARTITION BY s.notice_id,"
+        "    s.vehicle_id ORDER BY s.seq) AS after_withdrawal FROM s) s"
+        "  JOIN fleet.notice_deliveries d ON d.notice_id = s.notice_id"
         "   AND d.vehicle_id = s.vehicle_id AND (s.driver_id = 0 OR d.driver_id = s.driver_id)"
         "  GROUP BY d.notice_id, d.driver_id),"
         " u AS (UPDATE fleet.notice_deliveries d SET"
@@ -807,28 +1018,37 @@ std::vector<DeliveryChange> apply_steps(pqxx::transaction_base& tx,
         "   withdrawal_sent_at = CASE WHEN d.withdrawal_state IS NOT NULL AND k.wrank >= 1"
         "     THEN coalesce(d.withdrawal_sent_at, k.at) ELSE d.withdrawal_sent_at END,"
         "   withdrawal_delivered_at = CASE WHEN d.withdrawal_state IS NOT NULL AND k.wrank >= 2"
-        "     THEN coalesce(d.withdrawal_delivered_at, k.at) ELSE d.withdrawal_delivered_at END"
+        "     THEN coalesce(d.withdrawal_delivered_at, k.at) ELSE d.withdrawal_delivered_at END,"
+        "   reply_kind = coalesce(k.reply_kind, d.reply_kind),"
+        "   reply_text = CASE WHEN k.reply_kind IS NOT NULL THEN NULLIF(k.reply_text, '')"
+        "     ELSE d.reply_text END,"
+        "   replied_at = coalesce(to_timestamp(k.replied_ms / 1000.0), d.replied_at)"
         "  FROM k JOIN fleet.notice_deliveries o ON o.notice_id = k.notice_id"
         "   AND o.driver_id = k.driver_id"
         "  WHERE d.notice_id = k.notice_id AND d.driver_id = k.driver_id"
         "  RETURNING d.notice_id, d.driver_id, d.vehicle_id, d.state, d.withdrawal_state,"
-        "   k.at_ms, o.state AS old_state, o.withdrawal_state AS old_withdrawal, d.failure),"
+        "   k.at_ms, o.state AS old_state, o.withdrawal_state AS old_withdrawal, d.failure,"
+        "   k.reply_kind, d.reply_text),"
         " c AS (SELECT * FROM u WHERE state IS DISTINCT FROM old_state"
-        "   OR withdrawal_state IS DISTINCT FROM old_withdrawal),"
+        "   OR withdrawal_state IS DISTINCT FROM old_withdrawal OR reply_kind IS NOT NULL),"
         " j AS (INSERT INTO fleet.journal (actor, action, subject, details, kind, vehicle_id,"
         "   driver_id, notice_id)"
-        "  SELECT $8, CASE WHEN c.withdrawal_state IS DISTINCT FROM c.old_withdrawal"
-        "     THEN 'notice withdrawal ' || c.withdrawal_state ELSE 'notice ' || c.state END,"
-        "   n.title, jsonb_build_object('state', c.state, 'withdrawal_state', c.withdrawal_state,"
-        "     'failure', c.failure),"
+        "  SELECT $8, CASE WHEN c.reply_kind IS NOT NULL THEN n.kind || ' replied'"
+        "     WHEN c.withdrawal_state IS DISTINCT FROM c.old_withdrawal"
+        "     THEN n.kind || ' withdrawal ' || c.withdrawal_state ELSE n.kind || ' ' || c.state "
+        "END,"
+        "   n.title, jsonb_strip_nulls(jsonb_build_object('state', c.state,"
+        "     'withdrawal_state', c.withdrawal_state, 'failure', c.failure,"
+        "     'reply', c.reply_kind, 'reply_text', c.reply_text)),"
         "   'notice', c.vehicle_id, c.driver_id, c.notice_id"
         "  FROM c JOIN fleet.notices n ON n.notice_id = c.notice_id)"
-        " SELECT notice_id, driver_id, vehicle_id, state, withdrawal_state, at_ms FROM c"
-        " ORDER BY notice_id, driver_id",
+        " SELECT notice_id, driver_id, vehicle_id, state, withdrawal_state, at_ms, reply_kind,"
+        "  reply_text FROM c ORDER BY notice_id, driver_id",
         detail::array_literal(kinds), detail::array_literal(notices),
         detail::array_literal(vehicles), detail::array_literal(drivers),
         detail::array_literal(at_ms), detail::array_literal(accepted),
-        detail::array_literal(failures), actor);
+        detail::array_literal(failures), actor, detail::array_literal(reply_kinds),
+        detail::array_literal(reply_texts));
     return changes_of(rows);
 }
 
@@ -839,10 +1059,10 @@ std::vector<DeliveryChange> expire_deliveries(pqxx::transaction_base& tx, Millis
         "  FROM fleet.notices n WHERE n.notice_id = d.notice_id AND d.state = 'queued'"
         "   AND n.valid_until <= $1::timestamptz"
         "  RETURNING d.notice_id, d.driver_id, d.vehicle_id, d.state, d.withdrawal_state,"
-        "   extract(epoch FROM n.valid_until) * 1000 AS at_ms, n.title),"
+        "   extract(epoch FROM n.valid_until) * 1000 AS at_ms, n.title, n.kind),"
         " j AS (INSERT INTO fleet.journal (actor, action, subject, details, kind, vehicle_id,"
         "   driver_id, notice_id)"
-        "  SELECT 'dispatch', 'notice expired', u.title, '{\"state\": \"expired\"}', 'notice',"
+        "  SELECT 'dispatch', u.kind || ' expired', u.title, '{\"state\": \"expired\"}', 'notice',"
         "   u.vehicle_id, u.driver_id, u.notice_id FROM u)"
         " SELECT notice_id, driver_id, vehicle_id, state, withdrawal_state, at_ms FROM u"
         " ORDER BY notice_id, driver_id",

@@ -94,6 +94,27 @@ struct NoticeDraft {
     std::string actor{};  ///< who, for the journal
 };
 
+/// A dispatcher's message to drivers: to each driver named, the driver of each vehicle named, of
+/// each vehicle of a group, and each driver on a route (an assignment under way on it, within an
+/// hour). The driver's terminal offers `replies` (canned; acknowledged and cannot comply are
+/// always offered), and the driver's answer is kept on the delivery.
+struct MessageDraft {
+    std::string text{};  ///< at most notice_short_text_max characters
+    int severity = 1;
+    std::vector<std::string> drivers{};   ///< personnel numbers
+    std::vector<std::string> vehicles{};  ///< registrations
+    std::vector<std::string> groups{};    ///< group names
+    std::vector<std::string> routes{};    ///< route codes of `feed`
+    std::string feed = "local";
+    std::vector<std::string> replies{};  ///< empty: default_replies()
+    std::chrono::minutes validity{12 * 60};
+    std::string actor{};
+};
+/// The canned replies a message offers unless it names its own.
+const std::vector<std::string>& default_replies();
+inline constexpr std::size_t message_replies_max = 8;
+inline constexpr std::size_t reply_text_max = 500;
+
 /// Who a notice reached, and how.
 struct Delivery {
     std::int64_t notice_id = 0;
@@ -111,6 +132,8 @@ struct Delivery {
     /// ISO 8601 UTC times ("" when not reached).
     std::string queued_at{}, sent_at{}, delivered_at{}, read_at{}, expired_at{}, failed_at{};
     std::optional<bool> accepted{};
+    std::string reply_kind{};  ///< "", "acknowledged", "cannot_comply", "canned", "free_text"
+    std::string reply_text{}, replied_at{};
 };
 
 /// A notice made: its id and the deliveries the inside and assignment rules queued.
@@ -131,6 +154,15 @@ struct NoticeCreated {
 /// NotFoundError for a route or stop code that is not in the feed. Nothing is stored then.
 NoticeCreated create_notice(pqxx::transaction_base& tx, const NoticeDraft& draft, Millis now);
 
+/// Stores a message and queues it for its addressees, journalled ("message sent"), in `tx`.
+/// Throws InputError naming the field: an empty or too long text (control characters, not
+/// UTF-8), no addressee, more than message_replies_max replies or one empty or longer than 40
+/// characters, a validity outside 1 minute .. 7 days, a driver who is on no vehicle now (no
+/// assignment under way, no terminal), a vehicle without a driver now; NotFoundError for an
+/// unknown driver, vehicle, group or route. A group or route whose vehicles have no driver now
+/// adds none of them; no addressee found at all is an InputError. Nothing is stored then.
+NoticeCreated create_message(pqxx::transaction_base& tx, const MessageDraft& draft, Millis now);
+
 /// Withdraws a notice: deliveries not yet sent become "withdrawn" (never sent), those sent get a
 /// withdrawal queued; journals "notice withdrawn". Throws NotFoundError for an unknown id,
 /// ConflictError when it is already withdrawn (naming when and by whom).
@@ -141,6 +173,8 @@ void withdraw_notice(pqxx::transaction_base& tx, std::int64_t notice_id, const s
 /// routes or stops say where).
 struct NoticeRecord {
     std::int64_t notice_id = 0;
+    std::string kind = "notice";  ///< "notice" or "message"
+    std::vector<std::string> replies{};
     NoticeCategory category = NoticeCategory::other;
     int severity = 1;
     std::string title{}, short_text{}, full_text{};
@@ -164,6 +198,7 @@ std::optional<NoticeRecord> load_notice(pqxx::transaction_base& tx, std::int64_t
 /// Which notices to list: those valid at some moment of [from, to) (ISO times with offsets),
 /// or, with `in_force_at`, those valid and not withdrawn then.
 struct NoticeQuery {
+    std::string kind = "notice";  ///< "notice" or "message"
     std::string from{}, to{};
     std::optional<Millis> in_force_at{};
     bool include_withdrawn = true;
@@ -204,6 +239,8 @@ struct Outgoing {
     std::int64_t driver_id = 0;
     std::int64_t vehicle_id = 0;
     bool withdrawal = false;
+    bool message = false;
+    std::vector<std::string> replies{};
     int severity = 1;
     std::string title{}, short_text{};
     Millis valid_from{}, valid_until{};
@@ -225,6 +262,7 @@ struct DeliveryStep {
         failed,                ///< the device cannot carry it (`failure` says why)
         withdrawal_sent,       ///< the withdrawal written
         withdrawal_delivered,  ///< the device answered the withdrawal
+        replied,               ///< the driver answered a message (`reply_kind`, `reply_text`)
     };
     Kind kind = Kind::sent;
     std::int64_t notice_id = 0;
@@ -234,6 +272,8 @@ struct DeliveryStep {
     Millis at{};
     bool accepted = false;  ///< read: the driver confirmed
     std::string failure{};
+    std::string reply_kind{};  ///< replied: "acknowledged", "cannot_comply", "canned", "free_text"
+    std::string reply_text{};
 };
 
 /// A delivery whose state changed, as applied.
@@ -243,6 +283,7 @@ struct DeliveryChange {
     std::int64_t vehicle_id = 0;
     std::string state{}, withdrawal_state{};
     Millis at{};
+    std::string reply_kind{}, reply_text{};  ///< set when the change is the driver's reply
 };
 
 /// Applies the steps in one statement, each only where it moves a delivery forward (queued <

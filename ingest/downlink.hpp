@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "ingest/position.hpp"
 
@@ -27,6 +28,9 @@ struct DownlinkMessage {
     /// 1 info, 2 warning, 3 danger; 0 withdraws the notice with this id (native terminals
     /// remove it and acknowledge only its delivery).
     std::uint32_t severity = 1;
+    /// A dispatcher's message (native terminals offer `replies` and send the driver's answer).
+    bool message = false;
+    std::vector<std::string> replies{};
 };
 
 /// The outcome of one send.

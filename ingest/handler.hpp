@@ -21,13 +21,18 @@ struct NoticeReceipt {
     enum class Stage {
         delivered,  ///< the device has the message (a terminal shows it, a tracker answered it)
         read,       ///< the driver opened it on the terminal (native terminals only)
+        replied,    ///< the driver answered a dispatcher's message (native terminals only)
     };
+    /// A driver's answer to a message.
+    enum class Reply { acknowledged, cannot_comply, canned, free_text };
     std::uint64_t notice_id = 0;
-    /// When the driver read it, by the terminal's clock; zero when the device gives no time
-    /// (every delivered receipt): the server dates it.
+    /// When the driver read (or replied), by the terminal's clock; zero when the device gives
+    /// no time (every delivered receipt): the server dates it.
     Millis read_at{};
     bool accepted = false;  ///< read: confirmed by the driver, not only displayed; else false
     Stage stage = Stage::read;
+    Reply reply = Reply::acknowledged;  ///< replied only
+    std::string reply_text{};           ///< replied: the canned reply or the driver's text
 };
 
 /// What the connection must do after a frame.

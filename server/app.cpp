@@ -239,11 +239,12 @@ int run_fleetd(const Config& config) {
     std::unique_ptr<NoticeService> notices;
     ingest::Listeners listeners(
         config.listeners,
-        ingest::IngestServices{devices, pipeline, writer, counters, wall_clock,
-                               workers.get_executor(),
-                               [&notices](std::int64_t vehicle, const ingest::NoticeReceipt& r) {
-                                   notices->on_receipt(vehicle, r);
-                               }});
+        ingest::IngestServices{
+            devices, pipeline, writer, counters, wall_clock, workers.get_executor(),
+            [&notices](std::int64_t vehicle, const ingest::NoticeReceipt& r) {
+                notices->on_receipt(vehicle, r);
+            },
+            [&notices](std::int64_t vehicle) { notices->on_connected(vehicle); }});
     notices = std::make_unique<NoticeService>(connections, listeners, wall_clock);
     notices->add_listener(
         [&live_stream](const dispatch::DeliveryChange& c) { live_stream.on_notice_delivery(c); });
@@ -256,14 +257,14 @@ int run_fleetd(const Config& config) {
     // bounded by its request timeout.
     api::FleetDirectory directory;
     api::LoginThrottle throttle;
-    api::ApiServices api_services{
-        engine,
-        latest,
-        directory,
-        metrics,
-        throttle,
-        live_stream,
-        api::ApiSettings{config.session_lifetime, config.secure_cookie, config.dispatch}};
+    api::ApiServices api_services{engine,
+                                  latest,
+                                  directory,
+                                  metrics,
+                                  throttle,
+                                  live_stream,
+                                  api::ApiSettings{config.session_lifetime, config.secure_cookie,
+                                                   config.dispatch, config.message_replies}};
     geo::DatabaseOptions api_database = config.database;
     api_database.statement_timeout = std::min<std::chrono::milliseconds>(
         api_database.statement_timeout.count() == 0 ? config.api.request_timeout

@@ -12,6 +12,7 @@
 #include "geo/error.hpp"
 #include "geo/number_text.hpp"
 #include "geo/store.hpp"
+#include "geo/utf8.hpp"
 #include "ingest/protocols.hpp"
 
 namespace fleet::server {
@@ -92,6 +93,8 @@ po::options_description config_options() {
          "open API connections from one address at most (1-100000)")
         ("api-stream-max-queued", po::value<long>()->default_value(4096)->value_name("KIB"),
          "a live-stream subscriber this far behind (unsent KiB) is closed with code 4001 (16-1048576)")
+        ("message-replies", po::value<std::string>()->default_value("OK,On my way,Delayed,Call me")->value_name("LIST"),
+         "the canned replies a message to drivers offers on the terminal, comma-separated (at most 8, each 1-40 characters; acknowledged and cannot comply are always offered)")
         ("api-database-threads", po::value<long>()->default_value(2)->value_name("N"),
          "threads (each with its own database connection) for the API's database work (1-64)")
         ("session-lifetime", po::value<long>()->default_value(12)->value_name("HOURS"),
@@ -382,6 +385,24 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
         static_cast<unsigned>(in_range<long>(vm, "api-database-threads", 1, 64));
     c.stream.max_queued_bytes =
         static_cast<std::size_t>(in_range<long>(vm, "api-stream-max-queued", 16, 1 << 20)) * 1024;
+    c.message_replies.clear();
+    {
+        std::stringstream in(vm["message-replies"].as<std::string>());
+        for (std::string item; std::getline(in, item, ',');) {
+            const auto first = item.find_first_not_of(' ');
+            const auto last = item.find_last_not_of(' ');
+            item = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+            if (item.empty() || geo::utf8_length(item) > 40 || !geo::is_valid_utf8(item)) {
+                throw ConfigError(
+                    "message-replies",
+                    "each reply is 1 to 40 characters of UTF-8 text, comma-separated");
+            }
+            c.message_replies.push_back(item);
+        }
+        if (c.message_replies.empty() || c.message_replies.size() > 8) {
+            throw ConfigError("message-replies", "1 to 8 replies, comma-separated");
+        }
+    }
     c.session_lifetime = std::chrono::hours(in_range<long>(vm, "session-lifetime", 1, 720));
     c.secure_cookie = vm["secure-cookie"].as<bool>() || !c.api.tls_cert.empty();
 

@@ -35,6 +35,8 @@ struct Config {
     ingest::WriterConfig writer;
     dispatch::Thresholds dispatch;
     std::map<std::string, double> class_speed_caps;  ///< vehicle class → cap (km/h)
+    /// The canned replies a message to drivers offers (`message-replies`).
+    std::vector<std::string> message_replies;
 
     api::HttpConfig api;       ///< the operator API; api.enabled false with api-port 0
     api::StreamConfig stream;  ///< the API's live stream

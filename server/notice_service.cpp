@@ -38,6 +38,20 @@ class NoticeService::Receiver final : public pqxx::notification_receiver {
 
 namespace {
 
+const char* reply_name(ingest::NoticeReceipt::Reply reply) {
+    switch (reply) {
+        case ingest::NoticeReceipt::Reply::acknowledged:
+            return "acknowledged";
+        case ingest::NoticeReceipt::Reply::cannot_comply:
+            return "cannot_comply";
+        case ingest::NoticeReceipt::Reply::canned:
+            return "canned";
+        case ingest::NoticeReceipt::Reply::free_text:
+            return "free_text";
+    }
+    return "acknowledged";
+}
+
 geo::MultiPolygon multipolygon_of(const nlohmann::json& geojson) {
     geo::MultiPolygon area;
     for (const auto& polygon : geojson.at("coordinates")) {
@@ -169,13 +183,24 @@ void NoticeService::on_receipt(std::int64_t vehicle_id, const ingest::NoticeRece
         at < geo::Millis(std::chrono::seconds(946684800)) || at > now) {
         at = now;
     }
-    push_step({.kind = receipt.stage == ingest::NoticeReceipt::Stage::delivered
-                           ? DeliveryStep::Kind::delivered
-                           : DeliveryStep::Kind::read,
-               .notice_id = static_cast<std::int64_t>(receipt.notice_id),
-               .vehicle_id = vehicle_id,
-               .at = at,
-               .accepted = receipt.accepted});
+    DeliveryStep step{.kind = DeliveryStep::Kind::read,
+                      .notice_id = static_cast<std::int64_t>(receipt.notice_id),
+                      .vehicle_id = vehicle_id,
+                      .at = at,
+                      .accepted = receipt.accepted};
+    switch (receipt.stage) {
+        case ingest::NoticeReceipt::Stage::delivered:
+            step.kind = DeliveryStep::Kind::delivered;
+            break;
+        case ingest::NoticeReceipt::Stage::read:
+            break;
+        case ingest::NoticeReceipt::Stage::replied:
+            step.kind = DeliveryStep::Kind::replied;
+            step.reply_kind = reply_name(receipt.reply);
+            step.reply_text = receipt.reply_text;
+            break;
+    }
+    push_step(std::move(step));
 }
 
 void NoticeService::on_connected(std::int64_t vehicle_id) {
@@ -293,6 +318,10 @@ void NoticeService::send(const std::vector<dispatch::Outgoing>& messages) {
         // a text saying so on the others.
         m.severity = o.withdrawal ? 0 : static_cast<std::uint32_t>(o.severity);
         m.text = o.withdrawal ? "WITHDRAWN: " + o.short_text : o.short_text;
+        m.message = o.message && !o.withdrawal;
+        if (m.message) {
+            m.replies = o.replies;
+        }
         downlink_.send(o.vehicle_id, std::move(m), [this, o](ingest::DownlinkResult result) {
             {
                 std::lock_guard lock(in_flight_mutex_);
@@ -329,6 +358,9 @@ void NoticeService::send(const std::vector<dispatch::Outgoing>& messages) {
 
 void NoticeService::publish(const std::vector<dispatch::DeliveryChange>& changes) {
     for (const auto& c : changes) {
+        if (!c.reply_kind.empty()) {
+            ++replies_;
+        }
         if (!c.withdrawal_state.empty()) {
             ++(c.withdrawal_state == "sent" ? withdrawals_sent_ : withdrawals_delivered_);
         } else if (c.state == "sent") {
@@ -523,18 +555,21 @@ void NoticeService::stop(std::chrono::milliseconds deadline) {
 }
 
 NoticeService::Figures NoticeService::figures() const {
-    return {sent_.load(),
-            delivered_.load(),
-            read_.load(),
-            failed_.load(),
-            expired_.load(),
-            withdrawals_sent_.load(),
-            withdrawals_delivered_.load(),
-            not_connected_.load(),
-            entered_.load(),
-            dropped_.load(),
-            unmatched_.load(),
-            failures_.load()};
+    Figures f;
+    f.sent = sent_.load();
+    f.delivered = delivered_.load();
+    f.read = read_.load();
+    f.failed = failed_.load();
+    f.expired = expired_.load();
+    f.withdrawals_sent = withdrawals_sent_.load();
+    f.withdrawals_delivered = withdrawals_delivered_.load();
+    f.replies = replies_.load();
+    f.not_connected = not_connected_.load();
+    f.entered = entered_.load();
+    f.dropped = dropped_.load();
+    f.unmatched = unmatched_.load();
+    f.failures = failures_.load();
+    return f;
 }
 
 void NoticeService::write_metrics(std::string& out) const {
@@ -549,6 +584,8 @@ void NoticeService::write_metrics(std::string& out) const {
                        {geo::label("state", "expired"), d(f.expired)},
                        {geo::label("state", "withdrawal_sent"), d(f.withdrawals_sent)},
                        {geo::label("state", "withdrawal_delivered"), d(f.withdrawals_delivered)}});
+    geo::write_family(out, "fleet_notice_replies_total", "counter",
+                      "Drivers' replies to messages", {{"", d(f.replies)}});
     geo::write_family(out, "fleet_notice_sends_waiting_total", "counter",
                       "Notice sends that found the device not connected (they wait for it)",
                       {{"", d(f.not_connected)}});

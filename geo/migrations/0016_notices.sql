@@ -1,10 +1,15 @@
--- Road and weather notices to drivers (dispatch/notices.hpp), their deliveries with every state
--- a delivery passes through, and the journal made append-only.
+-- Road and weather notices and dispatchers' messages to drivers (dispatch/notices.hpp), their
+-- deliveries with every state a delivery passes through and the drivers' replies, and the
+-- journal made append-only.
 
 -- A notice: what (category, severity, a short text for terminal screens and a full text),
 -- when (valid_from .. valid_until) and where: an area (a polygon, or the buffer of `buffer_m`
 -- metres around the drawn `line`, kept as drawn), and/or routes and stops.
+-- A message is a notice addressed to drivers (by driver, vehicle, group or route) rather than to
+-- an area, offering the driver canned replies.
 ALTER TABLE fleet.notices
+    ADD COLUMN kind            text NOT NULL DEFAULT 'notice',
+    ADD COLUMN replies         text[] NOT NULL DEFAULT '{}',
     ADD COLUMN category        text NOT NULL DEFAULT 'other',
     ADD COLUMN short_text      text NOT NULL DEFAULT '',
     ADD COLUMN line            geometry(Geometry, 4326),
@@ -12,6 +17,7 @@ ALTER TABLE fleet.notices
     ADD COLUMN withdrawn_at    timestamptz,
     ADD COLUMN withdrawn_by    text,
     ADD COLUMN withdraw_reason text,
+    ADD CONSTRAINT notices_kind CHECK (kind IN ('notice', 'message')),
     ADD CONSTRAINT notices_category CHECK (category IN (
         'closure', 'road_works', 'accident', 'congestion', 'ice', 'snow', 'fog', 'storm',
         'flooding', 'other')),
@@ -33,7 +39,9 @@ CREATE TABLE fleet.notice_stops (
 --   inside      the driver's vehicle was inside the area when the notice was made;
 --   assignment  the driver's assignment passes through the area (or runs on one of the routes,
 --               or calls at one of the stops) during the validity;
---   entered     the driver's vehicle entered the area later, while the notice was valid.
+--   entered     the driver's vehicle entered the area later, while the notice was valid;
+--   addressed   a message's addressee: the driver, the driver of the vehicle, of a vehicle of the
+--               group, or on the route.
 -- The state moves queued → sent (written to the device's connection) → delivered (the device
 -- answered) → read (the driver's receipt); or ends expired (validity over before it reached
 -- the device), failed (the device cannot carry it: `failure` says why) or withdrawn (the
@@ -51,9 +59,15 @@ ALTER TABLE fleet.notice_deliveries
     ADD COLUMN withdrawal_state        text,
     ADD COLUMN withdrawal_sent_at      timestamptz,
     ADD COLUMN withdrawal_delivered_at timestamptz,
+    ADD COLUMN reply_kind              text,
+    ADD COLUMN reply_text              text,
+    ADD COLUMN replied_at              timestamptz,
     ADD CONSTRAINT notice_deliveries_state CHECK (state IN (
         'queued', 'sent', 'delivered', 'read', 'expired', 'failed', 'withdrawn')),
-    ADD CONSTRAINT notice_deliveries_rule CHECK (rule IN ('inside', 'assignment', 'entered')),
+    ADD CONSTRAINT notice_deliveries_rule CHECK (rule IN ('inside', 'assignment', 'entered',
+        'addressed')),
+    ADD CONSTRAINT notice_deliveries_reply CHECK (reply_kind IN (
+        'acknowledged', 'cannot_comply', 'canned', 'free_text')),
     ADD CONSTRAINT notice_deliveries_withdrawal CHECK (withdrawal_state IN (
         'queued', 'sent', 'delivered'));
 -- What is still to be sent to a vehicle when its device connects.

@@ -14,6 +14,10 @@ Bytes encode_notice(const DownlinkMessage& message) {
     n.set_valid_from_ms(message.valid_from.time_since_epoch().count());
     n.set_valid_until_ms(message.valid_until.time_since_epoch().count());
     n.set_severity(message.severity);
+    n.set_message(message.message);
+    for (const auto& r : message.replies) {
+        n.add_replies(r);
+    }
     return frame(f.SerializeAsString());
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "geo/utf8.hpp"
 #include "ingest/decode_error.hpp"
 #include "proto/terminal.pb.h"
 
@@ -112,6 +113,35 @@ Step Handler::on_frame(ByteView bytes) {
                                          Millis(std::chrono::milliseconds(a.read_at_ms())),
                                          a.accepted(), NoticeReceipt::Stage::read});
             }
+            return step;
+        }
+        case pb::Frame::kNoticeReply: {
+            const auto& r = f.notice_reply();
+            if (!geo::is_valid_utf8(r.text()) || geo::utf8_length(r.text()) > 500) {
+                bad(DecodeFault::bad_value,
+                    "a reply that is not UTF-8 text of at most 500 characters");
+            }
+            NoticeReceipt receipt{r.notice_id(),
+                                  Millis(std::chrono::milliseconds(r.replied_at_ms())), false,
+                                  NoticeReceipt::Stage::replied};
+            switch (r.kind()) {
+                case pb::NoticeReply::ACKNOWLEDGED:
+                    receipt.reply = NoticeReceipt::Reply::acknowledged;
+                    break;
+                case pb::NoticeReply::CANNOT_COMPLY:
+                    receipt.reply = NoticeReceipt::Reply::cannot_comply;
+                    break;
+                case pb::NoticeReply::CANNED:
+                    receipt.reply = NoticeReceipt::Reply::canned;
+                    break;
+                case pb::NoticeReply::FREE_TEXT:
+                    receipt.reply = NoticeReceipt::Reply::free_text;
+                    break;
+                default:
+                    bad(DecodeFault::bad_value, "a reply of an unknown kind");
+            }
+            receipt.reply_text = r.text();
+            step.receipts.push_back(std::move(receipt));
             return step;
         }
         case pb::Frame::kLoginResult:

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "dispatch/engine.hpp"
+#include "dispatch/notices.hpp"
 #include "dispatch/thresholds.hpp"
 #include "geo/metrics.hpp"
 #include "server/api/accounts.hpp"
@@ -23,6 +24,8 @@ struct ApiSettings {
     bool secure_cookie = false;
     /// The on-time window the live state classifies deviations with.
     dispatch::Thresholds thresholds{};
+    /// The canned replies a message offers unless it names its own (`message-replies`).
+    std::vector<std::string> message_replies = dispatch::default_replies();
 };
 
 /// What the routes use; all outlive the router.

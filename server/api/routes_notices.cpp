@@ -32,11 +32,16 @@ nlohmann::json delivery_json(const dispatch::Delivery& d) {
         {"expired_at", or_null(d.expired_at)},
         {"failed_at", or_null(d.failed_at)},
         {"failure", or_null(d.failure)},
-        {"accepted", d.accepted ? nlohmann::json(*d.accepted) : nlohmann::json()}};
+        {"accepted", d.accepted ? nlohmann::json(*d.accepted) : nlohmann::json()},
+        {"reply", or_null(d.reply_kind)},
+        {"reply_text", or_null(d.reply_text)},
+        {"replied_at", or_null(d.replied_at)}};
 }
 
 nlohmann::json notice_json(const dispatch::NoticeRecord& n) {
     return {{"id", n.notice_id},
+            {"kind", n.kind},
+            {"replies", n.replies},
             {"category", dispatch::to_string(n.category)},
             {"severity", n.severity},
             {"title", n.title},
@@ -78,38 +83,40 @@ dispatch::NoticeRecord notice_of(const Call& call, std::int64_t id) {
     return std::move(*n);
 }
 
+// The notices (or messages) in force now, or valid at some time of [from, to).
+Response list(const Call& call, const std::string& kind) {
+    dispatch::NoticeQuery q;
+    q.kind = kind;
+    const auto from = call.query_time("from");
+    const auto to = call.query_time("to");
+    if (from.has_value() != to.has_value()) {
+        throw ApiError(400, "bad_request", "from and to go together");
+    }
+    if (from) {
+        if (*to <= *from || *to - *from > std::chrono::days(367)) {
+            throw ApiError(400, "bad_request", "to must be after from, at most 367 days later");
+        }
+        q.from = geo::iso_utc(*from);
+        q.to = geo::iso_utc(*to);
+    } else {
+        q.in_force_at = now();
+    }
+    q.limit = static_cast<std::size_t>(call.query_integer("limit", 1, 1000).value_or(500));
+    pqxx::read_transaction tx(call.db());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& n : dispatch::list_notices(tx, q)) {
+        out.push_back(notice_json(n));
+    }
+    return json_response({{kind == "message" ? "messages" : "notices", out}});
+}
+
 }  // namespace
 
-void add_notice_routes(Router& router, ApiServices& /*services*/) {
+void add_notice_routes(Router& router, ApiServices& services) {
     router.add({.method = Method::get,
                 .pattern = "/api/notices",
                 .roles = all_roles,
-                .handler = [](Call& call) {
-                    dispatch::NoticeQuery q;
-                    const auto from = call.query_time("from");
-                    const auto to = call.query_time("to");
-                    if (from.has_value() != to.has_value()) {
-                        throw ApiError(400, "bad_request", "from and to go together");
-                    }
-                    if (from) {
-                        if (*to <= *from || *to - *from > std::chrono::days(367)) {
-                            throw ApiError(400, "bad_request",
-                                           "to must be after from, at most 367 days later");
-                        }
-                        q.from = geo::iso_utc(*from);
-                        q.to = geo::iso_utc(*to);
-                    } else {
-                        q.in_force_at = now();
-                    }
-                    q.limit = static_cast<std::size_t>(
-                        call.query_integer("limit", 1, 1000).value_or(500));
-                    pqxx::read_transaction tx(call.db());
-                    nlohmann::json out = nlohmann::json::array();
-                    for (const auto& n : dispatch::list_notices(tx, q)) {
-                        out.push_back(notice_json(n));
-                    }
-                    return json_response({{"notices", out}});
-                }});
+                .handler = [](Call& call) { return list(call, "notice"); }});
     router.add(
         {.method = Method::post,
          .pattern = "/api/notices",
@@ -189,6 +196,51 @@ void add_notice_routes(Router& router, ApiServices& /*services*/) {
                     }
                     return json_response({{"notice", notice_json(notice_of(call, id))}});
                 }});
+    // Messages to drivers: to a driver, a vehicle, a group or everyone on a route; the native
+    // terminal offers the canned replies, and the driver's answer comes back on the delivery,
+    // the stream and the journal.
+    router.add({.method = Method::get,
+                .pattern = "/api/messages",
+                .roles = all_roles,
+                .handler = [](Call& call) { return list(call, "message"); }});
+    router.add(
+        {.method = Method::post,
+         .pattern = "/api/messages",
+         .roles = dispatchers,
+         .handler = [&services](Call& call) {
+             const auto& b = call.body();
+             body::only(b, {"text", "severity", "drivers", "vehicles", "groups", "routes", "feed",
+                            "replies", "valid_minutes"});
+             dispatch::MessageDraft d;
+             d.text = body::required_text(b, "text", 4 * dispatch::notice_short_text_max);
+             d.severity = static_cast<int>(body::integer(b, "severity", 1, 3).value_or(1));
+             d.drivers = body::texts(b, "drivers", 200).value_or(std::vector<std::string>{});
+             d.vehicles = body::texts(b, "vehicles", 200).value_or(std::vector<std::string>{});
+             d.groups = body::texts(b, "groups", 50).value_or(std::vector<std::string>{});
+             d.routes = body::texts(b, "routes", 50).value_or(std::vector<std::string>{});
+             d.feed = body::text(b, "feed", 64).value_or("local");
+             d.replies = body::texts(b, "replies", dispatch::message_replies_max)
+                             .value_or(services.settings.message_replies);
+             d.validity = std::chrono::minutes(
+                 body::integer(b, "valid_minutes", 1, 7 * 24 * 60).value_or(12 * 60));
+             d.actor = call.actor();
+             const auto& user = call.user();
+             if (user.limited && (!d.groups.empty() || !d.routes.empty() || !d.drivers.empty())) {
+                 throw ApiError(403, "forbidden",
+                                "a dispatcher limited to groups sends to their vehicles: "
+                                "give vehicles");
+             }
+             for (const auto& v : d.vehicles) {
+                 check_vehicle(call, services.directory, v);
+             }
+             pqxx::work tx(call.db());
+             const auto made = dispatch::create_message(tx, d, now());
+             tx.commit();
+             auto n = notice_of(call, made.notice_id);
+             return json_response({{"message", notice_json(n)},
+                                   {"deliveries", visible_deliveries(call, made.deliveries)}},
+                                  201);
+         }});
 }
 
 }  // namespace fleet::server::api

@@ -223,7 +223,11 @@ void LiveStream::flush(geo::Millis now) {
                          {"withdrawal_state", d.withdrawal_state.empty()
                                                   ? nlohmann::json()
                                                   : nlohmann::json(d.withdrawal_state)},
-                         {"at", geo::iso_utc(d.at)}});
+                         {"at", geo::iso_utc(d.at)},
+                         {"reply",
+                          d.reply_kind.empty() ? nlohmann::json() : nlohmann::json(d.reply_kind)},
+                         {"reply_text",
+                          d.reply_text.empty() ? nlohmann::json() : nlohmann::json(d.reply_text)}});
                 }
             }
             if (filter.events) {

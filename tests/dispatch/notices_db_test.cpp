@@ -114,8 +114,8 @@ TEST_SUITE("db") {
         Scene s;
         const auto refused = [&](NoticeDraft d, const std::string& message) {
             pqxx::work tx(s.db.conn());
-            CHECK_THROWS_WITH_AS(create_notice(tx, d, msk(7, 30)), doctest::Contains(message.c_str()),
-                                 InputError);
+            CHECK_THROWS_WITH_AS(create_notice(tx, d, msk(7, 30)),
+                                 doctest::Contains(message.c_str()), InputError);
         };
         auto d = closure_draft();
         d.area_geojson = R"({"type": "Point", "coordinates": [37.61, 55.76]})";
@@ -279,12 +279,13 @@ TEST_SUITE("db") {
             CHECK(out[0].vehicle_id == s.van3);
             CHECK(out[0].withdrawal);
         }
+        // The terminal's answer may come in the same batch as the outcome of the write: it
+        // answers the withdrawal all the same.
         apply({{.kind = DeliveryStep::Kind::withdrawal_sent,
                 .notice_id = id,
                 .vehicle_id = s.van3,
-                .at = msk(9, 1)}});
-        CHECK(state_of(s.van3) == "read/sent");
-        apply({{.kind = DeliveryStep::Kind::delivered,
+                .at = msk(9, 1)},
+               {.kind = DeliveryStep::Kind::delivered,
                 .notice_id = id,
                 .vehicle_id = s.van3,
                 .at = msk(9, 2)}});
@@ -310,6 +311,103 @@ TEST_SUITE("db") {
         CHECK(s.count("SELECT count(*) FROM fleet.journal WHERE action = 'notice withdrawn'") == 1);
         CHECK(s.count("SELECT count(*) FROM fleet.journal WHERE action ="
                       " 'notice withdrawal delivered'") == 1);
+    }
+
+    TEST_CASE("a message reaches the drivers addressed, and a reply is kept on the delivery") {
+        Scene s;
+        auto& conn = s.db.conn();
+        add_group(conn, "vans", "", "test");
+        change_group_members(conn, {.group = "vans", .add = {"VAN-3", "VAN-4"}}, "test");
+        MessageDraft m;
+        m.text = "Call the depot";
+        m.actor = "dispatcher-1";
+        m.drivers = {"0042"};  // on BUS-1 by its assignment at 08:05
+        m.groups = {"vans"};   // VAN-3's and VAN-4's drivers by their terminals
+        m.routes = {"R2"};     // BUS-2's driver only at night: not now
+        m.feed = "city";
+        NoticeCreated made;
+        {
+            pqxx::work tx(conn);
+            made = create_message(tx, m, msk(8, 5));
+            tx.commit();
+        }
+        std::map<std::string, std::int64_t> to;
+        for (const auto& d : made.deliveries) {
+            CHECK(d.rule == "addressed");
+            to[d.driver] = d.vehicle_id;
+        }
+        CHECK(to == std::map<std::string, std::int64_t>{
+                        {"0042", s.bus1}, {"0044", s.van3}, {"0045", s.van4}});
+        {
+            pqxx::read_transaction tx(conn);
+            const auto out = outgoing(tx, made.notice_id, s.bus1, msk(8, 6));
+            REQUIRE(out.size() == 1);
+            CHECK(out[0].message);
+            CHECK(out[0].replies == default_replies());
+            // Messages are not road notices: not among the alerts.
+            CHECK(list_notices(tx, {.in_force_at = msk(8, 6)}).empty());
+            CHECK(list_notices(tx, {.kind = "message", .in_force_at = msk(8, 6)}).size() == 1);
+        }
+        std::vector<DeliveryChange> changes;
+        {
+            pqxx::work tx(conn);
+            const DeliveryStep reply{.kind = DeliveryStep::Kind::replied,
+                                     .notice_id = made.notice_id,
+                                     .vehicle_id = s.van3,
+                                     .at = msk(8, 7),
+                                     .reply_kind = "free_text",
+                                     .reply_text = "Stuck at the gate"};
+            changes = apply_steps(tx, std::vector{reply}, "dispatch");
+            tx.commit();
+        }
+        REQUIRE(changes.size() == 1);
+        CHECK(changes[0].state == "read");
+        CHECK(changes[0].reply_kind == "free_text");
+        CHECK(changes[0].reply_text == "Stuck at the gate");
+        pqxx::work tx(conn);
+        for (const auto& d : notice_deliveries(tx, made.notice_id)) {
+            if (d.driver == "0044") {
+                CHECK(d.reply_kind == "free_text");
+                CHECK(d.reply_text == "Stuck at the gate");
+                CHECK(d.replied_at == "2024-03-05T05:07:00.000Z");
+            }
+        }
+        CHECK(tx.exec1("SELECT count(*) FROM fleet.journal WHERE action = 'message replied'")[0]
+                  .as<int>() == 1);
+
+        const auto refused = [&](MessageDraft d, const char* message) {
+            tx.exec0("SAVEPOINT bad");
+            CHECK_THROWS_WITH_AS(create_message(tx, d, msk(8, 5)), doctest::Contains(message),
+                                 InputError);
+            tx.exec0("ROLLBACK TO SAVEPOINT bad");
+        };
+        auto d = m;
+        d.drivers = {"0043"};  // BUS-2's driver works at night and has no terminal
+        d.groups.clear();
+        d.routes.clear();
+        refused(d, "driver 0043 is on no vehicle now");
+        d.drivers.clear();
+        d.vehicles = {"BUS-2"};
+        refused(d, "vehicle BUS-2 has no driver now");
+        d.vehicles.clear();
+        refused(d, "needs an addressee");
+        d.drivers = {"0042"};
+        d.text = std::string(161, 'x');
+        refused(d, "text is 161 characters");
+        d.text = "ok";
+        d.replies = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+        refused(d, "at most 8 replies");
+        d.replies = {""};
+        refused(d, "reply is empty");
+        d.replies.clear();
+        d.validity = std::chrono::minutes(0);
+        refused(d, "valid from 1 minute to 7 days");
+        d = m;
+        d.groups = {"no-such-group"};
+        tx.exec0("SAVEPOINT bad");
+        CHECK_THROWS_AS(create_message(tx, d, msk(8, 5)), NotFoundError);
+        tx.exec0("ROLLBACK TO SAVEPOINT bad");
+        CHECK(tx.exec1("SELECT count(*) FROM fleet.notices")[0].as<int>() == 1);
     }
 
     TEST_CASE("the journal is append-only: entries are never changed or deleted") {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "ingest/decode_error.hpp"
 #include "ingest/native/encoder.hpp"
 #include "ingest/native/frame.hpp"
 #include "ingest/native/handler.hpp"
@@ -74,4 +75,47 @@ TEST_CASE("native: a withdrawal goes down as a Notice with severity 0") {
     REQUIRE(f.has_notice());
     CHECK(f.notice().notice_id() == 7);
     CHECK(f.notice().severity() == 0);
+}
+
+TEST_CASE("native: a driver's reply to a message is a replied receipt; a bad one is refused") {
+    native::Handler handler = logged_in();
+    pb::Frame f;
+    auto& r = *f.mutable_notice_reply();
+    r.set_notice_id(7);
+    r.set_kind(pb::NoticeReply::CANNED);
+    r.set_text("In 10 min");
+    r.set_replied_at_ms(1764662400000);
+    Step step = handler.on_frame(frame_of(f));
+    REQUIRE(step.receipts.size() == 1);
+    CHECK(step.receipts[0].notice_id == 7);
+    CHECK(step.receipts[0].stage == NoticeReceipt::Stage::replied);
+    CHECK(step.receipts[0].reply == NoticeReceipt::Reply::canned);
+    CHECK(step.receipts[0].reply_text == "In 10 min");
+    CHECK(step.receipts[0].read_at.time_since_epoch().count() == 1764662400000);
+    r.set_kind(pb::NoticeReply::CANNOT_COMPLY);
+    r.clear_text();
+    step = handler.on_frame(frame_of(f));
+    REQUIRE(step.receipts.size() == 1);
+    CHECK(step.receipts[0].reply == NoticeReceipt::Reply::cannot_comply);
+    // Text that is not UTF-8, or too long for the journal, closes nothing but this frame.
+    r.set_text(std::string("\xff\xfe", 2));
+    CHECK_THROWS_AS(handler.on_frame(frame_of(f)), DecodeError);
+    r.set_text(std::string(501, 'x'));
+    CHECK_THROWS_AS(handler.on_frame(frame_of(f)), DecodeError);
+}
+
+TEST_CASE("native: a message goes down as a Notice with message set and its replies") {
+    DownlinkMessage m;
+    m.id = 9;
+    m.text = "Call the depot";
+    m.message = true;
+    m.replies = {"Yes", "In 10 min"};
+    const Bytes bytes = native::encode_notice(m);
+    REQUIRE(native::frame_length(bytes, 1024) == bytes.size());
+    pb::Frame f;
+    REQUIRE(bytes.size() < 128);  // a one-byte length prefix
+    REQUIRE(f.ParseFromArray(bytes.data() + 1, static_cast<int>(bytes.size() - 1)));
+    CHECK(f.notice().message());
+    REQUIRE(f.notice().replies_size() == 2);
+    CHECK(f.notice().replies(1) == "In 10 min");
 }

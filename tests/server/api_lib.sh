@@ -2,7 +2,7 @@
 #   api_setup NAME: a database of its own (dropped at exit) in $url, a scratch directory $work,
 #     fail, sql, ctl (fleetctl that must succeed, its output in $work/out), free_port.
 #   api_start [FLEETD OPTIONS]: fleetd on free API and OsmAnd ports ($aport, $oport), $base;
-#     Teltonika on $teltonika_port when set.
+#     Teltonika, GT06 and the native terminal on $teltonika_port, $gt06_port, $native_port when set.
 #   req METHOD PATH TOKEN [BODY]: the status in $status, the body in $work/body.
 #   expect STATUS WHAT, error_is CODE WHAT, json PYTHON-EXPRESSION-OF-d.
 
@@ -36,7 +36,8 @@ api_start() {
   aport=$(free_port)
   oport=$(free_port)
   "$fleetd" --database-url "$url" --bind 127.0.0.1 --api-bind 127.0.0.1 --api-port "$aport" \
-    --osmand-port "$oport" --teltonika-port "${teltonika_port:-0}" --gt06-port 0 --native-port 0 \
+    --osmand-port "$oport" --teltonika-port "${teltonika_port:-0}" --gt06-port "${gt06_port:-0}" \
+    --native-port "${native_port:-0}" \
     --shutdown-timeout 5 "$@" >"$work/fleetd.log" 2>&1 &
   fleetd_pid=$!
   for _ in $(seq 1 100); do grep -q 'fleetd: ready' "$work/fleetd.log" && break; sleep 0.1; done

@@ -120,7 +120,10 @@ def int64(n):
 
 
 # terminal.proto: Frame's oneof body, and the fields used here.
-FRAME_LOGIN, FRAME_LOGIN_RESULT, FRAME_POSITIONS, FRAME_ACK, FRAME_NOTICE, FRAME_NOTICE_ACK = range(1, 7)
+FRAME_LOGIN, FRAME_LOGIN_RESULT, FRAME_POSITIONS, FRAME_ACK, FRAME_NOTICE, FRAME_NOTICE_ACK, \
+    FRAME_NOTICE_REPLY = range(1, 8)
+# NoticeReply.Kind
+REPLY_ACKNOWLEDGED, REPLY_CANNOT_COMPLY, REPLY_CANNED, REPLY_FREE_TEXT = range(4)
 
 
 def native_frame(body_field, message):
@@ -155,6 +158,15 @@ def native_notice_ack(notice_id, delivered=False, read_at_ms=0, accepted=False):
     return native_frame(FRAME_NOTICE_ACK, body)
 
 
+def native_notice_reply(notice_id, kind, text="", replied_at_ms=0):
+    body = pb_varint(1, notice_id) + pb_varint(2, kind)
+    if text:
+        body += pb_bytes(3, text)
+    if replied_at_ms:
+        body += pb_varint(4, replied_at_ms)
+    return native_frame(FRAME_NOTICE_REPLY, body)
+
+
 def parse_native(frame_body):
     """(body field, {field: [values]} of the body message) of a Frame without its prefix."""
     fields = pb_fields(frame_body)
@@ -168,7 +180,8 @@ def notice_of(fields):
     one = lambda f, default: fields.get(f, [default])[-1]
     return {"kind": "notice", "id": one(1, 0), "title": one(2, b"").decode(),
             "text": one(3, b"").decode(), "valid_from_ms": int64(one(4, 0)),
-            "valid_until_ms": int64(one(5, 0)), "severity": one(6, 0)}
+            "valid_until_ms": int64(one(5, 0)), "severity": one(6, 0),
+            "message": bool(one(7, 0)), "replies": [r.decode() for r in fields.get(8, [])]}
 
 
 # ---- Teltonika ------------------------------------------------------------------------------
@@ -394,6 +407,11 @@ class Native(_Client):
         if read_at_ms is None:
             read_at_ms = int(time.time() * 1000)
         self.s.sendall(native_notice_ack(msg["id"], read_at_ms=read_at_ms, accepted=accepted))
+
+
+    def reply(self, msg, kind, text=""):
+        """NoticeReply: the driver answers a dispatcher's message."""
+        self.s.sendall(native_notice_reply(msg["id"], kind, text, int(time.time() * 1000)))
 
 
 class Teltonika(_Client):

@@ -55,7 +55,7 @@ commands=("assign" "assign cancel" "assign change" "assign handover" "assign lis
   "group add" "group list" "group members" "group remove"
   "import gtfs" "import routes" "import stops" "import zones" "journal" "migrate"
   "model add" "model import" "model list" "model set"
-  "notice create" "notice list" "notice show" "notice withdraw" "report waybills"
+  "message send" "notice create" "notice list" "notice show" "notice withdraw" "report waybills"
   "route-speed-limit" "route-threshold" "status"
   "user add" "user list" "user remove" "user set" "user token"
   "vehicle add" "vehicle import" "vehicle list" "vehicle remove" "vehicle set"

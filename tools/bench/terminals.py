@@ -12,81 +12,16 @@ encoded by hand (varints, length-delimited fields, fixed64 doubles).
 import argparse
 import asyncio
 import json
+import os
 import signal
-import struct
 import sys
 import time
 
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def field(number, wire, payload):
-    key = varint((number << 3) | wire)
-    if wire == 0:
-        return key + varint(payload)
-    if wire == 1:
-        return key + payload
-    return key + varint(len(payload)) + payload
-
-
-def frame(body_field, body):
-    f = field(body_field, 2, body)
-    return varint(len(f)) + f
-
-
-def login(device_id):
-    return frame(1, field(1, 2, device_id.encode()) + field(3, 0, 1))
-
-
-def batch(batch_id, time_ms, lat, lon):
-    position = (field(1, 0, time_ms) + field(2, 1, struct.pack("<d", lat)) +
-                field(3, 1, struct.pack("<d", lon)) + field(7, 0, 9) + field(8, 0, 1))
-    return frame(3, field(1, 0, batch_id) + field(2, 2, position))
-
-
-def delivered(notice_id):
-    return frame(6, field(1, 0, notice_id) + field(4, 0, 1))
-
-
-def read_varint(data, i):
-    n = shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        n |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return n, i
-
-
-def fields(data):
-    """(number, wire, value) of a message: ints for varints, bytes otherwise."""
-    i = 0
-    while i < len(data):
-        key, i = read_varint(data, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = read_varint(data, i)
-        elif wire == 1:
-            value, i = data[i:i + 8], i + 8
-        elif wire == 2:
-            n, i = read_varint(data, i)
-            value, i = data[i:i + n], i + n
-        elif wire == 5:
-            value, i = data[i:i + 4], i + 4
-        else:
-            raise ValueError("wire type %d" % wire)
-        yield number, wire, value
+# The protobuf encoding by hand is the integration tests' (tests/server/devices.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
+                                "server"))
+from devices import (FRAME_ACK, FRAME_LOGIN_RESULT, FRAME_NOTICE, native_batch,  # noqa: E402
+                     native_login, native_notice_ack, native_position, parse_native)
 
 
 async def read_frame(reader):
@@ -102,7 +37,7 @@ async def read_frame(reader):
 
 async def terminal(i, args, received, stored, stop):
     reader, writer = await asyncio.open_connection(args.host, args.port)
-    writer.write(login("%s-%d" % (args.prefix, i)))
+    writer.write(native_login("%s-%d" % (args.prefix, i)))
     await writer.drain()
     batch_id = 1
     # Spread the fixes over a few metres, all well inside the area.
@@ -111,22 +46,20 @@ async def terminal(i, args, received, stored, stop):
     sent_fix = False
     try:
         while not stop.is_set():
-            data = await read_frame(reader)
-            for number, _, body in fields(data):
-                if number == 2:  # LoginResult
-                    accepted = any(n == 1 and v == 1 for n, _, v in fields(body))
-                    if not accepted:
-                        raise RuntimeError("terminal %d refused" % i)
-                    writer.write(batch(batch_id, int(time.time() * 1000), lat, lon))
-                    await writer.drain()
-                    sent_fix = True
-                elif number == 4 and sent_fix:  # Ack of the fix
-                    stored.add(i)
-                elif number == 5:  # Notice
-                    notice_id = next((v for n, _, v in fields(body) if n == 1), 0)
-                    received.setdefault(i, []).append([notice_id, int(time.time() * 1000)])
-                    writer.write(delivered(notice_id))
-                    await writer.drain()
+            field, body = parse_native(await read_frame(reader))
+            if field == FRAME_LOGIN_RESULT:
+                if not body.get(1, [0])[-1]:
+                    raise RuntimeError("terminal %d refused" % i)
+                writer.write(native_batch(batch_id, [native_position(lat, lon, time.time())]))
+                await writer.drain()
+                sent_fix = True
+            elif field == FRAME_ACK and sent_fix:  # the fix is stored
+                stored.add(i)
+            elif field == FRAME_NOTICE:
+                notice_id = body.get(1, [0])[-1]
+                received.setdefault(i, []).append([notice_id, int(time.time() * 1000)])
+                writer.write(native_notice_ack(notice_id, delivered=True))
+                await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
     finally:

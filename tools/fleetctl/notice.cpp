@@ -72,7 +72,8 @@ void print_deliveries(const std::vector<dispatch::Delivery>& deliveries, reg::Fo
                               waybills::Cell(static_cast<std::int64_t>(d.attempts)),
                               reg::text_cell(d.queued_at), reg::text_cell(d.sent_at),
                               reg::text_cell(d.delivered_at), reg::text_cell(d.read_at),
-                              reg::text_cell(d.failure)});
+                              reg::text_cell(d.failure), reg::text_cell(d.reply_kind),
+                              reg::text_cell(d.reply_text)});
     }
     reg::print(std::cout, sheet, format);
 }
@@ -248,6 +249,68 @@ int show(const server::Config& config, const std::vector<std::string>& args) {
     print_deliveries(dispatch::notice_deliveries(tx, id), format);
     return 0;
 }
+
+// ---- message send --------------------------------------------------------------------------
+
+po::options_description message_options() {
+    po::options_description d("message send");
+    // clang-format off
+    d.add_options()
+        ("text", po::value<std::string>()->value_name("TEXT"), ("the message, at most " + std::to_string(dispatch::notice_short_text_max) + " characters").c_str())
+        ("driver", po::value<std::vector<std::string>>()->value_name("N"), "to this driver (personnel number; repeat for more)")
+        ("vehicle", po::value<std::vector<std::string>>()->value_name("REG"), "to the driver of this vehicle now")
+        ("group", po::value<std::vector<std::string>>()->value_name("G"), "to the drivers of this group's vehicles now")
+        ("route", po::value<std::vector<std::string>>()->value_name("CODE"), "to every driver on this route now")
+        ("feed", po::value<std::string>()->default_value(default_feed)->value_name("F"), feed_help("the routes'").c_str())
+        ("reply", po::value<std::vector<std::string>>()->value_name("TEXT"), "a canned reply the terminal offers (repeat; default: OK, On my way, Delayed, Call me)")
+        ("severity", po::value<int>()->default_value(1)->value_name("N"), "1 info, 2 warning, 3 danger")
+        ("valid-minutes", po::value<long>()->default_value(720)->value_name("M"), "sent to a terminal that connects within this long")
+        ("actor", po::value<std::string>()->default_value("fleetctl")->value_name("WHO"), "who, for the journal");
+    // clang-format on
+    reg::add_format_option(d);
+    return d;
+}
+
+int message(const server::Config& config, const std::vector<std::string>& args) {
+    const std::string name = "message send";
+    const auto vm = cli::parse(name, message_options(), args);
+    const auto format = reg::format(vm, name);
+    const auto many = [&](const char* key) {
+        return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
+    };
+    dispatch::MessageDraft d;
+    d.text = cli::required(vm, "text", name);
+    d.drivers = many("driver");
+    d.vehicles = many("vehicle");
+    d.groups = many("group");
+    d.routes = many("route");
+    d.feed = vm["feed"].as<std::string>();
+    d.replies = many("reply");
+    d.severity = vm["severity"].as<int>();
+    d.validity = std::chrono::minutes(vm["valid-minutes"].as<long>());
+    d.actor = vm["actor"].as<std::string>();
+    auto db = cli::open(config);
+    dispatch::NoticeCreated made;
+    {
+        pqxx::work tx(*db);
+        made = dispatch::create_message(tx, d, now());
+        tx.commit();
+    }
+    std::cerr << "message " << made.notice_id << " queued for " << made.deliveries.size()
+              << " driver" << (made.deliveries.size() == 1 ? "" : "s")
+              << " (a running fleetd sends it; fleetctl notice show ID shows their replies)\n";
+    std::cout << made.notice_id << "\n";
+    print_deliveries(made.deliveries, format);
+    return 0;
+}
+
+const Registration message_registration(
+    "message send",
+    {"a dispatcher's message to a driver, a vehicle's driver, a group or everyone on a route; "
+     "the in-cab terminal offers canned replies and the driver's answer is kept",
+     "message send --text TEXT (--driver N | --vehicle REG | --group G | --route CODE ...) "
+     "[--reply TEXT ...]",
+     message, [] { return cli::describe(message_options()); }});
 
 const Registration create_registration(
     "notice create",
