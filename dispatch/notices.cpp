@@ -55,28 +55,6 @@ std::string text_of(const pqxx::field& f) {
     return f.is_null() ? std::string() : f.as<std::string>();
 }
 
-// A text from an operator: valid UTF-8, within its limit, no control characters (a line break
-// only where `lines` allows).
-void check_text(const std::string& field, const std::string& text, std::size_t max, bool required,
-                bool lines) {
-    if (required && text.empty()) {
-        throw InputError(field + " is empty");
-    }
-    if (!geo::is_valid_utf8(text)) {
-        throw InputError(field + " is not valid UTF-8");
-    }
-    for (const char c : text) {
-        const auto b = static_cast<unsigned char>(c);
-        if ((b < 0x20 && !(lines && (c == '\n' || c == '\r' || c == '\t'))) || b == 0x7f) {
-            throw InputError(field + " holds a control character");
-        }
-    }
-    if (const auto n = geo::utf8_length(text); n > max) {
-        throw InputError(field + " is " + std::to_string(n) + " characters; at most " +
-                         std::to_string(max) + " fit");
-    }
-}
-
 Millis parse_time(const std::string& field, const std::string& text) {
     const auto t = geo::parse_iso_time(text);
     if (!t) {
@@ -125,9 +103,9 @@ void check_draft(const NoticeDraft& d, Millis now) {
         throw InputError("severity must be 1 (info), 2 (warning) or 3 (danger), not " +
                          std::to_string(d.severity));
     }
-    check_text("title", d.title, notice_title_max, true, false);
-    check_text("short text", d.short_text, notice_short_text_max, true, false);
-    check_text("full text", d.full_text, notice_full_text_max, false, true);
+    geo::check_text("title", d.title, notice_title_max, true, false);
+    geo::check_text("short text", d.short_text, notice_short_text_max, true, false);
+    geo::check_text("full text", d.full_text, notice_full_text_max, false, true);
     const Millis from = parse_time("valid from", d.valid_from);
     const Millis until = parse_time("valid until", d.valid_until);
     if (until <= from) {
@@ -370,7 +348,7 @@ std::vector<std::int64_t> resolve_codes(pqxx::transaction_base& tx, const char* 
                                         const std::string& feed) {
     std::vector<std::int64_t> ids;
     for (const auto& code : codes) {
-        check_text(what + " code", code, 200, true, false);
+        geo::check_text(what + " code", code, 200, true, false);
         const auto r = tx.exec_params(std::string("SELECT ") + key + " FROM fleet." + table +
                                           " WHERE feed = $1 AND code = $2",
                                       feed, code);
@@ -524,7 +502,7 @@ NoticeCreated create_message(pqxx::transaction_base& tx, const MessageDraft& d, 
     if (d.actor.empty()) {
         throw InputError("a message needs an actor (who sends it)");
     }
-    check_text("text", d.text, notice_short_text_max, true, false);
+    geo::check_text("text", d.text, notice_short_text_max, true, false);
     if (d.severity < 1 || d.severity > 3) {
         throw InputError("severity must be 1 (info), 2 (warning) or 3 (danger), not " +
                          std::to_string(d.severity));
@@ -537,7 +515,7 @@ NoticeCreated create_message(pqxx::transaction_base& tx, const MessageDraft& d, 
         throw InputError("at most " + std::to_string(message_replies_max) + " replies");
     }
     for (const auto& r : replies) {
-        check_text("reply", r, 40, true, false);
+        geo::check_text("reply", r, 40, true, false);
     }
     if (d.drivers.empty() && d.vehicles.empty() && d.groups.empty() && d.routes.empty()) {
         throw InputError("a message needs an addressee: a driver, a vehicle, a group or a route");
@@ -549,7 +527,7 @@ NoticeCreated create_message(pqxx::transaction_base& tx, const MessageDraft& d, 
     };
     std::vector<To> to;
     for (const auto& name : d.drivers) {
-        check_text("driver", name, 200, true, false);
+        geo::check_text("driver", name, 200, true, false);
         const auto driver = driver_id(tx, name);
         const auto v = vehicle_of_driver(tx, driver, now_text);
         if (!v) {
@@ -559,7 +537,7 @@ NoticeCreated create_message(pqxx::transaction_base& tx, const MessageDraft& d, 
         to.push_back({driver, v->first, v->second});
     }
     for (const auto& reg : d.vehicles) {
-        check_text("vehicle", reg, 200, true, false);
+        geo::check_text("vehicle", reg, 200, true, false);
         const auto vehicle = vehicle_id(tx, reg);
         const auto drv = driver_of_vehicle(tx, vehicle, now_text);
         if (!drv) {
@@ -569,7 +547,7 @@ NoticeCreated create_message(pqxx::transaction_base& tx, const MessageDraft& d, 
         to.push_back({drv->first, vehicle, drv->second});
     }
     for (const auto& group : d.groups) {
-        check_text("group", group, 200, true, false);
+        geo::check_text("group", group, 200, true, false);
         const auto g = tx.exec_params(
             "SELECT m.vehicle_id FROM fleet.vehicle_groups g"
             " LEFT JOIN fleet.vehicle_group_members m ON m.group_id = g.group_id WHERE g.name = $1"
@@ -652,7 +630,7 @@ void withdraw_notice(pqxx::transaction_base& tx, std::int64_t notice_id, const s
     if (actor.empty()) {
         throw InputError("a withdrawal needs an actor (who withdraws)");
     }
-    check_text("reason", reason, 500, false, false);
+    geo::check_text("reason", reason, 500, false, false);
     const auto r = tx.exec_params(
         "SELECT title, to_char(withdrawn_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
         " coalesce(withdrawn_by, '') FROM fleet.notices WHERE notice_id = $1 FOR UPDATE",

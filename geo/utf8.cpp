@@ -1,5 +1,7 @@
 #include "geo/utf8.hpp"
 
+#include "geo/error.hpp"
+
 namespace fleet::geo {
 
 std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
@@ -56,6 +58,26 @@ std::size_t utf8_length(std::string_view text) {
         i += n == 0 ? 1 : n;
     }
     return count;
+}
+
+void check_text(const std::string& field, std::string_view text, std::size_t max, bool required,
+                bool lines) {
+    if (required && text.empty()) {
+        throw InputError(field + " is empty");
+    }
+    if (!is_valid_utf8(text)) {
+        throw InputError(field + " is not valid UTF-8");
+    }
+    for (const char c : text) {
+        const auto b = static_cast<unsigned char>(c);
+        if ((b < 0x20 && !(lines && (c == '\n' || c == '\r' || c == '\t'))) || b == 0x7f) {
+            throw InputError(field + " holds a control character");
+        }
+    }
+    if (const auto n = utf8_length(text); n > max) {
+        throw InputError(field + " is " + std::to_string(n) + " characters; at most " +
+                         std::to_string(max) + " fit");
+    }
 }
 
 }  // namespace fleet::geo

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 /// UTF-8 as every text from outside is checked: a device's attributes, an HTTP form, a cell of
@@ -17,5 +18,11 @@ bool is_valid_utf8(std::string_view text);
 
 /// The number of code points in `text`; an ill-formed byte counts as one.
 std::size_t utf8_length(std::string_view text);
+
+/// A text an operator typed (a notice's title, a cargo description): throws InputError naming
+/// `field` when it is empty and `required`, not valid UTF-8, holds a control character (a line
+/// break or tab only where `lines` allows), or is longer than `max` characters (saying so).
+void check_text(const std::string& field, std::string_view text, std::size_t max, bool required,
+                bool lines);
 
 }  // namespace fleet::geo

@@ -16,6 +16,7 @@
 
 #include "dispatch/engine.hpp"
 #include "dispatch/event_store.hpp"
+#include "dispatch/transport.hpp"
 #include "geo/error.hpp"
 #include "geo/log.hpp"
 #include "geo/metrics.hpp"
@@ -313,6 +314,25 @@ int run_fleetd(const Config& config) {
         }
     });
     Periodic directory_upkeep(control, workers, std::chrono::seconds(30), reload_directory);
+    // Stays in loading zones (the transport-process records) are found every minute over the
+    // last six hours: a stay is recorded within a minute of its arrival and updated when it ends.
+    std::unique_ptr<pqxx::connection> transport_db;
+    Periodic transport_upkeep(control, workers, std::chrono::minutes(1), [&] {
+        try {
+            if (!transport_db || !transport_db->is_open()) {
+                transport_db = connections.connect("fleetd transport");
+            }
+            const auto now = wall_clock();
+            pqxx::work tx(*transport_db);
+            dispatch::detect_zone_visits(tx, now - std::chrono::hours(6),
+                                         now + std::chrono::minutes(5));
+            tx.commit();
+        } catch (const std::exception& e) {
+            transport_db.reset();
+            log::warn("dispatch",
+                      std::string("stays in loading zones not looked for: ") + e.what());
+        }
+    });
     Parts parts;
     parts.add({"dispatch engine",
                [&] {
@@ -359,6 +379,8 @@ int run_fleetd(const Config& config) {
                }});
     parts.add(
         {"partition upkeep", [&] { partitions.start(); }, [&] { partitions.stop(); }, [](auto) {}});
+    parts.add({"transport records", [&] { transport_upkeep.start(); },
+               [&] { transport_upkeep.stop(); }, [](auto) {}});
     // Notices made by the API or fleetctl reach the connected devices within a second.
     parts.add({"notices",
                [&] { notices->start(); },

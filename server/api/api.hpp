@@ -73,6 +73,7 @@ void add_timetable_routes(Router& router, ApiServices& services);
 void add_track_routes(Router& router, ApiServices& services);
 void add_waybill_routes(Router& router, ApiServices& services);
 void add_notice_routes(Router& router, ApiServices& services);
+void add_transport_routes(Router& router, ApiServices& services);
 
 /// A list's paging: `limit` (1–max, default def) and the cursor the next page starts after.
 std::size_t page_limit(const Call& call, std::size_t def, std::size_t max);

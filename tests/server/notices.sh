@@ -309,6 +309,37 @@ cab5 = Native(nport, "cab-5")
 check(cab5.login(), "cab5 logs in again")
 check(cab5.receive(1.5) is None, "an expired notice is never sent")
 print("ok   withdrawal, stream, journal, alerts, fleetctl, expiry")
+
+# Transport-process records: Market Street is a loading point; the vehicles standing there are
+# found staying, the cargo is recorded, the CSV downloads; bad cargo is refused.
+sql("INSERT INTO fleet.zones (code, name, kind, geom) VALUES ('MKT', 'Market yard',"
+    " 'loading_point', ST_Multi(ST_MakeEnvelope(37.605, 55.755, 37.615, 55.765, 4326)))")
+hour_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
+out = subprocess.run([fleetctl, "--database-url", url, "--log-level", "warn", "transport", "detect",
+                      "--from", hour_ago, "--to", later], capture_output=True, text=True)
+check(out.returncode == 0 and "added or updated" in out.stderr, "transport detect: %s" % out.stderr)
+status, answer = api("GET", "/api/transport?from=%s&to=%s" % (hour_ago, later), view)
+stays = {r["vehicle"]: r for r in answer.get("records", [])}
+check(status == 200 and {"CAB-1", "CAB-2", "TEL-3", "GT-4", "ENTER-6"} <= set(stays) and
+      "OUT-5" not in stays and stays["CAB-1"]["zone"] == "MKT", "the stays: %s" % answer)
+visit = stays["CAB-1"]["id"]
+check(api("POST", "/api/transport/%d/cargo" % visit, disp,
+          {"operation": "loading", "cargo": "Apples", "quantity": 2.5, "unit": "t",
+           "documents": "TTN 77"})[0] == 200, "cargo recorded")
+check(api("POST", "/api/transport/%d/cargo" % visit, disp, {"operation": "x", "cargo": "y"})[0] == 422,
+      "a bad operation")
+check(api("POST", "/api/transport/%d/cargo" % visit, view, {"operation": "loading", "cargo": "y"})[0] == 403,
+      "a viewer may not record cargo")
+check(api("POST", "/api/transport/999999/cargo", disp, {"operation": "loading", "cargo": "y"})[0] == 404,
+      "an unknown stay")
+req = urllib.request.Request("http://127.0.0.1:%d/api/transport?from=%s&to=%s&format=csv"
+                             % (aport, hour_ago, later), headers={"Authorization": "Bearer " + view})
+with urllib.request.urlopen(req, timeout=10) as r:
+    csv_text = r.read().decode()
+check(csv_text.startswith("id,vehicle,zone,") and "Apples" in csv_text and "TTN 77" in csv_text,
+      "the CSV: %r" % csv_text[:300])
+print("ok   transport-process records: %d stays, cargo, CSV" % len(stays))
 PY
 curl -s -H "Authorization: Bearer $disp" "$base/metrics" >"$work/metrics"
 # Read: D1 and D2 the closure, D1 the message (by replying).
