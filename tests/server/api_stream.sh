@@ -88,7 +88,10 @@ slow = Client(port, token, timeout=5, receive_buffer=4096)
 open(ready, "w").close()
 positions, frames = 0, 0
 while not os.path.exists(done):
-    m = json.loads(reader.frame()[1])
+    try:
+        m = json.loads(reader.frame()[1])
+    except TimeoutError:
+        continue  # nothing sent for a while (the load is over): look at `done` again
     if m["type"] == "update":
         frames += 1
         positions += len(m["positions"])

@@ -99,7 +99,8 @@ raw = open(os.path.join(tmp, "notice.bin"), "rb").read()
 field, body = d.parse_native(raw)
 check("native: protoc's Notice read", (field, d.notice_of(body)),
       (d.FRAME_NOTICE, {"kind": "notice", "id": 77, "title": "Ice", "text": "Ice on the bridge",
-                        "valid_from_ms": -5, "valid_until_ms": 1767225600000, "severity": 2}))
+                        "valid_from_ms": -5, "valid_until_ms": 1767225600000, "severity": 2,
+                        "message": False, "replies": []}))
 check("native: login", protoc_decode(d.native_login("cab-9", "t")),
       'login { device_id: "cab-9" firmware: "t" protocol_version: 1 }')
 check("native: position batch",
