@@ -29,13 +29,26 @@ CREATE INDEX ON fleet.zone_visits (arrived_at);
 CREATE FUNCTION fleet.detect_zone_visits(from_ts timestamptz, to_ts timestamptz,
                                          max_gap interval DEFAULT interval '10 minutes')
 RETURNS integer LANGUAGE sql AS $$
-WITH fixes AS (
+-- Only the vehicles with a fix in a loading zone are looked at, and only around those fixes
+-- (the zones' fixes found through the positions' spatial index): the run costs what the stays
+-- do, not what the whole track of the window does.
+WITH inside AS (
+    SELECT p.vehicle_id, min(p.device_time) AS first_in, max(p.device_time) AS last_in
+      FROM fleet.zones z
+      JOIN fleet.positions p ON ST_Intersects(z.geom, p.geom)
+     WHERE z.kind = 'loading_point' AND p.device_time >= from_ts AND p.device_time < to_ts
+       AND p.valid
+     GROUP BY p.vehicle_id),
+fixes AS (
     SELECT p.vehicle_id, p.device_time, z.zone_id
-      FROM fleet.positions p
+      FROM inside i
+      JOIN fleet.positions p ON p.vehicle_id = i.vehicle_id
+       AND p.device_time >= greatest(from_ts, i.first_in - max_gap)
+       AND p.device_time <= least(to_ts, i.last_in + max_gap)
       LEFT JOIN LATERAL (SELECT z.zone_id FROM fleet.zones z
                           WHERE z.kind = 'loading_point' AND ST_Intersects(z.geom, p.geom)
                           ORDER BY z.zone_id LIMIT 1) z ON true
-     WHERE p.device_time >= from_ts AND p.device_time < to_ts AND p.valid),
+     WHERE p.valid),
 marked AS (
     SELECT f.*, lag(zone_id) OVER w AS prev_zone, lag(device_time) OVER w AS prev_time,
            lead(device_time) OVER w AS next_time
@@ -54,8 +67,12 @@ visits AS (
 changed AS (
     INSERT INTO fleet.zone_visits AS v (vehicle_id, zone_id, arrived_at, departed_at, fixes)
     SELECT vehicle_id, zone_id, arrived_at,
-           CASE WHEN next_fix IS NULL THEN NULL
-                WHEN next_fix - last_inside <= max_gap THEN next_fix ELSE last_inside END,
+           CASE WHEN next_fix IS NOT NULL AND next_fix - last_inside <= max_gap THEN next_fix
+                -- A fix later than that (looked for past what was read): it left unseen.
+                WHEN EXISTS (SELECT FROM fleet.positions q WHERE q.vehicle_id = visits.vehicle_id
+                              AND q.device_time > visits.last_inside AND q.device_time < to_ts
+                              AND q.valid) THEN last_inside
+                END,
            fixes
       FROM visits
     ON CONFLICT (vehicle_id, zone_id, arrived_at) DO UPDATE
