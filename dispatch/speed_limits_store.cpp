@@ -17,20 +17,9 @@ std::shared_ptr<SpeedLimits> load_speed_limits(pqxx::connection& conn,
         for (const auto& r : tx.exec("SELECT zone_id, speed_limit_kmh, ST_AsGeoJSON(geom)"
                                      " FROM fleet.zones WHERE kind = 'speed_zone'"
                                      " AND speed_limit_kmh IS NOT NULL")) {
-            geo::MultiPolygon area;
             // Named: a range-for over a member of a temporary would dangle.
             const auto geojson = nlohmann::json::parse(r[2].as<std::string>());
-            for (const auto& polygon : geojson.at("coordinates")) {
-                geo::Polygon rings;
-                for (const auto& ring : polygon) {
-                    geo::Ring points;
-                    for (const auto& c : ring) {
-                        points.push_back({c.at(0).get<double>(), c.at(1).get<double>()});
-                    }
-                    rings.push_back(std::move(points));
-                }
-                area.push_back(std::move(rings));
-            }
+            auto area = geo::multipolygon_of_geojson(geojson);
             limits->add_zone(r[0].as<std::int64_t>(), std::move(area), r[1].as<double>());
         }
         for (const auto& r : tx.exec("SELECT vehicle_id, vehicle_class FROM fleet.vehicles")) {

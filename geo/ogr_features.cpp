@@ -539,6 +539,22 @@ nlohmann::json to_geojson(const Geometry& geometry) {
     return {{"type", "MultiPolygon"}, {"coordinates", std::move(polygons)}};
 }
 
+MultiPolygon multipolygon_of_geojson(const nlohmann::json& geometry) {
+    MultiPolygon area;
+    for (const auto& polygon : geometry.at("coordinates")) {
+        Polygon rings;
+        for (const auto& ring : polygon) {
+            Ring points;
+            for (const auto& c : ring) {
+                points.push_back({c.at(0).get<double>(), c.at(1).get<double>()});
+            }
+            rings.push_back(std::move(points));
+        }
+        area.push_back(std::move(rings));
+    }
+    return area;
+}
+
 std::vector<Feature> read_features(const std::string& path, const ReadOptions& options) {
     GDALAllRegister();
     std::error_code ec;

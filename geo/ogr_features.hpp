@@ -44,6 +44,10 @@ std::string to_wkt(const Geometry& geometry);
 /// The geometry as a GeoJSON geometry object ("Point", "LineString" or "MultiPolygon").
 nlohmann::json to_geojson(const Geometry& geometry);
 
+/// The polygons of a GeoJSON MultiPolygon's coordinates, as PostGIS writes them
+/// (ST_AsGeoJSON(ST_Multi(geom))). Throws nlohmann::json::exception for another shape.
+MultiPolygon multipolygon_of_geojson(const nlohmann::json& geometry);
+
 /// How to read a file.
 struct ReadOptions {
     /// One layer by name; empty reads every layer that may hold the wanted kind (for GPX: the

@@ -52,22 +52,6 @@ const char* reply_name(ingest::NoticeReceipt::Reply reply) {
     return "acknowledged";
 }
 
-geo::MultiPolygon multipolygon_of(const nlohmann::json& geojson) {
-    geo::MultiPolygon area;
-    for (const auto& polygon : geojson.at("coordinates")) {
-        geo::Polygon rings;
-        for (const auto& ring : polygon) {
-            geo::Ring points;
-            for (const auto& c : ring) {
-                points.push_back({c.at(0).get<double>(), c.at(1).get<double>()});
-            }
-            rings.push_back(std::move(points));
-        }
-        area.push_back(std::move(rings));
-    }
-    return area;
-}
-
 }  // namespace
 
 NoticeService::NoticeService(geo::ConnectionFactory connections, ingest::Downlink& downlink,
@@ -271,7 +255,7 @@ void NoticeService::reload_areas(pqxx::connection& conn) {
     auto areas = std::make_shared<std::vector<Area>>();
     std::set<std::int64_t> ids;
     for (auto& n : loaded) {
-        Area a{n.notice_id, n.valid_from, n.valid_until, multipolygon_of(n.area)};
+        Area a{n.notice_id, n.valid_from, n.valid_until, geo::multipolygon_of_geojson(n.area)};
         for (const auto& polygon : a.polygons) {
             for (const auto& p : polygon.empty() ? geo::Ring{} : polygon.front()) {
                 a.min_lon = std::min(a.min_lon, p.lon_deg);
@@ -584,8 +568,8 @@ void NoticeService::write_metrics(std::string& out) const {
                        {geo::label("state", "expired"), d(f.expired)},
                        {geo::label("state", "withdrawal_sent"), d(f.withdrawals_sent)},
                        {geo::label("state", "withdrawal_delivered"), d(f.withdrawals_delivered)}});
-    geo::write_family(out, "fleet_notice_replies_total", "counter",
-                      "Drivers' replies to messages", {{"", d(f.replies)}});
+    geo::write_family(out, "fleet_notice_replies_total", "counter", "Drivers' replies to messages",
+                      {{"", d(f.replies)}});
     geo::write_family(out, "fleet_notice_sends_waiting_total", "counter",
                       "Notice sends that found the device not connected (they wait for it)",
                       {{"", d(f.not_connected)}});

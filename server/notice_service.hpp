@@ -94,7 +94,7 @@ class NoticeService final : public ingest::PositionSink {
     struct Figures {
         std::uint64_t sent = 0, delivered = 0, read = 0, failed = 0, expired = 0;
         std::uint64_t withdrawals_sent = 0, withdrawals_delivered = 0;
-        std::uint64_t replies = 0;  ///< drivers' answers to messages
+        std::uint64_t replies = 0;        ///< drivers' answers to messages
         std::uint64_t not_connected = 0;  ///< sends that found no connection (they wait)
         std::uint64_t entered = 0;        ///< deliveries queued by the entered rule
         std::uint64_t dropped = 0;        ///< hand-overs beyond max_pending

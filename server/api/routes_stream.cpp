@@ -8,8 +8,8 @@ namespace fleet::server::api {
 
 StreamFilter stream_filter(const ApiServices& s, const Principal& user,
                            const nlohmann::json& subscription) {
-    body::only(subscription, {"vehicles", "groups", "kinds", "positions", "events", "assignments",
-                                 "notices"});
+    body::only(subscription,
+               {"vehicles", "groups", "kinds", "positions", "events", "assignments", "notices"});
     StreamFilter f;
     if (user.limited) {
         f.vehicles = user.vehicles;
