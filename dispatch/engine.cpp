@@ -298,6 +298,15 @@ void Engine::publish(const StepOutput& out) {
             states_[s.vehicle_id] = std::move(s);
         }
     }
+    if (!out.etas.empty() || !out.arrivals.empty()) {
+        for (const auto& subscriber : eta_subscribers_) {
+            try {
+                subscriber(out.etas, out.arrivals);
+            } catch (const std::exception&) {
+                subscriber_failures_.fetch_add(1);
+            }
+        }
+    }
 }
 
 std::size_t Engine::apply(std::vector<Item>& items) {

@@ -76,6 +76,14 @@ class Engine {
 
     /// Register before start(). Called on the events thread once a report is stored.
     void subscribe(Subscriber subscriber) { subscribers_.push_back(std::move(subscriber)); }
+    /// The arrival times predicted from each step's fixes and the arrivals at stops seen.
+    using EtaSubscriber = std::function<void(const std::vector<EtaUpdate>& updates,
+                                             const std::vector<StopArrival>& arrivals)>;
+    /// Register before start(). Called on the matching thread: it must only hand the data on
+    /// (a bounded queue), never wait.
+    void subscribe_eta(EtaSubscriber subscriber) {
+        eta_subscribers_.push_back(std::move(subscriber));
+    }
     void start();
 
     /// What stop() could not finish by its deadline (counted as dropped).
@@ -147,6 +155,7 @@ class Engine {
     EventStore& store_;
     Clock clock_;
     std::vector<Subscriber> subscribers_;
+    std::vector<EtaSubscriber> eta_subscribers_;
     EngineCore core_;  // the matching thread's
 
     // Fixes and changes in; guarded by mutex_.

@@ -20,7 +20,7 @@ constexpr auto retired_memory = std::chrono::hours(72);
 
 }  // namespace
 
-EngineCore::EngineCore(EngineConfig config) : config_(std::move(config)) {}
+EngineCore::EngineCore(EngineConfig config) : config_(std::move(config)), eta_(config_.eta) {}
 
 std::optional<std::string> EngineCore::problem(const Assignment& a) {
     const std::string what = "assignment " + std::to_string(a.assignment_id) + ": ";
@@ -112,6 +112,7 @@ void EngineCore::cancel(std::int64_t assignment_id) {
     const auto vehicle = it->second;
     vehicle_of_.erase(it);
     auto out = tracker_for(vehicle).cancel(assignment_id);
+    eta_.forget(vehicle, assignment_id);
     pending_.insert(pending_.end(), out.begin(), out.end());
     touched_.push_back(vehicle);
     counters_.assignments = vehicle_of_.size();
@@ -156,6 +157,7 @@ StepOutput EngineCore::step(std::span<const VehicleFix> fixes, Millis now) {
             fix.zone_limit_kmh = limits_->zone_limit(fix.position);
         }
         add(out, t.on_fix(fix), vf.committed_at, vf.vehicle_id);
+        eta_.on_fix(t, out.etas, out.arrivals);
         ++counters_.fixes_processed;
     }
     if (!next_tick_ || now >= *next_tick_) {
@@ -185,6 +187,7 @@ void EngineCore::tick(StepOutput& out, Millis now) {
                 ++counters_.shift_results;
             }
             vehicle_of_.erase(id);
+            eta_.forget(vehicle, id);
             retired_[id] = end;
         }
         if (!events.empty() || !over.empty()) {
@@ -228,6 +231,12 @@ std::optional<VehicleState> EngineCore::state(std::int64_t vehicle_id) const {
         s.plan = shift->plan();
         s.next_stop = shift->next_stop();
         s.served = shift->served_on_trip();
+        if (const EtaUpdate* u = eta_.latest(vehicle_id);
+            u && u->run.assignment_id == a.assignment_id && s.trip_index &&
+            u->run.trip_index == *s.trip_index) {
+            s.eta = u->stops;
+            s.eta_made_at = u->made_at;
+        }
     }
     s.open_events = t->open_events();
     return s;

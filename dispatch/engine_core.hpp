@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "dispatch/eta_book.hpp"
 #include "dispatch/speed_limits.hpp"
 #include "dispatch/tracker.hpp"
 
@@ -35,6 +36,8 @@ struct EngineConfig {
     /// Events waiting for the store (one report each: later reports replace earlier ones);
     /// beyond it the oldest are dropped (counted).
     std::size_t max_event_queue = 100'000;
+    /// The arrival-time model's constants (dispatch/eta.hpp).
+    EtaOptions eta{};
 };
 
 /// Planned against actual of an assignment whose shift is over.
@@ -52,6 +55,9 @@ struct StepOutput {
     std::vector<ShiftResult> shift_results;
     /// The vehicles whose state this step changed.
     std::vector<std::int64_t> vehicles;
+    /// The arrival times predicted from this step's fixes, and the arrivals at stops they saw.
+    std::vector<EtaUpdate> etas;
+    std::vector<StopArrival> arrivals;
 };
 
 /// A vehicle as the engine sees it now: what the operators' live view shows.
@@ -80,6 +86,10 @@ struct VehicleState {
     /// before next_stop that was not served was passed without stopping: skipped).
     std::size_t next_stop = 0;
     std::vector<bool> served;
+    /// The arrival times predicted at the stops still to be served on the current trip, from
+    /// the fix at eta_made_at; empty when none are (not on a trip, or the trip is over).
+    std::vector<StopEta> eta;
+    std::optional<Millis> eta_made_at;
 };
 
 /// What the core counted (monotonic) and holds.
@@ -125,6 +135,8 @@ class EngineCore {
     std::optional<ShiftSummary> summary(std::int64_t assignment_id) const;
     const VehicleTracker* tracker(std::int64_t vehicle_id) const;
     const CoreCounters& counters() const { return counters_; }
+    /// Runs whose plan the arrival-time model could not follow.
+    std::uint64_t eta_refused() const { return eta_.refused(); }
 
   private:
     VehicleTracker& tracker_for(std::int64_t vehicle_id);
@@ -140,6 +152,7 @@ class EngineCore {
     std::vector<Event> pending_;                                 // reports of upsert() and cancel()
     std::vector<std::int64_t> touched_;                          // their vehicles
     std::optional<Millis> next_tick_;
+    EtaBook eta_;
     CoreCounters counters_;
 };
 

@@ -97,17 +97,17 @@ void ShiftTracker::set_plan(std::shared_ptr<const Assignment> assignment) {
     }
     actual_.hours_planned =
         seconds_between(assignment_->planned_start, assignment_->planned_end) / 3600.0;
-    served_.resize(trips.size());
+    arrived_.resize(trips.size());
     for (std::size_t i = 0; i < trips.size(); ++i) {
-        served_[i].resize(trips[i].stops.size(), false);
+        arrived_[i].resize(trips[i].stops.size());
     }
     use_route_thresholds();
 }
 
 void ShiftTracker::reset_progress() {
     restart_trip(0, TripStart::waiting);
-    for (auto& trip : served_) {
-        std::fill(trip.begin(), trip.end(), false);
+    for (auto& trip : arrived_) {
+        std::fill(trip.begin(), trip.end(), std::nullopt);
     }
     actual_.trips_served = 0;
     actual_.stops_served = 0;
@@ -658,13 +658,21 @@ void ShiftTracker::track_route(std::vector<Event>& out, const Fix& fix) {
     }
 }
 
+std::vector<bool> ShiftTracker::served_on_trip() const {
+    std::vector<bool> out;
+    for (const auto& at : arrivals_on_trip()) {
+        out.push_back(at.has_value());
+    }
+    return out;
+}
+
 void ShiftTracker::serve(std::size_t index, Millis arrived) {
     const TripPlan& trip = assignment_->trips[trip_];
-    auto&& served = served_[trip_][index];
-    if (served) {
+    auto& at = arrived_[trip_][index];
+    if (at) {
         return;
     }
-    served = true;
+    at = arrived;
     ++actual_.stops_served;
     if (trip.time_windows) {
         // A freight run's punctuality: arrivals in their windows (give or take the early and

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -139,8 +140,14 @@ class ShiftTracker {
     /// served or passed.
     std::size_t next_stop() const { return next_stop_; }
     /// Whether each stop of the current trip was served (empty before a trip).
-    std::vector<bool> served_on_trip() const {
-        return trip_ < served_.size() ? served_[trip_] : std::vector<bool>{};
+    std::vector<bool> served_on_trip() const;
+    /// When the vehicle arrived at each stop of the current trip it served (empty before a
+    /// trip; nothing for a stop not served).
+    std::span<const std::optional<Millis>> arrivals_on_trip() const { return arrivals(trip_); }
+    /// The same for any trip of the assignment, by its index.
+    std::span<const std::optional<Millis>> arrivals(std::size_t trip) const {
+        return trip < arrived_.size() ? std::span(arrived_[trip])
+                                      : std::span<const std::optional<Millis>>{};
     }
     /// Its open events as they stand.
     std::vector<Event> open_events() const;
@@ -232,7 +239,7 @@ class ShiftTracker {
     std::optional<std::size_t> at_stop_;
     Millis arrived_at_{};
     std::optional<Event> dwell_;
-    std::vector<std::vector<bool>> served_;  // per trip, per stop
+    std::vector<std::vector<std::optional<Millis>>> arrived_;  // per trip, per stop: served
 
     // Schedule adherence.
     enum class Adherence { on_time, late, early };

@@ -103,7 +103,11 @@ struct Day {
         auto out = core.step(fixes, now);
         events.insert(events.end(), out.events.begin(), out.events.end());
         results.insert(results.end(), out.shift_results.begin(), out.shift_results.end());
+        etas.insert(etas.end(), out.etas.begin(), out.etas.end());
+        arrivals.insert(arrivals.end(), out.arrivals.begin(), out.arrivals.end());
     }
+    std::vector<EtaUpdate> etas;
+    std::vector<StopArrival> arrivals;
     std::vector<ShiftResult> results;
     std::vector<const Bus*> parked;  // buses standing where they are, sending fixes meanwhile
 
@@ -533,4 +537,72 @@ TEST_CASE("a two-trip block driven too slowly") {
     const auto summary = day.core.summary(401).value();
     CHECK(summary.stops_served == 10);
     CHECK(summary.trips_served == 2);
+}
+
+TEST_CASE("arrival times predicted through the day, and the arrivals they are judged by") {
+    Day day(at(9h));
+    day.upsert(morning());
+    Bus bus{day, 7};
+    bus.x_m = 0;
+    day.now = at(9h + 50min);
+    bus.fix(0);
+    bus.stand_until(at(10h + 6min));  // leaves Depot 6 minutes late
+    // Waiting at the first stop: every stop of T1 after it predicted, none before its
+    // timetable.
+    REQUIRE_FALSE(day.etas.empty());
+    const EtaUpdate& waiting = day.etas.back();
+    CHECK(waiting.run.trip_code == "T1");
+    CHECK(waiting.run.assignment_id == 101);
+    CHECK(waiting.stops.size() == 4);
+    CHECK(waiting.baseline.size() == waiting.stops.size());
+    for (const auto& s : waiting.stops) {
+        CHECK(s.arrival >= s.scheduled_arrival);
+    }
+
+    bus.drive_to(750, 15);
+    // Half way to Meridian Street, 6 minutes late: the next stops come about 6 minutes late.
+    const EtaUpdate mid = day.etas.back();
+    REQUIRE(mid.stops.front().stop_id == 2);
+    CHECK(mid.stops.front().method == EtaMethod::progress);
+    const double late_s =
+        std::chrono::duration<double>(mid.stops.front().arrival - mid.stops.front().scheduled_arrival)
+            .count();
+    CHECK(late_s == doctest::Approx(360).epsilon(0.25));
+    CHECK(mid.stops.front().horizon_s == doctest::Approx(180).epsilon(0.25));
+    // The live state carries the same predictions.
+    const auto state = day.core.state(7);
+    REQUIRE(state);
+    CHECK(state->eta.size() == mid.stops.size());
+    CHECK(state->eta_made_at == mid.made_at);
+
+    bus.drive_to(6000, 15);
+    bus.stand_until(day.now + 1min);
+    // Every stop of T1 arrived at once, in order, at the times the bus was there.
+    std::vector<std::size_t> t1;
+    for (const auto& a : day.arrivals) {
+        if (a.run.trip_code == "T1") {
+            t1.push_back(a.stop_index);
+        }
+    }
+    CHECK(t1 == std::vector<std::size_t>{0, 1, 2, 3, 4});
+    const auto meridian = std::find_if(day.arrivals.begin(), day.arrivals.end(),
+                                       [](const auto& a) { return a.stop_index == 1; });
+    REQUIRE(meridian != day.arrivals.end());
+    // The prediction made half way was right within half a minute.
+    CHECK(std::abs(std::chrono::duration<double>(meridian->arrived_at - mid.stops.front().arrival)
+                       .count()) < 30);
+
+    bus.drive_to(3000, 15);
+    // On T2 now: predictions of its own run, for the stops ahead of the bus only.
+    const EtaUpdate& back = day.etas.back();
+    CHECK(back.run.trip_code == "T2");
+    CHECK(back.run.trip_index == 1);
+    REQUIRE_FALSE(back.stops.empty());
+    CHECK(back.stops.front().stop_id == 2);  // Meridian Street, on the way back
+    CHECK(back.stops.back().stop_id == 1);
+
+    // Cancelled: no more predictions for the vehicle.
+    day.core.cancel(101);
+    bus.drive_to(2000, 15);
+    CHECK(day.core.state(7)->eta.empty());
 }
