@@ -31,9 +31,11 @@
 #include "server/assignment_feed.hpp"
 #include "server/database.hpp"
 #include "server/dispatch_bridge.hpp"
+#include "server/eta_feed.hpp"
 #include "server/metrics.hpp"
 #include "server/notice_service.hpp"
 #include "server/parts.hpp"
+#include "server/webhooks.hpp"
 
 namespace fleet::server {
 
@@ -233,6 +235,17 @@ int run_fleetd(const Config& config) {
     api::LiveStream live_stream(config.stream);
     writer.add_sink(live_stream);
     engine.subscribe([&live_stream](const dispatch::Event& e) { live_stream.on_event(e); });
+    // Arrival times: stored with the time each was made, and webhooks to consignees queued.
+    EtaFeed eta_feed(connections);
+    engine.subscribe_eta([&eta_feed](const std::vector<dispatch::EtaUpdate>& updates,
+                                     const std::vector<dispatch::StopArrival>& arrivals) {
+        eta_feed.on_eta(updates, arrivals);
+    });
+    WebhookSender webhooks(connections, config.webhooks);
+    metrics.add("eta", [&eta_feed, &webhooks](std::string& out) {
+        eta_feed.write_metrics(out);
+        webhooks.write_metrics(out);
+    });
     StreamedEngineTarget assignment_target(engine, live_stream);
     AssignmentFeed assignments(connections, assignment_target, config.class_speed_caps);
     // The notice service sends through the listeners and hears from them: it is made once they
@@ -273,6 +286,7 @@ int run_fleetd(const Config& config) {
         config.api.request_timeout);
     const geo::ConnectionFactory api_connections(api_database);
     api_services.database = api_connections.conninfo("fleetd api");
+    api_services.eta_subscriptions_changed = [&eta_feed] { eta_feed.reload(); };
     const api::Router router = api::make_router(api_services);
     api::DatabaseThreads api_db(api_connections, config.api.database_threads);
     api::HttpServer http(config.api, router, api_db,
@@ -334,6 +348,23 @@ int run_fleetd(const Config& config) {
         }
     });
     Parts parts;
+    // Before the engine, so that it stops after it and stores what the engine handed over.
+    parts.add({"arrival times",
+               [&] { eta_feed.start(); },
+               {},
+               [&](std::chrono::steady_clock::time_point deadline) {
+                   eta_feed.stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::max(deadline - std::chrono::steady_clock::now(),
+                                std::chrono::steady_clock::duration::zero())));
+               }});
+    parts.add({"webhooks",
+               [&] { webhooks.start(); },
+               {},
+               [&](std::chrono::steady_clock::time_point deadline) {
+                   webhooks.stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::max(deadline - std::chrono::steady_clock::now(),
+                                std::chrono::steady_clock::duration::zero())));
+               }});
     parts.add({"dispatch engine",
                [&] {
                    engine.start();

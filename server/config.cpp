@@ -95,6 +95,14 @@ po::options_description config_options() {
          "a live-stream subscriber this far behind (unsent KiB) is closed with code 4001 (16-1048576)")
         ("message-replies", po::value<std::string>()->default_value("OK,On my way,Delayed,Call me")->value_name("LIST"),
          "the canned replies a message to drivers offers on the terminal, comma-separated (at most 8, each 1-40 characters; acknowledged and cannot comply are always offered)")
+        ("webhook-timeout", po::value<long>()->default_value(10)->value_name("SECONDS"),
+         "a consignee's webhook receiver has this long to answer one attempt (1-300)")
+        ("webhook-retry-base", po::value<long>()->default_value(10)->value_name("SECONDS"),
+         "a failed webhook is tried again after this, doubled at every failure up to an hour (1-3600)")
+        ("webhook-max-attempts", po::value<long>()->default_value(10)->value_name("N"),
+         "a webhook not delivered after this many attempts is given up (1-100)")
+        ("webhook-ca-file", po::value<std::string>()->default_value("")->value_name("FILE"),
+         "PEM certificates that https webhook receivers are verified against (default: the system's)")
         ("api-database-threads", po::value<long>()->default_value(2)->value_name("N"),
          "threads (each with its own database connection) for the API's database work (1-64)")
         ("session-lifetime", po::value<long>()->default_value(12)->value_name("HOURS"),
@@ -403,6 +411,10 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
             throw ConfigError("message-replies", "1 to 8 replies, comma-separated");
         }
     }
+    c.webhooks.timeout = std::chrono::seconds(in_range<long>(vm, "webhook-timeout", 1, 300));
+    c.webhooks.retry_base = std::chrono::seconds(in_range<long>(vm, "webhook-retry-base", 1, 3600));
+    c.webhooks.max_attempts = static_cast<int>(in_range<long>(vm, "webhook-max-attempts", 1, 100));
+    c.webhooks.ca_file = vm["webhook-ca-file"].as<std::string>();
     c.session_lifetime = std::chrono::hours(in_range<long>(vm, "session-lifetime", 1, 720));
     c.secure_cookie = vm["secure-cookie"].as<bool>() || !c.api.tls_cert.empty();
 

@@ -15,6 +15,7 @@
 #include "ingest/writer.hpp"
 #include "server/api/http_server.hpp"
 #include "server/api/stream.hpp"
+#include "server/webhooks.hpp"
 
 /// Configuration of fleetd and fleetctl: command-line options, a config file with the same keys
 /// (`key = value` lines, `#` comments), and the FLEET_DATABASE_URL environment variable.
@@ -37,6 +38,8 @@ struct Config {
     std::map<std::string, double> class_speed_caps;  ///< vehicle class → cap (km/h)
     /// The canned replies a message to drivers offers (`message-replies`).
     std::vector<std::string> message_replies;
+    /// Consignees' webhooks (`webhook-*`).
+    WebhookOptions webhooks;
 
     api::HttpConfig api;       ///< the operator API; api.enabled false with api-port 0
     api::StreamConfig stream;  ///< the API's live stream

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string_view>
 
 #include "dispatch/engine.hpp"
@@ -40,6 +41,8 @@ struct ApiServices {
     /// Where the waybill routes connect for what opens its own connections (acceptance, the
     /// reconciliation's workers): conninfo with the API's timeouts.
     std::string database{};
+    /// A consignee's subscription was made or ended (the ETA feed reloads them).
+    std::function<void()> eta_subscriptions_changed{};
 };
 
 /// A WebSocket subscriber's filter: what `user` may see, narrowed by its subscription message
@@ -74,6 +77,7 @@ void add_track_routes(Router& router, ApiServices& services);
 void add_waybill_routes(Router& router, ApiServices& services);
 void add_notice_routes(Router& router, ApiServices& services);
 void add_transport_routes(Router& router, ApiServices& services);
+void add_eta_routes(Router& router, ApiServices& services);
 
 /// A list's paging: `limit` (1–max, default def) and the cursor the next page starts after.
 std::size_t page_limit(const Call& call, std::size_t def, std::size_t max);

@@ -168,6 +168,27 @@ std::string trip_updates(const FeedInput& in, bool json) {
                 st->set_schedule_relationship(tr::TripUpdate::StopTimeUpdate::SKIPPED);
                 continue;
             }
+            // The engine's prediction for the stop (dispatch/eta.hpp), when it has one.
+            const auto predicted = std::find_if(s.eta.begin(), s.eta.end(),
+                                                [i](const auto& e) { return e.stop_index == i; });
+            if (predicted != s.eta.end()) {
+                const auto arrival = static_cast<std::int64_t>(seconds(predicted->arrival));
+                const auto scheduled = static_cast<std::int64_t>(seconds(stop.arrival));
+                const auto dwell = static_cast<std::int64_t>(seconds(stop.departure)) - scheduled;
+                // An early vehicle waits at a timepoint for its departure time.
+                const auto departure =
+                    stop.timepoint ? std::max(arrival + dwell,
+                                              static_cast<std::int64_t>(seconds(stop.departure)))
+                                   : arrival + dwell;
+                auto* a = st->mutable_arrival();
+                a->set_time(arrival);
+                a->set_delay(static_cast<std::int32_t>(arrival - scheduled));
+                auto* dep = st->mutable_departure();
+                dep->set_time(departure);
+                dep->set_delay(static_cast<std::int32_t>(departure - scheduled - dwell));
+                st->set_schedule_relationship(tr::TripUpdate::StopTimeUpdate::SCHEDULED);
+                continue;
+            }
             if (!s.deviation_s) {
                 st->set_schedule_relationship(tr::TripUpdate::StopTimeUpdate::NO_DATA);
                 continue;

@@ -13,8 +13,9 @@
 #include "server/api/live.hpp"
 
 /// GTFS-realtime feeds from the live state (proto/gtfs-realtime.proto): vehicle positions,
-/// trip updates (the current delay carried to every stop ahead; a stop passed without
-/// stopping, as on a detour, SKIPPED) and alerts. Pure: the state and the time in, the feed
+/// trip updates (the engine's predicted arrival at each stop ahead, dispatch/eta.hpp; without
+/// one, the current delay carried forward; a stop passed without stopping, as on a detour,
+/// SKIPPED) and alerts. Pure: the state and the time in, the feed
 /// out; each FULL_DATASET, dated `now`.
 namespace fleet::server::api {
 

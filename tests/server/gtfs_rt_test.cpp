@@ -288,14 +288,40 @@ TEST_CASE("trip updates from the engine's state after a detour that bypasses a s
     REQUIRE(u.stop_time_update_size() == 4);  // MER skipped, MKT, PRK, BTE ahead
     CHECK(u.stop_time_update(0).stop_id() == "MER");
     CHECK(u.stop_time_update(0).schedule_relationship() == tr::TripUpdate::StopTimeUpdate::SKIPPED);
+    // The stops ahead at the engine's predicted arrivals (dispatch/eta.hpp), the delay each
+    // implies; a bus late by the detour stays late all the way.
+    REQUIRE(state->eta.size() == 3);
+    auto secs = [](Millis t) {
+        return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+    };
     for (int i = 1; i < 4; ++i) {
         const auto& st = u.stop_time_update(i);
+        const auto stop = static_cast<std::size_t>(i + 1);
         CHECK(st.stop_id() == codes[i + 1]);
-        CHECK(st.arrival().delay() == delay);
-        CHECK(st.arrival().time() ==
-              std::chrono::duration_cast<std::chrono::seconds>(
-                  trip.stops[static_cast<std::size_t>(i + 1)].arrival.time_since_epoch())
-                      .count() +
-                  delay);
+        const auto& eta = state->eta[static_cast<std::size_t>(i - 1)];
+        REQUIRE(eta.stop_index == stop);
+        CHECK(st.arrival().time() == secs(eta.arrival));
+        CHECK(st.arrival().delay() == secs(eta.arrival) - secs(trip.stops[stop].arrival));
+        CHECK(st.arrival().delay() > 60);
     }
+}
+
+TEST_CASE("trip updates: the engine's predicted arrivals where it has them") {
+    Fixture f;
+    auto& bus = f.states[0];
+    // S2 predicted 200 s late, S3 50 s early (it is a timepoint: the bus waits there).
+    bus.eta.push_back({2, 0, t0 + 4min, t0 + 4min + 200s, 100, dispatch::EtaMethod::progress});
+    bus.eta.push_back({3, 0, t0 + 6min, t0 + 6min - 50s, 300, dispatch::EtaMethod::progress});
+    tr::FeedMessage m;
+    REQUIRE(m.ParseFromString(trip_updates(f.input(), false)));
+    const auto& u = m.entity(0).trip_update();
+    REQUIRE(u.stop_time_update_size() == 3);
+    const auto& s2 = u.stop_time_update(1);
+    CHECK(s2.arrival().time() == 1'764'662'400 + 240 + 200);
+    CHECK(s2.arrival().delay() == 200);
+    CHECK(s2.departure().time() == 1'764'662'400 + 270 + 200);
+    const auto& s3 = u.stop_time_update(2);
+    CHECK(s3.arrival().delay() == -50);
+    CHECK(s3.departure().time() == 1'764'662'400 + 390);  // its timetabled departure
+    CHECK(s3.departure().delay() == 0);
 }

@@ -16,17 +16,6 @@ namespace {
 
 namespace po = cli::po;
 
-dispatch::Millis time_of(const po::variables_map& vm, const std::string& key,
-                         const std::string& command) {
-    const auto text = cli::required(vm, key, command);
-    const auto t = geo::parse_iso_time(text);
-    if (!t) {
-        throw InputError("--" + key + ": '" + text +
-                         "' is not an ISO 8601 time with its offset (2026-12-02 08:00+03)");
-    }
-    return *t;
-}
-
 po::options_description list_options() {
     po::options_description d("transport list");
     // clang-format off
@@ -44,7 +33,8 @@ int list(const server::Config& config, const std::vector<std::string>& args) {
     const std::string name = "transport list";
     const auto vm = cli::parse(name, list_options(), args);
     const auto format = reg::format(vm, name);
-    dispatch::TransportQuery q{.from = time_of(vm, "from", name), .to = time_of(vm, "to", name)};
+    dispatch::TransportQuery q{.from = cli::time(vm, "from", name),
+                               .to = cli::time(vm, "to", name)};
     if (vm.count("waybill")) {
         q.waybill_id = vm["waybill"].as<std::int64_t>();
     }
@@ -70,8 +60,8 @@ po::options_description detect_options() {
 int detect(const server::Config& config, const std::vector<std::string>& args) {
     const std::string name = "transport detect";
     const auto vm = cli::parse(name, detect_options(), args);
-    const auto from = time_of(vm, "from", name);
-    const auto to = time_of(vm, "to", name);
+    const auto from = cli::time(vm, "from", name);
+    const auto to = cli::time(vm, "to", name);
     auto db = cli::open(config);
     pqxx::work tx(*db);
     const int changed = dispatch::detect_zone_visits(tx, from, to);

@@ -12,6 +12,7 @@
 
 #include "geo/calendar.hpp"
 #include "geo/error.hpp"
+#include "geo/iso_time.hpp"
 #include "server/database.hpp"
 #include "tools/fleetctl/option_errors.hpp"
 #include "waybills/table.hpp"
@@ -92,6 +93,16 @@ std::string day_or_month(const std::string& option, const std::string& text, boo
     }
     throw InputError("--" + option + ": expected a date YYYY-MM-DD or a month YYYY-MM, got '" +
                      text + "'");
+}
+
+geo::Millis time(const po::variables_map& vm, const std::string& key, const std::string& command) {
+    const auto text = required(vm, key, command);
+    const auto t = geo::parse_iso_time(text);
+    if (!t) {
+        throw InputError("--" + key + ": '" + text +
+                         "' is not an ISO 8601 time with its offset (2026-12-02 08:00+03)");
+    }
+    return *t;
 }
 
 Period period(const po::variables_map& vm, const std::string& command) {

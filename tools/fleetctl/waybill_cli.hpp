@@ -11,6 +11,7 @@
 #include <boost/program_options.hpp>
 #include <pqxx/pqxx>
 
+#include "geo/iso_time.hpp"
 #include "server/config.hpp"
 #include "waybills/reconcile.hpp"
 
@@ -59,6 +60,10 @@ struct Period {
     std::string from, to;
 };
 Period period(const po::variables_map& vm, const std::string& command);
+
+/// A required option holding an ISO 8601 time with its offset (2026-12-02 08:00+03);
+/// ConfigError when absent, InputError naming the option when it is not such a time.
+geo::Millis time(const po::variables_map& vm, const std::string& key, const std::string& command);
 
 /// A non-negative finite number given to `option`; InputError otherwise.
 double not_negative(const std::string& option, double value);
