@@ -56,6 +56,7 @@ commands=("assign" "assign cancel" "assign change" "assign handover" "assign lis
   "import gtfs" "import routes" "import stops" "import zones" "journal" "migrate"
   "model add" "model import" "model list" "model set"
   "message send" "notice create" "notice list" "notice show" "notice withdraw" "report waybills"
+  "report eta-accuracy" "eta subscribe" "eta subscriptions" "eta unsubscribe" "eta deliveries"
   "transport cargo" "transport detect" "transport list"
   "route-speed-limit" "route-threshold" "status"
   "user add" "user list" "user remove" "user set" "user token"
