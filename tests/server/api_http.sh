@@ -97,6 +97,20 @@ expect 431 "oversized headers"
 req GET /api/vehicles/999999 "$root"; expect 404 "an unknown id"
 req GET /api/vehicles/abc "$root"; expect 404 "an id that is not one"
 req GET "/api/events?from=yesterday" "$root"; expect 400 "a time without offset"
+# Arrival times and consignees' webhooks: bad input refused with its reason, nothing stored.
+req GET /api/eta "$view"; expect 200 "arrival times"
+req GET "/api/eta?vehicle=abc" "$view"; expect 400 "a vehicle filter that is not an id"
+req GET /api/eta/accuracy "$view"; expect 400 "accuracy without a period"
+req GET "/api/eta/accuracy?from=2026-12-02T00:00Z&to=2026-12-01T00:00Z" "$view"
+expect 422 "accuracy over a reversed period"
+req GET /api/eta/subscriptions "$view"; expect 403 "a viewer lists subscriptions"
+req POST /api/eta/subscriptions "$disp" '{"consignee":"W","stop_id":1,"url":"ftp://x/","secret":"0123456789abcdef"}'
+expect 422 "an ftp webhook"; grep -q "http or https" "$work/body" || fail "the ftp URL's reason"
+req POST /api/eta/subscriptions "$disp" '{"consignee":"W","stop_id":1,"url":"http://x/","secret":"short"}'
+expect 422 "a short secret"
+req POST /api/eta/subscriptions "$disp" '{"consignee":"W","stop_id":999999,"url":"http://x/","secret":"0123456789abcdef"}'
+expect 404 "an unknown stop"
+[ "$(sql "SELECT count(*) FROM fleet.eta_subscriptions")" = 0 ] || fail "a refused subscription was stored"
 [ "$(sql "SELECT count(*) FROM fleet.vehicles")" = "$before" ] || fail "a refused request changed the register"
 
 # The admin's changes, journalled with the user.
