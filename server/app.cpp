@@ -1,5 +1,7 @@
 #include "server/app.hpp"
 
+#include <filesystem>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -42,6 +44,23 @@ namespace fleet::server {
 namespace asio = boost::asio;
 
 namespace {
+
+/// The dashboard's files, when there are any to serve.
+std::shared_ptr<const api::StaticSite> load_site(const WebOptions& web) {
+    if (web.root.empty()) {
+        return nullptr;
+    }
+    if (!web.root_given &&
+        !std::filesystem::exists(std::filesystem::path(web.root) / "index.html")) {
+        log::warn("api",
+                  "no dashboard built in " + web.root + " (tools/web builds it): the API only");
+        return nullptr;
+    }
+    auto site = api::StaticSite::load(web.root, {.map_tiles = web.map_tiles});
+    log::info("api", "dashboard: " + std::to_string(site->files()) + " files (" +
+                         std::to_string(site->bytes() >> 10) + " KiB) from " + web.root);
+    return site;
+}
 
 ingest::Millis wall_clock() {
     return std::chrono::time_point_cast<std::chrono::milliseconds>(
@@ -271,14 +290,15 @@ int run_fleetd(const Config& config) {
     // bounded by its request timeout.
     api::FleetDirectory directory;
     api::LoginThrottle throttle;
-    api::ApiServices api_services{engine,
-                                  latest,
-                                  directory,
-                                  metrics,
-                                  throttle,
-                                  live_stream,
-                                  api::ApiSettings{config.session_lifetime, config.secure_cookie,
-                                                   config.dispatch, config.message_replies}};
+    api::ApiServices api_services{
+        engine,
+        latest,
+        directory,
+        metrics,
+        throttle,
+        live_stream,
+        api::ApiSettings{config.session_lifetime, config.secure_cookie, config.dispatch,
+                         config.message_replies, config.web.map_tiles, config.web.map_attribution}};
     geo::DatabaseOptions api_database = config.database;
     api_database.statement_timeout = std::min<std::chrono::milliseconds>(
         api_database.statement_timeout.count() == 0 ? config.api.request_timeout
@@ -289,7 +309,9 @@ int run_fleetd(const Config& config) {
     api_services.eta_subscriptions_changed = [&eta_feed] { eta_feed.reload(); };
     const api::Router router = api::make_router(api_services);
     api::DatabaseThreads api_db(api_connections, config.api.database_threads);
-    api::HttpServer http(config.api, router, api_db,
+    api::HttpConfig http_config = config.api;
+    http_config.site = load_site(config.web);
+    api::HttpServer http(http_config, router, api_db,
                          {&live_stream, [&api_services](const api::Principal& p,
                                                         const nlohmann::json& subscription) {
                               return api::stream_filter(api_services, p, subscription);

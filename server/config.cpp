@@ -103,6 +103,12 @@ po::options_description config_options() {
          "a webhook not delivered after this many attempts is given up (1-100)")
         ("webhook-ca-file", po::value<std::string>()->default_value("")->value_name("FILE"),
          "PEM certificates that https webhook receivers are verified against (default: the system's)")
+        ("web-root", po::value<std::string>()->default_value(FLEET_DEFAULT_WEB_ROOT)->value_name("FOLDER"),
+         "the dashboard's built files (tools/web), served on the API's port; empty: the API only")
+        ("map-tiles", po::value<std::string>()->default_value("")->value_name("URL"),
+         "the dashboard's base map: a tile URL template (https://host/{z}/{x}/{y}.png); empty: a plain background that needs no network")
+        ("map-attribution", po::value<std::string>()->default_value("")->value_name("TEXT"),
+         "the credit line the base map's licence asks for (at most 200 characters)")
         ("api-database-threads", po::value<long>()->default_value(2)->value_name("N"),
          "threads (each with its own database connection) for the API's database work (1-64)")
         ("session-lifetime", po::value<long>()->default_value(12)->value_name("HOURS"),
@@ -218,6 +224,30 @@ std::string show(T v) {
     } else {
         return std::to_string(v);
     }
+}
+
+/// Why a `map-tiles` template cannot be used; nothing when it can (or is empty). It goes into
+/// the page's Content-Security-Policy, so it may hold no space, quote, comma or semicolon.
+std::optional<std::string> map_tiles_problem(const std::string& url) {
+    if (url.empty()) {
+        return std::nullopt;
+    }
+    if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+        return "not an http(s) URL: '" + url + "'";
+    }
+    for (const char c : url) {
+        if (c <= ' ' || c == '"' || c == '\'' || c == ',' || c == ';' || c == '\\' ||
+            static_cast<unsigned char>(c) >= 0x7f) {
+            return "a URL template holds no spaces, quotes, commas, semicolons or non-ASCII "
+                   "characters";
+        }
+    }
+    for (const char* part : {"{z}", "{x}", "{y}"}) {
+        if (url.find(part) == std::string::npos) {
+            return std::string("the template needs {z}, {x} and {y}; ") + part + " is missing";
+        }
+    }
+    return std::nullopt;
 }
 
 template <typename T>
@@ -415,6 +445,17 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.webhooks.retry_base = std::chrono::seconds(in_range<long>(vm, "webhook-retry-base", 1, 3600));
     c.webhooks.max_attempts = static_cast<int>(in_range<long>(vm, "webhook-max-attempts", 1, 100));
     c.webhooks.ca_file = vm["webhook-ca-file"].as<std::string>();
+    c.web.root = vm["web-root"].as<std::string>();
+    c.web.root_given = !vm["web-root"].defaulted();
+    c.web.map_tiles = vm["map-tiles"].as<std::string>();
+    if (const auto problem = map_tiles_problem(c.web.map_tiles)) {
+        throw ConfigError("map-tiles", *problem);
+    }
+    c.web.map_attribution = vm["map-attribution"].as<std::string>();
+    if (geo::utf8_length(c.web.map_attribution) > 200 ||
+        !geo::is_valid_utf8(c.web.map_attribution)) {
+        throw ConfigError("map-attribution", "at most 200 characters of UTF-8 text");
+    }
     c.session_lifetime = std::chrono::hours(in_range<long>(vm, "session-lifetime", 1, 720));
     c.secure_cookie = vm["secure-cookie"].as<bool>() || !c.api.tls_cert.empty();
 

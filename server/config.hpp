@@ -22,6 +22,14 @@
 /// Precedence: command line, then environment, then config file, then the documented default.
 namespace fleet::server {
 
+/// The dashboard's files and base map (`web-root`, `map-tiles`, `map-attribution`).
+struct WebOptions {
+    std::string root;         ///< empty: the API only
+    bool root_given = false;  ///< set in the configuration (a missing folder is then an error)
+    std::string map_tiles;    ///< empty: a plain background
+    std::string map_attribution;
+};
+
 struct Config {
     geo::DatabaseOptions database;          ///< server and timeouts of every connection
     std::chrono::seconds database_wait{0};  ///< give up connecting after; 0 = never
@@ -43,6 +51,7 @@ struct Config {
 
     api::HttpConfig api;       ///< the operator API; api.enabled false with api-port 0
     api::StreamConfig stream;  ///< the API's live stream
+    WebOptions web;            ///< the dashboard
     std::chrono::seconds session_lifetime{12 * 3600};
     bool secure_cookie = false;  ///< also true whenever the API speaks TLS
 };

@@ -39,6 +39,7 @@ Router make_router(ApiServices& services) {
     add_notice_routes(router, services);
     add_transport_routes(router, services);
     add_eta_routes(router, services);
+    add_map_routes(router, services);
     return router;
 }
 

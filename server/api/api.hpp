@@ -27,6 +27,8 @@ struct ApiSettings {
     dispatch::Thresholds thresholds{};
     /// The canned replies a message offers unless it names its own (`message-replies`).
     std::vector<std::string> message_replies = dispatch::default_replies();
+    /// The dashboard's base map (`map-tiles`, `map-attribution`); empty: a plain background.
+    std::string map_tiles{}, map_attribution{};
 };
 
 /// What the routes use; all outlive the router.
@@ -69,6 +71,7 @@ void add_fleet_routes(Router& router, ApiServices& services);
 void add_live_routes(Router& router, ApiServices& services);
 void add_event_routes(Router& router, ApiServices& services);
 void add_system_routes(Router& router, ApiServices& services);
+void add_map_routes(Router& router, ApiServices& services);
 void add_stream_routes(Router& router, ApiServices& services);
 void add_feed_routes(Router& router, ApiServices& services);
 void add_assignment_routes(Router& router, ApiServices& services);

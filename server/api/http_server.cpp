@@ -106,6 +106,12 @@ void DatabaseThreads::stop() {
 
 namespace {
 
+/// Paths of the API and the feeds: never answered with the page (a typo gets the API's 404).
+bool is_api_path(std::string_view path) {
+    return path.rfind("/api/", 0) == 0 || path == "/api" || path.rfind("/gtfs-rt/", 0) == 0 ||
+           path == "/metrics";
+}
+
 // Runs `work` on the database threads and resumes the coroutine on `executor` with its result.
 template <typename T>
 awaitable<T> on_database(DatabaseThreads& database, asio::any_io_executor executor,
@@ -675,7 +681,17 @@ awaitable<void> HttpServer::Impl::serve(Stream& stream, const std::string& addre
         Router::Match match;
         if (response.body.empty()) {
             match = router.match(*method, raw_path);
-            if (!match.route) {
+            std::optional<Response> page;
+            if (!match.route && !match.other_method && config.site &&
+                (*method == Method::get || head) && !is_api_path(*path)) {
+                const auto tag = h[http::field::if_none_match];
+                page = config.site->find(*path, std::string_view(tag.data(), tag.size()));
+            }
+            if (page) {
+                response = std::move(*page);
+                route_name = "page";
+                keep_alive = keep_alive && header.is_done();  // a GET with a body: not read
+            } else if (!match.route) {
                 response =
                     match.other_method
                         ? error_response(405, "method_not_allowed",
@@ -687,7 +703,7 @@ awaitable<void> HttpServer::Impl::serve(Stream& stream, const std::string& addre
         }
         // The body is read only for a route that takes one of that size.
         Request request;
-        if (response.body.empty()) {
+        if (response.body.empty() && route_name != "page") {
             const auto limit = match.route->max_body_bytes;
             const auto length = header.content_length();
             if (length && *length > limit) {

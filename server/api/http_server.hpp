@@ -11,6 +11,7 @@
 
 #include "geo/store.hpp"
 #include "server/api/router.hpp"
+#include "server/api/static_site.hpp"
 #include "server/api/stream.hpp"
 
 /// The operator API's HTTP/1.1 server (Boost.Beast): keep-alive, bounded headers and bodies, a
@@ -38,6 +39,9 @@ struct HttpConfig {
     /// A token's or session's principal is reused this long before it is read again (a
     /// removed user or a revoked token stops working within it).
     std::chrono::seconds principal_ttl{10};
+    /// The dashboard's files, served for GET and HEAD of every path that is not the API's;
+    /// nothing: the API only.
+    std::shared_ptr<const StaticSite> site{};
 };
 
 /// Name of the session cookie.

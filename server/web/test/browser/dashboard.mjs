@@ -1,0 +1,188 @@
+// The dashboard in Debian's Chromium (headless), driven by playwright-core, against a fleetd
+// that tests/web/dashboard.sh started with a small fleet driven by fleetsim:
+//   BASE        the API's address (http://127.0.0.1:PORT)
+//   ADMIN       name:password of an admin; DISPATCHER of a dispatcher limited to group "north"
+//   NORTH, ALL  the registrations the limited dispatcher sees, and every one (comma-separated)
+//   LATE        the registration that runs late (its late event appears on the board)
+//   SHOTS       the folder for the screenshots
+//   CHROMIUM    the browser (default /usr/bin/chromium)
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const env = (k) => {
+  if (!process.env[k]) throw new Error(`${k} is not set`);
+  return process.env[k];
+};
+const base = env('BASE');
+const [adminName, adminPassword] = env('ADMIN').split(':');
+const [dispName, dispPassword] = env('DISPATCHER').split(':');
+const all = env('ALL').split(',');
+const north = env('NORTH').split(',');
+const late = env('LATE');
+const shots = env('SHOTS');
+mkdirSync(shots, { recursive: true });
+
+let failures = 0;
+let current = null; // the page in use, for a screenshot when a step fails
+const ok = (what) => console.log('ok   ' + what);
+function check(condition, what) {
+  if (!condition) {
+    failures++;
+    console.log('FAIL: ' + what);
+    throw new Error(what);
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+const problems = [];
+async function open(viewport) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  current = page;
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  // A 401 before log-in is how the page learns it must ask for one (Chromium logs it).
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().includes('status of 401')) problems.push('console: ' + m.text());
+  });
+  page.on('requestfailed', (r) => {
+    if (!r.url().startsWith(base)) problems.push('a request left the service: ' + r.url());
+  });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) {
+      problems.push('a request left the service: ' + r.url());
+    }
+  });
+  return { context, page };
+}
+async function login(page, name, password) {
+  await page.goto(base + '/');
+  await page.fill('input[name=name]', name);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('header .status', { timeout: 10000 });
+}
+const boardRegistrations = (page) =>
+  page.$$eval('table.board tr[data-vehicle] td:first-child', (cells) => cells.map((c) => c.textContent).sort());
+
+try {
+  // A wrong password is refused on the page, with the reason.
+  {
+    const { context, page } = await open({ width: 1280, height: 800 });
+    await page.goto(base + '/');
+    await page.fill('input[name=name]', adminName);
+    await page.fill('input[name=password]', 'not the password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.login .error:has-text("does not match")', { timeout: 5000 });
+    ok('a wrong password is refused with its reason');
+    await page.screenshot({ path: `${shots}/login-refused.png` });
+    await context.close();
+  }
+
+  // The admin: the map shows the simulated vehicles, the board their states, the late one's
+  // event appears and is acknowledged with a comment.
+  const { context, page } = await open({ width: 1280, height: 800 });
+  await login(page, adminName, adminPassword);
+  await page.waitForSelector('.status[data-status=live]', { timeout: 10000 });
+  ok('logged in; the live stream is connected');
+  await page.waitForFunction((n) => document.querySelectorAll('table.board tr[data-vehicle]').length >= n,
+    all.length, { timeout: 10000 });
+  check(JSON.stringify(await boardRegistrations(page)) === JSON.stringify([...all].sort()),
+    'the board lists every vehicle: ' + (await boardRegistrations(page)));
+  // The vehicles are drawn on the map's canvas where their fixes are.
+  await page.waitForFunction((n) => Number(document.querySelector('canvas.vehicle-layer')?.dataset.drawn) >= n,
+    all.length, { timeout: 15000 });
+  ok(`the map draws the ${all.length} simulated vehicles`);
+  // They move: the canvas is drawn again as fixes arrive.
+  const firstDraws = Number(await page.$eval('canvas.vehicle-layer', (c) => c.dataset.draws));
+  await page.waitForFunction((n) => Number(document.querySelector('canvas.vehicle-layer').dataset.draws) > n + 2,
+    firstDraws, { timeout: 15000 });
+  ok('the map is redrawn as positions stream in');
+  // The late vehicle: its state on the board, then its late event in the open deviations.
+  const lateRow = `table.board tr[data-vehicle]:has(td:first-child:text-is("${late}"))`;
+  await page.waitForSelector(`${lateRow}[data-state=late]`, { timeout: 60000 });
+  ok(`${late} is shown late on the board`);
+  const lateEvent = `ul.events li:has(strong:text-is("${late}")):has(.event-kind:text-is("late"))`;
+  await page.waitForSelector(lateEvent, { timeout: 60000 });
+  ok(`${late}'s late event is among the open deviations`);
+  await page.screenshot({ path: `${shots}/board-1280x800.png` });
+  page.once('dialog', (d) => d.accept('Traffic jam at the bridge, told the driver'));
+  await page.click(`${lateEvent} button:text-is("Acknowledge")`);
+  await page.waitForSelector(`${lateEvent}.acknowledged:has-text("Traffic jam at the bridge")`, { timeout: 10000 });
+  ok('the event is acknowledged with a comment');
+  // Selecting a vehicle shows its details.
+  await page.click(lateRow);
+  await page.waitForSelector(`.detail h2:has-text("${late}")`, { timeout: 5000 });
+  ok('a vehicle selected on the board shows its details');
+  // The filter: only the late ones.
+  await page.selectOption('select[aria-label=state]', 'late');
+  check(JSON.stringify(await boardRegistrations(page)) === JSON.stringify([late]),
+    'the state filter leaves the late vehicle: ' + (await boardRegistrations(page)));
+  await page.selectOption('select[aria-label=state]', '');
+  ok('the board filters by state');
+  // The journal carries the acknowledgement; a note is added.
+  await page.click('nav a[data-tab=journal]');
+  await page.waitForSelector('table.journal tbody tr', { timeout: 5000 });
+  await page.fill('textarea[aria-label=note]', 'Called the depot about the bridge');
+  await page.fill('input[aria-label=counterpart]', 'North depot');
+  await page.click('form.note button[type=submit]');
+  await page.waitForSelector('table.journal td:has-text("Called the depot about the bridge")', { timeout: 5000 });
+  ok('a note is added to the journal and listed');
+  await page.screenshot({ path: `${shots}/journal-1280x800.png` });
+  await page.click('nav a[data-tab=board]');
+  // The stream reconnects by itself: the page goes offline, then comes back live.
+  await page.evaluate(() => window.fleetBoard.socket.socket.close());
+  await page.waitForSelector('.status[data-status=reconnecting]', { timeout: 5000 });
+  await page.waitForSelector('.status[data-status=live]', { timeout: 10000 });
+  check(await page.evaluate(() => window.fleetBoard.socket.attempt === 0), 'the stream came back');
+  ok('the live stream reconnects by itself after a drop');
+  await page.click('header button:text-is("Log out")');
+  await page.waitForSelector('.login', { timeout: 5000 });
+  ok('logged out');
+  await context.close();
+
+  // Tablet width: the map above the board, nothing cut off.
+  {
+    const { context, page } = await open({ width: 820, height: 1180 });
+    await login(page, adminName, adminPassword);
+    await page.waitForFunction((n) => document.querySelectorAll('table.board tr[data-vehicle]').length >= n,
+      all.length, { timeout: 10000 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    check(!overflow, 'the page fits the tablet width');
+    await page.screenshot({ path: `${shots}/board-tablet-820x1180.png` });
+    ok('the board works at tablet width');
+    await context.close();
+  }
+
+  // A dispatcher limited to group north sees only its vehicles, and may acknowledge.
+  {
+    const { context, page } = await open({ width: 1280, height: 800 });
+    await login(page, dispName, dispPassword);
+    await page.waitForSelector('.status[data-status=live]', { timeout: 10000 });
+    await page.waitForFunction((n) => document.querySelectorAll('table.board tr[data-vehicle]').length >= n,
+      north.length, { timeout: 10000 });
+    await page.waitForTimeout(500);
+    check(JSON.stringify(await boardRegistrations(page)) === JSON.stringify([...north].sort()),
+      'the limited dispatcher sees only north: ' + (await boardRegistrations(page)));
+    const drawn = Number(await page.$eval('canvas.vehicle-layer', (c) => c.dataset.drawn));
+    check(drawn <= north.length, `the limited dispatcher's map draws only north: ${drawn}`);
+    await page.screenshot({ path: `${shots}/board-limited-dispatcher.png` });
+    ok(`a dispatcher limited to north sees only ${north.join(', ')}`);
+    await context.close();
+  }
+  check(problems.length === 0, 'the pages ran without errors: ' + problems.join('; '));
+  ok('no page error, no request outside the service');
+} catch (e) {
+  if (failures === 0) console.log('FAIL: ' + e.message);
+  failures++;
+  if (current) {
+    await current.screenshot({ path: `${shots}/failure.png` }).catch(() => {});
+    console.log(`     the page at the failure: ${shots}/failure.png; its problems: ${problems.join('; ') || 'none'}`);
+  }
+} finally {
+  await browser.close();
+}
+process.exit(failures ? 1 : 0);
