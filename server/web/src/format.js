@@ -27,12 +27,22 @@ export const STATE_COLOURS = {
 export const EVENT_LABELS = {
   late: 'late',
   early: 'early',
+  early_departure: 'early departure',
   off_route: 'off route',
+  missed_stop: 'missed stop',
   not_departed: 'not departed',
-  long_stop: 'long stop',
-  speeding: 'speeding',
-  lost_signal: 'lost signal',
+  unplanned_stop: 'unplanned stop',
+  long_dwell: 'long dwell',
+  overspeed: 'speeding',
+  signal_lost: 'signal lost',
+  moving_unassigned: 'moving without assignment',
+  no_vehicle_data: 'no data',
 };
+
+/** An event kind as words; an unknown kind as it is, underscores as spaces. */
+export function eventLabel(kind) {
+  return EVENT_LABELS[kind] || String(kind).replaceAll('_', ' ');
+}
 
 const pad = (n) => String(n).padStart(2, '0');
 

@@ -8,7 +8,7 @@ import { Fleet } from './fleet.js';
 import { LiveSocket, socketUrl } from './live.js';
 import { LiveMap } from './map.js';
 import {
-  STATES, STATE_LABELS, STATE_COLOURS, EVENT_LABELS,
+  STATES, STATE_LABELS, STATE_COLOURS, eventLabel,
   formatDeviation, describeDeviation, formatClock, formatDateTime, formatAge, formatSpeed, errorText,
 } from './format.js';
 
@@ -298,7 +298,7 @@ class BoardView {
     h('td', {}, r.route, r.trip ? h('small', {}, ' ' + r.trip) : null),
     h('td', {}, h('span', { class: 'badge', style: { background: STATE_COLOURS[r.state] } }, STATE_LABELS[r.state])),
     h('td', { class: 'num', title: describeDeviation(r.deviation_s, this.fleet.window) }, formatDeviation(r.deviation_s)),
-    h('td', {}, r.events.map((e) => h('span', { class: 'event-kind', title: e.cause || '' }, EVENT_LABELS[e.kind] || e.kind))),
+    h('td', {}, r.events.map((e) => h('span', { class: 'event-kind', title: e.cause || '' }, eventLabel(e.kind)))),
     h('td', {}, r.seen ? formatAge(new Date(r.seen).toISOString(), now) : '—'))));
     if (all.length > rows.length) {
       this.table.append(h('tr', {}, h('td', { colspan: 6, class: 'empty' },
@@ -345,7 +345,7 @@ class BoardView {
     const canAck = may.acknowledge(this.session.user.role);
     const open = this.events.filter((e) => e.open !== false);
     fill(this.eventList, open.length ? open.map((e) => h('li', { 'data-event': e.id, class: e.acknowledgement ? 'acknowledged' : '' },
-      h('span', { class: 'event-kind' }, EVENT_LABELS[e.kind] || e.kind),
+      h('span', { class: 'event-kind' }, eventLabel(e.kind)),
       h('strong', {}, e.registration),
       h('span', {}, ' since ' + formatClock(e.started_at)),
       e.cause ? h('span', { class: 'cause' }, ' · ' + e.cause) : null,
@@ -356,7 +356,7 @@ class BoardView {
   }
 
   async acknowledge(event) {
-    const comment = window.prompt(`Acknowledge "${EVENT_LABELS[event.kind] || event.kind}" of ${event.registration}: comment`);
+    const comment = window.prompt(`Acknowledge "${eventLabel(event.kind)}" of ${event.registration}: comment`);
     if (comment === null) return;
     try {
       await api('POST', `/api/events/${event.id}/acknowledge`, { comment });

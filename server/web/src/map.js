@@ -57,7 +57,8 @@ const VehicleLayer = L.Layer.extend({
     const g = c.getContext('2d');
     g.setTransform(ratio, 0, 0, ratio, 0, 0);
     g.clearRect(0, 0, size.x, size.y);
-    const labels = map.getZoom() >= 14;
+    // Names beside the dots when they can be read: zoomed in, or few vehicles in all.
+    const labels = map.getZoom() >= 14 || this.vehicles.length <= 60;
     const now = Date.now();
     g.font = '11px system-ui, sans-serif';
     g.textBaseline = 'middle';

@@ -62,3 +62,12 @@ describe('durations, times and speeds', () => {
     expect(errorText(new Error('boom'))).toBe('boom');
   });
 });
+
+describe('event kinds', () => {
+  it('reads the engine kinds as words', async () => {
+    const { eventLabel } = await import('../src/format.js');
+    expect(eventLabel('overspeed')).toBe('speeding');
+    expect(eventLabel('signal_lost')).toBe('signal lost');
+    expect(eventLabel('some_new_kind')).toBe('some new kind');
+  });
+});
