@@ -2,6 +2,10 @@
 // current by the stream's frames (/api/socket). No DOM here: tested by vitest.
 import { STATES } from './format.js';
 
+/** Names compared as people read them ("BUS-2" before "BUS-10"); one collator for every sort. */
+const collator = new Intl.Collator(undefined, { numeric: true });
+export const byName = (a, b) => collator.compare(a, b);
+
 /** A vehicle's fix counts as stale (drawn faded) after this long without a new one. */
 export const STALE_MS = 5 * 60 * 1000;
 
@@ -67,7 +71,7 @@ export class Fleet {
         out.set(v.dispatch.route_code, v.dispatch.route_short_name || v.dispatch.route_code);
       }
     }
-    return [...out.entries()].sort((a, b) => a[1].localeCompare(b[1], undefined, { numeric: true }));
+    return [...out.entries()].sort((a, b) => byName(a[1], b[1]));
   }
 
   /** The groups the vehicles belong to, sorted. */
@@ -117,15 +121,15 @@ export class Fleet {
       state: (a, b) => rank(a.state) - rank(b.state) || b.events.length - a.events.length ||
         Math.abs(b.deviation_s ?? 0) - Math.abs(a.deviation_s ?? 0),
       deviation: (a, b) => (a.deviation_s ?? -Infinity) - (b.deviation_s ?? -Infinity),
-      registration: (a, b) => a.registration.localeCompare(b.registration, undefined, { numeric: true }),
-      route: (a, b) => a.route.localeCompare(b.route, undefined, { numeric: true }),
+      registration: (a, b) => byName(a.registration, b.registration),
+      route: (a, b) => byName(a.route, b.route),
       events: (a, b) => a.events.length - b.events.length,
       seen: (a, b) => (a.seen ?? 0) - (b.seen ?? 0),
     }[sort.key] || (() => 0);
     rows.sort((a, b) => {
       const c = by(a, b);
       return (sort.descending ? -c : c) ||
-        a.registration.localeCompare(b.registration, undefined, { numeric: true });
+        byName(a.registration, b.registration);
     });
     return rows;
   }

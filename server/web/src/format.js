@@ -103,7 +103,10 @@ export function formatAge(iso, now = Date.now()) {
   if (!iso) return '—';
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return '—';
-  return formatDuration((now - t) / 1000) + ' ago';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 3600) return formatDuration(s) + ' ago';
+  if (s < 48 * 3600) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
 }
 
 /** A speed in km/h as "42 km/h"; "—" unknown. */

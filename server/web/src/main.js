@@ -4,7 +4,7 @@
 import './style.css';
 import { api, query, ApiError } from './api.js';
 import { h, fill } from './dom.js';
-import { Fleet } from './fleet.js';
+import { Fleet, byName } from './fleet.js';
 import { LiveSocket, socketUrl } from './live.js';
 import { LiveMap } from './map.js';
 import {
@@ -19,6 +19,18 @@ const may = {
 };
 
 const MAX_ROWS = 300;
+
+/** Runs `f`, adding its duration to the benchmark's probe when there is one. */
+function timed(name, f) {
+  const probe = window.fleetProbe;
+  if (!probe) return f();
+  const start = performance.now();
+  try {
+    return f();
+  } finally {
+    (probe.timings[name] ||= []).push(performance.now() - start);
+  }
+}
 
 let session = null; // {ui, user}
 let socket = null;
@@ -117,6 +129,7 @@ class BoardView {
     this.sort = { key: 'state', descending: false };
     this.selected = null;
     this.events = [];
+    this.rowCache = new Map();
     const mapElement = h('div', { class: 'map', id: 'map' });
     this.summary = h('div', { class: 'summary' });
     this.routeSelect = h('select', { 'aria-label': 'route', onchange: (e) => this.setFilter('route', e.target.value) });
@@ -194,7 +207,7 @@ class BoardView {
         this.loadVehicles(),
         api('GET', '/api/events' + query({ state: 'open', limit: 200 })),
       ]);
-      this.fleet.load(snapshot);
+      timed('load', () => this.fleet.load(snapshot));
       this.events = events.events || [];
       this.render();
     } catch (err) {
@@ -215,6 +228,10 @@ class BoardView {
   }
 
   onFrame(frame) {
+    timed('frame', () => this.handleFrame(frame));
+  }
+
+  handleFrame(frame) {
     const change = this.fleet.apply(frame);
     // A probe set by the benchmark (tools/bench/dashboard): when each committed fix is drawn.
     const probe = window.fleetProbe;
@@ -277,6 +294,10 @@ class BoardView {
   }
 
   render() {
+    timed('render', () => this.renderBoard());
+  }
+
+  renderBoard() {
     this.drawVehicles();
     const counts = this.fleet.counts();
     fill(this.summary, STATES.filter((s) => counts[s]).map((s) =>
@@ -289,17 +310,34 @@ class BoardView {
     // costs a frame at every update; the filters narrow it.
     const rows = all.slice(0, MAX_ROWS);
     const now = Date.now();
-    fill(this.table, rows.map((r) => h('tr', {
-      'data-vehicle': r.id, 'data-state': r.state,
-      class: (r.id === this.selected ? 'selected ' : '') + (r.stale ? 'stale' : ''),
-      onclick: () => this.select(r.id),
-    },
-    h('td', {}, r.registration),
-    h('td', {}, r.route, r.trip ? h('small', {}, ' ' + r.trip) : null),
-    h('td', {}, h('span', { class: 'badge', style: { background: STATE_COLOURS[r.state] } }, STATE_LABELS[r.state])),
-    h('td', { class: 'num', title: describeDeviation(r.deviation_s, this.fleet.window) }, formatDeviation(r.deviation_s)),
-    h('td', {}, r.events.map((e) => h('span', { class: 'event-kind', title: e.cause || '' }, eventLabel(e.kind)))),
-    h('td', {}, r.seen ? formatAge(new Date(r.seen).toISOString(), now) : '—'))));
+    // Rows are kept per vehicle and rebuilt only when what they show changed; the age of the
+    // last fix is updated in place. A board of hundreds of rows stays a small part of a frame.
+    const kept = new Map();
+    const trs = rows.map((r) => {
+      const sig = [r.registration, r.route, r.trip, r.state, r.deviation_s, r.stale, r.id === this.selected,
+        r.events.map((e) => e.kind + (e.cause || '')).join('|')].join('\u0001');
+      let row = this.rowCache.get(r.id);
+      if (!row || row.sig !== sig) {
+        const age = h('td', {});
+        row = { sig, age, tr: h('tr', {
+          'data-vehicle': r.id, 'data-state': r.state,
+          class: (r.id === this.selected ? 'selected ' : '') + (r.stale ? 'stale' : ''),
+          onclick: () => this.select(r.id),
+        },
+        h('td', { title: r.registration }, r.registration),
+        h('td', {}, r.route, r.trip ? h('small', {}, ' ' + r.trip) : null),
+        h('td', {}, h('span', { class: 'badge', style: { background: STATE_COLOURS[r.state] } }, STATE_LABELS[r.state])),
+        h('td', { class: 'num', title: describeDeviation(r.deviation_s, this.fleet.window) }, formatDeviation(r.deviation_s)),
+        h('td', {}, r.events.map((e) => h('span', { class: 'event-kind', title: e.cause || '' }, eventLabel(e.kind)))),
+        age) };
+      }
+      const text = r.seen ? formatAge(new Date(r.seen).toISOString(), now) : '—';
+      if (row.age.textContent !== text) row.age.textContent = text;
+      kept.set(r.id, row);
+      return row.tr;
+    });
+    this.rowCache = kept;
+    this.table.replaceChildren(...trs);
     if (all.length > rows.length) {
       this.table.append(h('tr', {}, h('td', { colspan: 6, class: 'empty' },
         `${all.length - rows.length} more vehicles: narrow the filter to see them.`)));
@@ -412,7 +450,7 @@ class JournalView {
     this.error.textContent = '';
     const chosen = this.vehicle.value;
     const vehicles = [...this.fleet.vehicles.values()].sort((a, b) =>
-      a.registration.localeCompare(b.registration, undefined, { numeric: true }));
+      byName(a.registration, b.registration));
     fill(this.vehicle,
       this.session.user.limited_to_groups ? null : h('option', { value: '' }, 'no vehicle'),
       vehicles.map((v) => h('option', { value: v.id }, v.registration)));

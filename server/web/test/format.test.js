@@ -50,6 +50,8 @@ describe('durations, times and speeds', () => {
     const now = Date.parse('2026-12-03T08:10:00Z');
     expect(formatAge('2026-12-03T08:09:52Z', now)).toBe('8 s ago');
     expect(formatAge('2026-12-03T08:07:00Z', now)).toBe('3 min ago');
+    expect(formatAge('2026-12-02T08:00:00Z', now)).toBe('24 h ago');
+    expect(formatAge('2026-11-30T08:00:00Z', now)).toBe('3 d ago');
     expect(formatAge(null, now)).toBe('—');
   });
   it('rounds speeds', () => {
