@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The dashboard in a real browser: fleetd serves the built page (web-root) with a small fleet on
 # a GTFS timetable, fleetsim drives it over Teltonika (BUS-1 on time, BUS-2 five minutes late,
-# TRUCK-1 unassigned), and server/web/test/browser/dashboard.mjs drives Debian's Chromium
-# through playwright-core: log-in, the map and board, the late event acknowledged, the journal,
-# reconnection, tablet width, a dispatcher limited to a group. Screenshots go to SHOTS.
+# TRUCK-1 unassigned; BUS-1 has the native in-cab terminal and driver D1), and
+# server/web/test/browser/dashboard.mjs drives Debian's Chromium through playwright-core: log-in,
+# the map and board, the late event acknowledged, a notice drawn on the map read on BUS-1's
+# terminal, the journal, reconnection, tablet width, a dispatcher limited to a group.
+# Screenshots go to SHOTS.
 #   dashboard.sh FLEETD FLEETCTL FLEETSIM STATE WEB_ROOT SHOTS
 set -u
 fleetd=$1 fleetctl=$2 fleetsim=$3 state=$4 web_root=$5 shots=$6
@@ -48,15 +50,17 @@ ctl group add south
 ctl vehicle add BUS-1 --class bus --groups north
 ctl vehicle add BUS-2 --class bus --groups south
 ctl vehicle add TRUCK-1 --class truck --groups north
-ctl device add 356307042441001 --protocol teltonika --vehicle BUS-1
+ctl device add 356307042441001 --protocol native --vehicle BUS-1
+ctl driver add D1 --name "Dana One"
 ctl device add 356307042442001 --protocol teltonika --vehicle BUS-2
 ctl device add 356307042443001 --protocol teltonika --vehicle TRUCK-1
-ctl assign --date "$day" --vehicle BUS-1 --feed city --block B1
+ctl assign --date "$day" --vehicle BUS-1 --driver D1 --feed city --block B1
 ctl assign --date "$day" --vehicle BUS-2 --feed city --block B2
 echo 'admin password one' | ctl user add admin --role admin --password-stdin
 echo 'north dispatcher' | ctl user add north --role dispatcher --groups north --password-stdin
 
 teltonika_port=$(free_port)
+native_port=$(free_port)
 api_start --web-root "$web_root" --late-after 60 --deviation-persist 5
 grep -q "api: dashboard: .* files" "$work/fleetd.log" || fail "fleetd does not serve the dashboard"
 
@@ -106,13 +110,13 @@ PY
 echo "ok   the map layers (routes from their trips' shapes, stops) and the page's settings"
 
 sim() {
-  "$fleetsim" run --protocol teltonika --port "$teltonika_port" --vehicles 1 --imei-base "$1" \
+  "$fleetsim" run --vehicles 1 --imei-base "$1" \
     --interval-s 2 --duration-s 300 --time-scale 1 "${@:2}" >"$work/sim-$1.log" 2>&1 &
   sim_pids+=($!)
 }
-sim 356307042441001 --route "$work/route.geojson" --speed-kmh 30
-sim 356307042442001 --route "$work/route.geojson" --speed-kmh 30
-sim 356307042443001 --origin-lat 55.755 --origin-lon 37.62 --speed-kmh 20
+sim 356307042441001 --protocol native --port "$native_port" --read-after 1 --route "$work/route.geojson" --speed-kmh 30
+sim 356307042442001 --protocol teltonika --port "$teltonika_port" --route "$work/route.geojson" --speed-kmh 30
+sim 356307042443001 --protocol teltonika --port "$teltonika_port" --origin-lat 55.755 --origin-lon 37.62 --speed-kmh 20
 
 BASE="$base" ADMIN="admin:admin password one" DISPATCHER="north:north dispatcher" \
   ALL="BUS-1,BUS-2,TRUCK-1" NORTH="BUS-1,TRUCK-1" LATE="BUS-2" SHOTS="$shots" \
@@ -122,4 +126,8 @@ BASE="$base" ADMIN="admin:admin password one" DISPATCHER="north:north dispatcher
   fail "the acknowledgement is not stored"
 [ "$(sql "SELECT count(*) FROM fleet.journal WHERE actor = 'api:admin' AND details->>'text' = 'Called the depot about the bridge'")" = 1 ] ||
   fail "the note is not in the journal: $(sql "SELECT actor, action, details FROM fleet.journal ORDER BY entry_id DESC LIMIT 3")"
-echo "ok   the acknowledgement and the note are stored; screenshots in $shots"
+deliveries=$(sql "SELECT string_agg(d.personnel_number || ':' || n.state, ',') FROM fleet.notice_deliveries n
+                   JOIN fleet.drivers d USING (driver_id) JOIN fleet.notices x USING (notice_id)
+                  WHERE x.title = 'Bridge closed'")
+[ "$deliveries" = "D1:read" ] || fail "the drawn notice's deliveries: '$deliveries', wanted D1:read"
+echo "ok   the acknowledgement, the note and the notice read by D1 are stored; screenshots in $shots"

@@ -120,3 +120,9 @@ export function errorText(error) {
   if (error && error.code && error.message) return `${error.message} (${error.code})`;
   return String((error && error.message) || error);
 }
+
+/** A date as the value of an <input type="datetime-local"> (the browser's zone). */
+export function localInputValue(date) {
+  const pad2 = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())}T${pad2(date.getHours())}:${pad2(date.getMinutes())}`;
+}

@@ -7,9 +7,10 @@ import { h, fill } from './dom.js';
 import { Fleet, byName } from './fleet.js';
 import { LiveSocket, socketUrl } from './live.js';
 import { LiveMap } from './map.js';
+import { NoticesPanel } from './notices.js';
 import {
   STATES, STATE_LABELS, STATE_COLOURS, eventLabel,
-  formatDeviation, describeDeviation, formatClock, formatDateTime, formatAge, formatSpeed, errorText,
+  formatDeviation, describeDeviation, localInputValue, formatClock, formatDateTime, formatAge, formatSpeed, errorText,
 } from './format.js';
 
 const app = document.getElementById('app');
@@ -85,6 +86,7 @@ async function start() {
   const status = h('span', { class: 'status', 'data-status': 'connecting' }, 'connecting');
   const tabs = [
     ['board', 'Board'],
+    ['notices', 'Notices'],
     ['journal', 'Journal'],
   ];
   const nav = h('nav', {}, tabs.map(([id, label]) => h('a', { href: '#' + id, 'data-tab': id }, label)));
@@ -102,16 +104,25 @@ async function start() {
   const board = new BoardView(session, status);
   window.fleetBoard = board; // for a look from the browser's console (and the browser tests)
   const journal = new JournalView(session, board.fleet);
+  const notices = new NoticesPanel(session, board.map);
+  board.onDeliveries = (changes) => notices.onDeliveries(changes);
   const route = () => {
     const tab = (location.hash || '#board').slice(1);
     for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.tab === tab);
     if (tab === 'journal') {
       fill(view, journal.element);
       journal.load();
-    } else {
-      fill(view, board.element);
-      board.map.invalidate();
+      return;
     }
+    fill(view, board.element);
+    if (tab === 'notices') {
+      board.showPanel(notices.element);
+      notices.load();
+    } else {
+      board.map.stopDrawing();
+      board.showPanel(board.boardPanel);
+    }
+    board.map.invalidate();
   };
   window.onhashchange = route;
   route();
@@ -144,9 +155,7 @@ class BoardView {
     const header = (key, label, cls) => h('th', { class: cls, 'data-sort': key, onclick: () => this.setSort(key) }, label);
     this.detail = h('section', { class: 'detail' });
     this.eventList = h('ul', { class: 'events' });
-    this.element = h('div', { class: 'board-view' },
-      mapElement,
-      h('aside', { class: 'panel' },
+    this.boardPanel = h('aside', { class: 'panel' },
         this.summary,
         h('div', { class: 'filters' }, this.routeSelect, this.groupSelect, stateSelect, search),
         h('div', { class: 'table-wrap' },
@@ -157,7 +166,8 @@ class BoardView {
             this.table)),
         this.detail,
         h('h2', {}, 'Open deviations'),
-        this.eventList));
+        this.eventList);
+    this.element = h('div', { class: 'board-view' }, mapElement, this.boardPanel);
     this.map = new LiveMap(mapElement, session.ui, { onSelect: (id) => this.select(id) });
     this.map.onDraw = () => {
       const probe = window.fleetProbe;
@@ -167,6 +177,11 @@ class BoardView {
       probe.pending = [];
     };
     this.legend(mapElement);
+  }
+
+  /** The panel beside the map: the board's, or another view's (the notices). */
+  showPanel(panel) {
+    if (this.element.lastChild !== panel) this.element.replaceChild(panel, this.element.lastChild);
   }
 
   legend(mapElement) {
@@ -185,7 +200,7 @@ class BoardView {
     await this.resync();
     this.socket = new LiveSocket({
       url: socketUrl(location),
-      subscription: { positions: true, events: true, assignments: true, notices: false },
+      subscription: { positions: true, events: true, assignments: true, notices: true },
       onOpen: () => this.resync(),
       onFrame: (frame) => this.onFrame(frame),
       onStatus: (s) => {
@@ -245,6 +260,7 @@ class BoardView {
       this.eventsTimer = setTimeout(() => this.reloadEvents(), 300);
     }
     if (change.assignments) this.resync();
+    if (frame.deliveries && frame.deliveries.length && this.onDeliveries) this.onDeliveries(frame.deliveries);
     this.renderSoon();
   }
 
@@ -413,9 +429,9 @@ class JournalView {
     this.fleet = fleet;
     const today = new Date();
     today.setHours(0, 0, 0, 0);
-    this.from = h('input', { type: 'datetime-local', value: localInput(today), 'aria-label': 'from' });
+    this.from = h('input', { type: 'datetime-local', value: localInputValue(today), 'aria-label': 'from' });
     const tomorrow = new Date(today.getTime() + 86400000);
-    this.to = h('input', { type: 'datetime-local', value: localInput(tomorrow), 'aria-label': 'to' });
+    this.to = h('input', { type: 'datetime-local', value: localInputValue(tomorrow), 'aria-label': 'to' });
     this.kind = h('input', { placeholder: 'kind', size: 12, 'aria-label': 'kind' });
     this.rows = h('tbody');
     this.error = h('p', { class: 'error', role: 'alert' });
@@ -475,9 +491,5 @@ class JournalView {
   }
 }
 
-function localInput(date) {
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
 
 start();

@@ -183,7 +183,13 @@ export class LiveMap {
     this.overlays = L.layerGroup().addTo(this.map);
     this.fitted = false;
     this.onSelect = onSelect;
+    this.drawing = null;
     this.map.on('click', (e) => {
+      if (this.drawing) {
+        this.drawing.points.push([e.latlng.lng, e.latlng.lat]);
+        this.showDrawing();
+        return;
+      }
       const v = this.vehicles.hit(e.containerPoint);
       if (v && this.onSelect) this.onSelect(v.id);
     });
@@ -227,6 +233,57 @@ export class LiveMap {
         this.map.fitBounds(bounds.pad(0.1), { maxZoom: 15 });
         this.fitted = true;
       }
+    }
+  }
+
+  /**
+   * Drawing an area: each click on the map adds a point of a polygon ('polygon') or of a road
+   * section ('line'); onChange(geometry or null) follows every click. stopDrawing() ends it.
+   */
+  startDrawing(kind, onChange) {
+    this.stopDrawing();
+    this.drawing = { kind, points: [], onChange };
+    this.map.getContainer().classList.add('drawing');
+    this.showDrawing();
+  }
+
+  stopDrawing() {
+    if (this.drawLayer) this.drawLayer.remove();
+    this.drawLayer = null;
+    this.drawing = null;
+    this.map.getContainer().classList.remove('drawing');
+  }
+
+  /** The drawn geometry as GeoJSON, or null while it has too few points. */
+  drawnGeometry() {
+    const d = this.drawing;
+    if (!d) return null;
+    if (d.kind === 'line') return d.points.length >= 2 ? { type: 'LineString', coordinates: d.points } : null;
+    return d.points.length >= 3 ? { type: 'Polygon', coordinates: [[...d.points, d.points[0]]] } : null;
+  }
+
+  showDrawing() {
+    if (this.drawLayer) this.drawLayer.remove();
+    const d = this.drawing;
+    const latlngs = d.points.map(([lon, lat]) => [lat, lon]);
+    const style = { color: '#d84315', weight: 3, dashArray: '6 4', fillOpacity: 0.15 };
+    this.drawLayer = L.layerGroup([
+      d.kind === 'line' ? L.polyline(latlngs, style) : L.polygon(latlngs, style),
+      ...latlngs.map((ll) => L.circleMarker(ll, { radius: 4, color: '#d84315', fillOpacity: 1 })),
+    ]).addTo(this.map);
+    if (d.onChange) d.onChange(this.drawnGeometry());
+  }
+
+  /** Shows areas (GeoJSON geometries with a colour) over the map: the notices in force. */
+  setAreas(areas) {
+    this.overlays.clearLayers();
+    for (const a of areas) {
+      if (!a.geometry) continue;
+      const layer = L.geoJSON(a.geometry, {
+        style: { color: a.colour || '#d84315', weight: a.selected ? 3 : 2, fillOpacity: a.selected ? 0.2 : 0.08 },
+        interactive: false,
+      }).addTo(this.overlays);
+      if (a.selected && a.fit) this.map.fitBounds(layer.getBounds().pad(0.3), { maxZoom: 16 });
     }
   }
 

@@ -123,6 +123,36 @@ try {
     'the state filter leaves the late vehicle: ' + (await boardRegistrations(page)));
   await page.selectOption('select[aria-label=state]', '');
   ok('the board filters by state');
+  // A notice drawn on the map around route 1: BUS-1's driver D1 (native terminal) is found,
+  // it is sent, delivered and read, live in the notice's table.
+  await page.click('nav a[data-tab=notices]');
+  await page.waitForSelector('form.notice-form', { timeout: 5000 });
+  await page.click('button:text-is("Draw area")');
+  const box = await page.$eval('#map', (m) => { const r = m.getBoundingClientRect(); return { x: r.left, y: r.top }; });
+  const corners = await page.evaluate(() => [[55.7485, 37.598], [55.7485, 37.650], [55.7515, 37.650], [55.7515, 37.598]]
+    .map((ll) => window.fleetBoard.map.map.latLngToContainerPoint(ll)));
+  for (const p of corners) await page.mouse.click(box.x + p.x, box.y + p.y);
+  await page.waitForSelector('.area-state:text-is("Polygon of 4 points")', { timeout: 5000 });
+  await page.selectOption('select[name=category]', 'closure');
+  await page.selectOption('select[name=severity]', '3');
+  await page.fill('input[name=title]', 'Bridge closed');
+  await page.fill('input[name=short_text]', 'Bridge on route 1 closed: detour via Elm St');
+  await page.click('button:text-is("Send notice")');
+  await page.waitForSelector('.notice-detail h3:has-text("Bridge closed")', { timeout: 10000 });
+  await page.waitForSelector('table.deliveries tr[data-driver=D1][data-state=read]', { timeout: 20000 });
+  const drivers = await page.$$eval('table.deliveries tr[data-driver]', (rows) => rows.map((r) => r.dataset.driver));
+  check(JSON.stringify(drivers) === '["D1"]', 'the notice concerns exactly D1: ' + drivers);
+  ok('a notice drawn on the map reaches BUS-1\'s terminal and turns to read, live');
+  await page.screenshot({ path: `${shots}/notice-read-1280x800.png` });
+  // A point is not an area: the page says so, and sends nothing.
+  await page.setInputFiles('input[aria-label="area file"]', {
+    name: 'point.geojson', mimeType: 'application/geo+json',
+    buffer: Buffer.from(JSON.stringify({ type: 'Point', coordinates: [37.6, 55.75] })),
+  });
+  await page.waitForSelector('.area-state:has-text("a Point is not an area")', { timeout: 5000 });
+  ok('a file that is not an area is refused with the reason');
+  await page.click('nav a[data-tab=board]');
+
   // The journal carries the acknowledgement; a note is added.
   await page.click('nav a[data-tab=journal]');
   await page.waitForSelector('table.journal tbody tr', { timeout: 5000 });
