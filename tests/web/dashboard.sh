@@ -59,6 +59,19 @@ ctl assign --date "$day" --vehicle BUS-2 --feed city --block B2
 echo 'admin password one' | ctl user add admin --role admin --password-stdin
 echo 'north dispatcher' | ctl user add north --role dispatcher --groups north --password-stdin
 
+# Yesterday's waybill of TRUCK-1, issued, checked, released and returned; its 120 km by the
+# odometer have no GPS track, a discrepancy the accountants' table marks and explains.
+yday=$(date -u -d "@$((now - 86400))" +%Y-%m-%d)
+ctl driver add T-7 --name "Tess Seven" --licence-series "77 12" --licence-number 345678 --licence-issued 2015-03-01
+ctl waybill issuer --code ACME --name "Acme Transport" --legal-form LLC --time-zone UTC
+ctl waybill issue --issuer ACME --vehicle TRUCK-1 --driver T-7 --from "$yday" --odometer 12000 --fuel 40
+waybill=$(sed -n 's/^issued waybill ACME\/1 (id \([0-9]*\)).*/\1/p' "$work/out")
+[ -n "$waybill" ] || fail "no waybill id in: $(cat "$work/out")"
+ctl waybill check "$waybill" --kind technical --at "$yday 07:10+00" --person "Sidorov S." --odometer 12000
+ctl waybill check "$waybill" --kind medical_pre --at "$yday 07:15+00" --person "Dr Petrova"
+ctl waybill release "$waybill" --at "$yday 07:30+00" --dispatcher "Kuznetsova K."
+ctl waybill return "$waybill" --at "$yday 18:00+00" --odometer 12120 --fuel 30
+
 teltonika_port=$(free_port)
 native_port=$(free_port)
 api_start --web-root "$web_root" --late-after 60 --deviation-persist 5
@@ -119,13 +132,18 @@ sim 356307042442001 --protocol teltonika --port "$teltonika_port" --route "$work
 sim 356307042443001 --protocol teltonika --port "$teltonika_port" --origin-lat 55.755 --origin-lon 37.62 --speed-kmh 20
 
 BASE="$base" ADMIN="admin:admin password one" DISPATCHER="north:north dispatcher" \
-  ALL="BUS-1,BUS-2,TRUCK-1" NORTH="BUS-1,TRUCK-1" LATE="BUS-2" SHOTS="$shots" \
+  ALL="BUS-1,BUS-2,TRUCK-1" NORTH="BUS-1,TRUCK-1" LATE="BUS-2" SHOTS="$shots" FROM="$yday" TO="$day" \
   node "$here/../../server/web/test/browser/dashboard.mjs" || fail "the browser test failed (above)"
 # What the page did is in the store.
 [ "$(sql "SELECT count(*) FROM fleet.events WHERE kind = 'late' AND acknowledgement LIKE 'Traffic jam%'")" -ge 1 ] ||
   fail "the acknowledgement is not stored"
 [ "$(sql "SELECT count(*) FROM fleet.journal WHERE actor = 'api:admin' AND details->>'text' = 'Called the depot about the bridge'")" = 1 ] ||
   fail "the note is not in the journal: $(sql "SELECT actor, action, details FROM fleet.journal ORDER BY entry_id DESC LIMIT 3")"
+# The CSV the page downloaded is the report, byte for byte.
+"$fleetctl" --database-url "$url" --log-level warn report waybills --from "$yday" --to "$day" >"$work/cli.csv" ||
+  fail "fleetctl report waybills"
+cmp -s "$shots/waybills.csv" "$work/cli.csv" ||
+  fail "the page's CSV differs from the report: $(diff "$shots/waybills.csv" "$work/cli.csv" | head -5)"
 deliveries=$(sql "SELECT string_agg(d.personnel_number || ':' || n.state, ',') FROM fleet.notice_deliveries n
                    JOIN fleet.drivers d USING (driver_id) JOIN fleet.notices x USING (notice_id)
                   WHERE x.title = 'Bridge closed'")

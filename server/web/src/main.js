@@ -8,6 +8,7 @@ import { Fleet, byName } from './fleet.js';
 import { LiveSocket, socketUrl } from './live.js';
 import { LiveMap } from './map.js';
 import { NoticesPanel } from './notices.js';
+import { WaybillsView, mayReadReport } from './waybills.js';
 import {
   STATES, STATE_LABELS, STATE_COLOURS, eventLabel,
   formatDeviation, describeDeviation, localInputValue, formatClock, formatDateTime, formatAge, formatSpeed, errorText,
@@ -87,6 +88,7 @@ async function start() {
   const tabs = [
     ['board', 'Board'],
     ['notices', 'Notices'],
+    ...(mayReadReport(session.user.role) ? [['waybills', 'Waybills']] : []),
     ['journal', 'Journal'],
   ];
   const nav = h('nav', {}, tabs.map(([id, label]) => h('a', { href: '#' + id, 'data-tab': id }, label)));
@@ -105,10 +107,16 @@ async function start() {
   window.fleetBoard = board; // for a look from the browser's console (and the browser tests)
   const journal = new JournalView(session, board.fleet);
   const notices = new NoticesPanel(session, board.map);
+  const waybills = new WaybillsView();
   board.onDeliveries = (changes) => notices.onDeliveries(changes);
   const route = () => {
     const tab = (location.hash || '#board').slice(1);
     for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.tab === tab);
+    if (tab === 'waybills' && mayReadReport(session.user.role)) {
+      fill(view, waybills.element);
+      if (!waybills.header) waybills.load();
+      return;
+    }
     if (tab === 'journal') {
       fill(view, journal.element);
       journal.load();

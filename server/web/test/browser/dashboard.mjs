@@ -7,7 +7,8 @@
 //   SHOTS       the folder for the screenshots
 //   CHROMIUM    the browser (default /usr/bin/chromium)
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { parseCsv } from '../../src/csv.js';
 
 const env = (k) => {
   if (!process.env[k]) throw new Error(`${k} is not set`);
@@ -20,6 +21,8 @@ const all = env('ALL').split(',');
 const north = env('NORTH').split(',');
 const late = env('LATE');
 const shots = env('SHOTS');
+const from = env('FROM');
+const to = env('TO');
 mkdirSync(shots, { recursive: true });
 
 let failures = 0;
@@ -153,6 +156,26 @@ try {
   ok('a file that is not an area is refused with the reason');
   await page.click('nav a[data-tab=board]');
 
+  // The accountants' table: the period's waybills, the one with a discrepancy marked and
+  // explained; the CSV download holds the rows the table shows.
+  await page.click('nav a[data-tab=waybills]');
+  await page.fill('.waybills-view input[aria-label=from]', from);
+  await page.fill('.waybills-view input[aria-label=to]', to);
+  await page.click('.waybills-view button:text-is("Show")');
+  await page.waitForSelector('table.waybills tr[data-number="ACME/1"]', { timeout: 10000 });
+  check(await page.$eval('table.waybills tr[data-number="ACME/1"]', (r) => r.classList.contains('discrepancy')),
+    'the waybill with a discrepancy is marked');
+  const explained = await page.$eval('table.waybills tr[data-number="ACME/1"] td.explain', (c) => c.textContent);
+  check(explained.length > 10, 'the discrepancy is explained: ' + explained);
+  const shown = await page.$$eval('table.waybills tr:not(.explain-row)', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('a:text-is("Download CSV")')]);
+  await download.saveAs(`${shots}/waybills.csv`);
+  const csv = parseCsv(readFileSync(`${shots}/waybills.csv`, 'utf8'));
+  check(JSON.stringify(csv) === JSON.stringify(shown), 'the CSV holds the rows of the table: ' +
+    JSON.stringify(csv).slice(0, 300) + ' vs ' + JSON.stringify(shown).slice(0, 300));
+  ok(`the waybill table marks the discrepancy ("${explained.slice(0, 60)}...") and downloads its rows as CSV`);
+  await page.screenshot({ path: `${shots}/waybills-1280x800.png` });
+
   // The journal carries the acknowledgement; a note is added.
   await page.click('nav a[data-tab=journal]');
   await page.waitForSelector('table.journal tbody tr', { timeout: 5000 });
@@ -197,6 +220,8 @@ try {
     await page.waitForTimeout(500);
     check(JSON.stringify(await boardRegistrations(page)) === JSON.stringify([...north].sort()),
       'the limited dispatcher sees only north: ' + (await boardRegistrations(page)));
+    check(await page.$$eval('nav a[data-tab=waybills]', (a) => a.length) === 0,
+      'the accountants\' table is not offered to a dispatcher');
     const drawn = Number(await page.$eval('canvas.vehicle-layer', (c) => c.dataset.drawn));
     check(drawn <= north.length, `the limited dispatcher's map draws only north: ${drawn}`);
     await page.screenshot({ path: `${shots}/board-limited-dispatcher.png` });
