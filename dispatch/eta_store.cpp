@@ -1,5 +1,7 @@
 #include "dispatch/eta_store.hpp"
 
+#include <optional>
+
 #include "geo/error.hpp"
 #include "geo/iso_time.hpp"
 
@@ -134,6 +136,57 @@ std::vector<EtaAccuracy> eta_accuracy(pqxx::transaction_base& tx, Millis from, M
         a.ours_mae_s = r[5].as<double>();
         a.baseline_mae_s = r[6].as<double>();
         out.push_back(a);
+    }
+    return out;
+}
+
+}  // namespace fleet::dispatch
+
+namespace fleet::dispatch {
+
+std::vector<Punctuality> punctuality(pqxx::transaction_base& tx, Millis from, Millis to,
+                                     std::chrono::seconds early, std::chrono::seconds late,
+                                     const std::vector<std::int64_t>* vehicles) {
+    if (to <= from) {
+        throw InputError("from " + geo::iso_utc(from) + " is not before to " + geo::iso_utc(to));
+    }
+    if (to - from > std::chrono::days(92)) {
+        throw InputError("punctuality is reported for at most 92 days at once");
+    }
+    std::string only;  // a PostgreSQL array literal of the vehicles seen, or NULL for all
+    if (vehicles) {
+        only = "{";
+        for (const auto v : *vehicles) {
+            only += (only.size() > 1 ? "," : "") + std::to_string(v);
+        }
+        only += "}";
+    }
+    const auto rows = tx.exec_params(
+        "SELECT COALESCE(r.code, '?'), COALESCE(NULLIF(r.short_name, ''), r.long_name, r.code, "
+        "'?'),"
+        "       extract(hour FROM a.arrived_at)::int AS hour, count(*),"
+        "       count(*) FILTER (WHERE a.arrived_at < a.scheduled_at - make_interval(secs => $3)),"
+        "       count(*) FILTER (WHERE a.arrived_at > a.scheduled_at + make_interval(secs => $4))"
+        "  FROM fleet.stop_arrivals a"
+        "  LEFT JOIN fleet.trips t ON t.trip_id = a.trip_id"
+        "  LEFT JOIN fleet.routes r ON r.route_id = t.route_id"
+        " WHERE a.arrived_at >= $1::timestamptz AND a.arrived_at < $2::timestamptz"
+        "   AND ($5::bigint[] IS NULL OR a.vehicle_id = ANY ($5::bigint[]))"
+        " GROUP BY 1, 2, 3 ORDER BY 2, 1, 3",
+        geo::iso_utc(from), geo::iso_utc(to), static_cast<double>(early.count()),
+        static_cast<double>(late.count()),
+        vehicles ? std::optional<std::string>(only) : std::nullopt);
+    std::vector<Punctuality> out;
+    for (const auto& row : rows) {
+        Punctuality p{.route_code = row[0].as<std::string>(),
+                      .route_name = row[1].as<std::string>(),
+                      .hour = row[2].as<int>(),
+                      .arrivals = row[3].as<std::int64_t>(),
+                      .early = row[4].as<std::int64_t>(),
+                      .late = row[5].as<std::int64_t>()};
+        p.on_time = p.arrivals - p.early - p.late;
+        p.on_time_share = p.arrivals ? static_cast<double>(p.on_time) / p.arrivals : 0;
+        out.push_back(std::move(p));
     }
     return out;
 }

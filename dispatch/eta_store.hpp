@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -34,5 +35,20 @@ struct EtaAccuracy {
 /// Buckets 0–3, 3–6, 6–10, 10–15, 15–20, 20–30 minutes, every one listed. Throws InputError
 /// when `from` is not before `to` or the period is longer than 92 days.
 std::vector<EtaAccuracy> eta_accuracy(pqxx::transaction_base& tx, Millis from, Millis to);
+
+/// Punctuality: of the arrivals at stops in [from, to), per route and hour of the day (in the
+/// transaction's TimeZone), how many were early (before scheduled − early), on time, or late
+/// (after scheduled + late).
+struct Punctuality {
+    std::string route_code, route_name;
+    int hour = 0;  ///< 0–23, local
+    std::int64_t arrivals = 0, early = 0, on_time = 0, late = 0;
+    double on_time_share = 0;  ///< 0..1
+};
+/// Only the arrivals of `vehicles` when given (a dispatcher limited to groups). Throws
+/// InputError when `from` is not before `to` or the period is longer than 92 days.
+std::vector<Punctuality> punctuality(pqxx::transaction_base& tx, Millis from, Millis to,
+                                     std::chrono::seconds early, std::chrono::seconds late,
+                                     const std::vector<std::int64_t>* vehicles = nullptr);
 
 }  // namespace fleet::dispatch

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "dispatch/eta_store.hpp"
+#include "geo/detail/period_query.hpp"
 #include "geo/iso_time.hpp"
 #include "server/api/api.hpp"
 #include "server/eta_feed.hpp"
@@ -95,6 +96,46 @@ void add_eta_routes(Router& router, ApiServices& s) {
                     }
                     return json_response({{"buckets", std::move(buckets)}});
                 }});
+    // Punctuality by route and hour, from the arrivals at stops the engine saw, judged with the
+    // on-time window of the live state.
+    router.add(
+        {.method = Method::get,
+         .pattern = "/api/reports/punctuality",
+         .roles = all_roles,
+         .handler = [&s](Call& call) {
+             const auto from = call.query_time("from");
+             const auto to = call.query_time("to");
+             if (!from || !to) {
+                 throw ApiError(400, "bad_request",
+                                "from and to are required (ISO 8601 times with their offset)");
+             }
+             const auto zone = call.query("tz").value_or("UTC");
+             pqxx::read_transaction tx(call.db());
+             try {
+                 geo::detail::use_period(tx, geo::iso_utc(*from), geo::iso_utc(*to), zone);
+             } catch (const InputError& e) {
+                 throw ApiError(400, "bad_request", e.what());
+             }
+             const auto& user = call.user();
+             const std::vector<std::int64_t> seen(user.vehicles.begin(), user.vehicles.end());
+             const auto& t = s.settings.thresholds;
+             nlohmann::json rows = nlohmann::json::array();
+             for (const auto& p : dispatch::punctuality(tx, *from, *to, t.early, t.late,
+                                                        user.limited ? &seen : nullptr)) {
+                 rows.push_back({{"route_code", p.route_code},
+                                 {"route", p.route_name},
+                                 {"hour", p.hour},
+                                 {"arrivals", p.arrivals},
+                                 {"early", p.early},
+                                 {"on_time", p.on_time},
+                                 {"late", p.late},
+                                 {"on_time_share", p.on_time_share}});
+             }
+             return json_response(
+                 {{"time_zone", zone},
+                  {"on_time_window_s", {{"early", t.early.count()}, {"late", t.late.count()}}},
+                  {"rows", std::move(rows)}});
+         }});
     router.add({.method = Method::get,
                 .pattern = "/api/eta/subscriptions",
                 .roles = dispatchers,

@@ -122,6 +122,26 @@ assert ui["user"] == {"name": "admin", "role": "admin", "limited_to_groups": Fal
 PY
 echo "ok   the map layers (routes from their trips' shapes, stops) and the page's settings"
 
+# Four arrivals of BUS-1 at stops of route 1 twenty minutes ago, as the engine records them:
+# on time, 400 s late, 120 s early, 30 s late (late and early beyond 60 s with this fleetd).
+sql "INSERT INTO fleet.stop_arrivals (vehicle_id, service_date, trip_id, trip_code, stop_index, scheduled_at, arrived_at)
+     SELECT v.vehicle_id, current_date, t.trip_id, 'T1', 10 + i, now() - interval '20 min',
+            now() - interval '20 min' + make_interval(secs => (ARRAY[0, 400, -120, 30])[i + 1])
+       FROM fleet.vehicles v, fleet.trips t, generate_series(0, 3) i
+      WHERE v.registration = 'BUS-1' AND t.code = 'T1'" >/dev/null
+arrival_day=$(sql "SELECT to_char(now() - interval '20 min', 'YYYY-MM-DD')")
+curl -s -b "$jar" "$base/api/reports/punctuality?from=$(date -u -d '-1 hour' +%FT%TZ)&to=$(date -u -d '+1 minute' +%FT%TZ)" >"$work/punct.json"
+python3 - "$work/punct.json" <<'PY' || fail "punctuality: $(cat "$work/punct.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = [r for r in d["rows"] if r["route_code"] == "R1"]
+assert sum(r["arrivals"] for r in rows) == 4 and sum(r["late"] for r in rows) == 1, d
+assert sum(r["early"] for r in rows) == 1 and sum(r["on_time"] for r in rows) == 2, d
+PY
+[ "$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" "$base/api/reports/punctuality?from=2026-12-01T00:00Z&to=2026-12-02T00:00Z&tz=Mars/Olympus")" = 400 ] ||
+  fail "an unknown zone was taken"
+echo "ok   punctuality by route and hour: 2 of 4 on time, 1 late, 1 early"
+
 sim() {
   "$fleetsim" run --vehicles 1 --imei-base "$1" \
     --interval-s 2 --duration-s 300 --time-scale 1 "${@:2}" >"$work/sim-$1.log" 2>&1 &
@@ -132,7 +152,7 @@ sim 356307042442001 --protocol teltonika --port "$teltonika_port" --route "$work
 sim 356307042443001 --protocol teltonika --port "$teltonika_port" --origin-lat 55.755 --origin-lon 37.62 --speed-kmh 20
 
 BASE="$base" ADMIN="admin:admin password one" DISPATCHER="north:north dispatcher" \
-  ALL="BUS-1,BUS-2,TRUCK-1" NORTH="BUS-1,TRUCK-1" LATE="BUS-2" SHOTS="$shots" FROM="$yday" TO="$day" \
+  ALL="BUS-1,BUS-2,TRUCK-1" NORTH="BUS-1,TRUCK-1" LATE="BUS-2" SHOTS="$shots" FROM="$yday" TO="$day" ARRIVAL_DAY="$arrival_day" \
   node "$here/../../server/web/test/browser/dashboard.mjs" || fail "the browser test failed (above)"
 # What the page did is in the store.
 [ "$(sql "SELECT count(*) FROM fleet.events WHERE kind = 'late' AND acknowledgement LIKE 'Traffic jam%'")" -ge 1 ] ||

@@ -9,6 +9,7 @@ import { LiveSocket, socketUrl } from './live.js';
 import { LiveMap } from './map.js';
 import { NoticesPanel } from './notices.js';
 import { WaybillsView, mayReadReport } from './waybills.js';
+import { PunctualityView } from './punctuality.js';
 import {
   STATES, STATE_LABELS, STATE_COLOURS, eventLabel,
   formatDeviation, describeDeviation, localInputValue, formatClock, formatDateTime, formatAge, formatSpeed, errorText,
@@ -89,6 +90,7 @@ async function start() {
     ['board', 'Board'],
     ['notices', 'Notices'],
     ...(mayReadReport(session.user.role) ? [['waybills', 'Waybills']] : []),
+    ['punctuality', 'Punctuality'],
     ['journal', 'Journal'],
   ];
   const nav = h('nav', {}, tabs.map(([id, label]) => h('a', { href: '#' + id, 'data-tab': id }, label)));
@@ -108,6 +110,8 @@ async function start() {
   const journal = new JournalView(session, board.fleet);
   const notices = new NoticesPanel(session, board.map);
   const waybills = new WaybillsView();
+  const punctuality = new PunctualityView();
+  window.fleetPunctuality = punctuality;
   board.onDeliveries = (changes) => notices.onDeliveries(changes);
   const route = () => {
     const tab = (location.hash || '#board').slice(1);
@@ -115,6 +119,11 @@ async function start() {
     if (tab === 'waybills' && mayReadReport(session.user.role)) {
       fill(view, waybills.element);
       if (!waybills.header) waybills.load();
+      return;
+    }
+    if (tab === 'punctuality') {
+      fill(view, punctuality.element);
+      punctuality.load();
       return;
     }
     if (tab === 'journal') {
@@ -485,6 +494,8 @@ class JournalView {
         from: new Date(this.from.value ? this.from.value : Date.now() - 86400000).toISOString(),
         to: new Date(this.to.value ? this.to.value : Date.now() + 3600000).toISOString(),
         kind: this.kind.value.trim(),
+        // A dispatcher limited to groups reads the journal of one of their vehicles at a time.
+        vehicle: this.session.user.limited_to_groups ? this.vehicle.value : undefined,
         limit: 500,
       }));
       const entries = answer.entries || answer.journal || [];

@@ -23,6 +23,7 @@ const late = env('LATE');
 const shots = env('SHOTS');
 const from = env('FROM');
 const to = env('TO');
+const arrivalDay = env('ARRIVAL_DAY');
 mkdirSync(shots, { recursive: true });
 
 let failures = 0;
@@ -175,6 +176,22 @@ try {
     JSON.stringify(csv).slice(0, 300) + ' vs ' + JSON.stringify(shown).slice(0, 300));
   ok(`the waybill table marks the discrepancy ("${explained.slice(0, 60)}...") and downloads its rows as CSV`);
   await page.screenshot({ path: `${shots}/waybills-1280x800.png` });
+
+  // Punctuality: route 1's hour shows 50 % (2 of the 4 arrivals on time).
+  await page.click('nav a[data-tab=punctuality]');
+  await page.fill('.punctuality-view input[aria-label=day]', arrivalDay);
+  await page.click('.punctuality-view button:text-is("Show")');
+  await page.waitForSelector('.chart [data-route-total=R1]', { timeout: 10000 });
+  // The engine adds the arrivals it sees meanwhile (the buses leave S0): the chart must show
+  // what the API answered it, and at least the four made above, one of them late.
+  const total = await page.$eval('.chart [data-route-total=R1]', (t) => t.textContent);
+  const r1 = (await page.evaluate(() => window.fleetPunctuality.answer.rows)).filter((r) => r.route_code === 'R1');
+  const arrivals = r1.reduce((n, r) => n + r.arrivals, 0);
+  const onTime = r1.reduce((n, r) => n + r.on_time, 0);
+  check(arrivals >= 4 && r1.reduce((n, r) => n + r.late, 0) >= 1, 'route 1 has the arrivals made: ' + JSON.stringify(r1));
+  check(total === `${Math.round((100 * onTime) / arrivals)} % of ${arrivals}`, `route 1's total: ${total} for ${JSON.stringify(r1)}`);
+  ok(`the punctuality chart shows route 1: ${total} on time`);
+  await page.screenshot({ path: `${shots}/punctuality-1280x800.png` });
 
   // The journal carries the acknowledgement; a note is added.
   await page.click('nav a[data-tab=journal]');
