@@ -10,6 +10,7 @@ import { LiveMap } from './map.js';
 import { NoticesPanel } from './notices.js';
 import { WaybillsView, mayReadReport } from './waybills.js';
 import { PunctualityView } from './punctuality.js';
+import { VehiclePanel } from './vehicle.js';
 import {
   STATES, STATE_LABELS, STATE_COLOURS, eventLabel,
   formatDeviation, describeDeviation, localInputValue, formatClock, formatDateTime, formatAge, formatSpeed, errorText,
@@ -110,12 +111,13 @@ async function start() {
   const journal = new JournalView(session, board.fleet);
   const notices = new NoticesPanel(session, board.map);
   const waybills = new WaybillsView();
+  const vehicle = new VehiclePanel(board.map);
   const punctuality = new PunctualityView();
   window.fleetPunctuality = punctuality;
   board.onDeliveries = (changes) => notices.onDeliveries(changes);
   const route = () => {
     const tab = (location.hash || '#board').slice(1);
-    for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.tab === tab);
+    for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.tab === (tab.startsWith('vehicle/') ? 'board' : tab));
     if (tab === 'waybills' && mayReadReport(session.user.role)) {
       fill(view, waybills.element);
       if (!waybills.header) waybills.load();
@@ -132,7 +134,13 @@ async function start() {
       return;
     }
     fill(view, board.element);
-    if (tab === 'notices') {
+    if (!tab.startsWith('vehicle/')) vehicle.hide();
+    if (tab.startsWith('vehicle/')) {
+      const id = Number(tab.slice('vehicle/'.length));
+      const v = board.fleet.vehicles.get(id);
+      board.showPanel(vehicle.element);
+      vehicle.show(id, v ? v.registration : null);
+    } else if (tab === 'notices') {
       board.showPanel(notices.element);
       notices.load();
     } else {
@@ -409,7 +417,8 @@ class BoardView {
         h('dt', {}, 'Route'), h('dd', {}, d ? `${d.route_short_name || d.route_code} · trip ${d.trip_code || '—'} · block ${d.block || '—'}` : '—'),
         h('dt', {}, 'Deviation'), h('dd', {}, d ? `${formatDeviation(d.deviation_s)} (${describeDeviation(d.deviation_s, this.fleet.window)})` : '—'),
         h('dt', {}, 'Last fix'), h('dd', {}, p ? `${formatClock(p.time)} · ${formatSpeed(p.speed_kmh)}` : 'none'),
-        h('dt', {}, 'Groups'), h('dd', {}, (v.groups || []).join(', ') || '—')));
+        h('dt', {}, 'Groups'), h('dd', {}, (v.groups || []).join(', ') || '—')),
+      h('a', { href: `#vehicle/${v.id}`, class: 'button' }, 'Track and speed'));
   }
 
   renderEvents() {

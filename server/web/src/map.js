@@ -274,6 +274,42 @@ export class LiveMap {
     if (d.onChange) d.onChange(this.drawnGeometry());
   }
 
+  /** A vehicle's track for a period with its events where they happened; null clears it. */
+  setTrack(points, events = []) {
+    if (this.trackLayer) this.trackLayer.remove();
+    this.trackLayer = null;
+    this.replayMarker = null;
+    if (!points) return;
+    const layer = L.layerGroup();
+    const line = L.polyline(points.map((p) => [p.lat, p.lon]), { color: '#283593', weight: 3, opacity: 0.8 });
+    line.addTo(layer);
+    for (const e of events) {
+      if (!e.geometry) continue;
+      L.geoJSON(e.geometry, {
+        style: { color: '#d84315', weight: 6, opacity: 0.7 },
+        pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 6, color: '#d84315', fillColor: '#fff', fillOpacity: 1, weight: 3 }),
+      }).bindTooltip(`${e.kind} ${e.started_at}`).addTo(layer);
+    }
+    this.replayMarker = L.circleMarker([0, 0], { radius: 8, color: '#111', weight: 3, fillColor: '#ffeb3b', fillOpacity: 1 });
+    layer.addTo(this.map);
+    this.trackLayer = layer;
+    if (points.length) this.map.fitBounds(line.getBounds().pad(0.2), { maxZoom: 16 });
+  }
+
+  /** Back to the whole fleet and its routes (after a track was looked at). */
+  fitAll() {
+    const bounds = L.latLngBounds(this.vehicles.vehicles.map((v) => [v.lat, v.lon]));
+    if (this.referenceBounds && this.referenceBounds.isValid()) bounds.extend(this.referenceBounds);
+    if (bounds.isValid()) this.map.fitBounds(bounds.pad(0.1), { maxZoom: 15 });
+  }
+
+  /** The replay's marker at a fix of the track. */
+  setReplay(point) {
+    if (!this.replayMarker) return;
+    this.replayMarker.setLatLng([point.lat, point.lon]);
+    if (!this.trackLayer.hasLayer(this.replayMarker)) this.replayMarker.addTo(this.trackLayer);
+  }
+
   /** Shows areas (GeoJSON geometries with a colour) over the map: the notices in force. */
   setAreas(areas) {
     this.overlays.clearLayers();

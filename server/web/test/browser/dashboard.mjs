@@ -121,6 +121,25 @@ try {
   await page.click(lateRow);
   await page.waitForSelector(`.detail h2:has-text("${late}")`, { timeout: 5000 });
   ok('a vehicle selected on the board shows its details');
+  // Its track and speed for the last two hours: the line on the map, the speed chart with as
+  // many fixes as the API's track, the replay moving along it.
+  await page.click('.detail a:text-is("Track and speed")');
+  await page.waitForSelector('svg.speed path.speed-line', { timeout: 10000, state: 'attached' });
+  const charted = Number(await page.$eval('svg.speed path.speed-line', (p) => p.dataset.points));
+  const fixes = await page.evaluate(async (reg) => {
+    const v = [...window.fleetBoard.fleet.vehicles.values()].find((x) => x.registration === reg);
+    const to = new Date(Date.now() + 60000).toISOString();
+    const from = new Date(Date.now() - 2 * 3600 * 1000).toISOString();
+    return (await (await fetch(`/api/vehicles/${v.id}/track?from=${from}&to=${to}`)).json()).fixes;
+  }, late);
+  check(charted >= 3 && Math.abs(charted - fixes) <= 2, `the chart holds the track's fixes: ${charted} of ${fixes}`);
+  await page.fill('input[aria-label=replay]', String(Math.floor(charted / 2)));
+  await page.waitForSelector('.replay-clock:has-text("km/h")', { timeout: 5000 });
+  ok(`${late}'s track and speed: ${charted} fixes charted, replayed on the map`);
+  await page.screenshot({ path: `${shots}/track-1280x800.png` });
+  await page.click('a:text-is("Back to the board")');
+  await page.waitForSelector('table.board', { timeout: 5000 });
+
   // The filter: only the late ones.
   await page.selectOption('select[aria-label=state]', 'late');
   check(JSON.stringify(await boardRegistrations(page)) === JSON.stringify([late]),
