@@ -54,6 +54,10 @@ ctl device add 356307042441001 --protocol native --vehicle BUS-1
 ctl driver add D1 --name "Dana One"
 ctl device add 356307042442001 --protocol teltonika --vehicle BUS-2
 ctl device add 356307042443001 --protocol teltonika --vehicle TRUCK-1
+# CAB-9: a car whose driver D9 has an in-cab terminal that answers messages (tests/web/cab.py).
+ctl vehicle add CAB-9 --class car --groups south
+ctl device add cab-9 --protocol native --vehicle CAB-9
+ctl driver add D9 --name "Nina Nine" --terminal cab-9
 ctl assign --date "$day" --vehicle BUS-1 --driver D1 --feed city --block B1
 ctl assign --date "$day" --vehicle BUS-2 --feed city --block B2
 echo 'admin password one' | ctl user add admin --role admin --password-stdin
@@ -147,12 +151,14 @@ sim() {
     --interval-s 2 --duration-s 300 --time-scale 1 "${@:2}" >"$work/sim-$1.log" 2>&1 &
   sim_pids+=($!)
 }
+python3 "$here/cab.py" "$native_port" cab-9 55.744 37.61 >"$work/cab.log" 2>&1 &
+sim_pids+=($!)
 sim 356307042441001 --protocol native --port "$native_port" --read-after 1 --route "$work/route.geojson" --speed-kmh 30
 sim 356307042442001 --protocol teltonika --port "$teltonika_port" --route "$work/route.geojson" --speed-kmh 30
 sim 356307042443001 --protocol teltonika --port "$teltonika_port" --origin-lat 55.755 --origin-lon 37.62 --speed-kmh 20
 
 BASE="$base" ADMIN="admin:admin password one" DISPATCHER="north:north dispatcher" \
-  ALL="BUS-1,BUS-2,TRUCK-1" NORTH="BUS-1,TRUCK-1" LATE="BUS-2" SHOTS="$shots" FROM="$yday" TO="$day" ARRIVAL_DAY="$arrival_day" \
+  ALL="BUS-1,BUS-2,CAB-9,TRUCK-1" NORTH="BUS-1,TRUCK-1" LATE="BUS-2" SHOTS="$shots" FROM="$yday" TO="$day" ARRIVAL_DAY="$arrival_day" \
   node "$here/../../server/web/test/browser/dashboard.mjs" || fail "the browser test failed (above)"
 # What the page did is in the store.
 [ "$(sql "SELECT count(*) FROM fleet.events WHERE kind = 'late' AND acknowledgement LIKE 'Traffic jam%'")" -ge 1 ] ||
@@ -168,4 +174,8 @@ deliveries=$(sql "SELECT string_agg(d.personnel_number || ':' || n.state, ',') F
                    JOIN fleet.drivers d USING (driver_id) JOIN fleet.notices x USING (notice_id)
                   WHERE x.title = 'Bridge closed'")
 [ "$deliveries" = "D1:read" ] || fail "the drawn notice's deliveries: '$deliveries', wanted D1:read"
-echo "ok   the acknowledgement, the note and the notice read by D1 are stored; screenshots in $shots"
+reply=$(sql "SELECT n.state || '|' || n.reply_kind || '|' || n.reply_text FROM fleet.notice_deliveries n
+              JOIN fleet.drivers d USING (driver_id) JOIN fleet.notices x USING (notice_id)
+             WHERE d.personnel_number = 'D9' AND x.kind = 'message'")
+[ "$reply" = "read|canned|Running late" ] || fail "the message's reply: '$reply'"
+echo "ok   the acknowledgement, the note, the notice read by D1 and D9's reply are stored; screenshots in $shots"

@@ -11,6 +11,7 @@ import { NoticesPanel } from './notices.js';
 import { WaybillsView, mayReadReport } from './waybills.js';
 import { PunctualityView } from './punctuality.js';
 import { VehiclePanel } from './vehicle.js';
+import { MessagesPanel } from './messages.js';
 import {
   STATES, STATE_LABELS, STATE_COLOURS, eventLabel,
   formatDeviation, describeDeviation, localInputValue, formatClock, formatDateTime, formatAge, formatSpeed, errorText,
@@ -90,6 +91,7 @@ async function start() {
   const tabs = [
     ['board', 'Board'],
     ['notices', 'Notices'],
+    ['messages', 'Messages'],
     ...(mayReadReport(session.user.role) ? [['waybills', 'Waybills']] : []),
     ['punctuality', 'Punctuality'],
     ['journal', 'Journal'],
@@ -114,7 +116,11 @@ async function start() {
   const vehicle = new VehiclePanel(board.map);
   const punctuality = new PunctualityView();
   window.fleetPunctuality = punctuality;
-  board.onDeliveries = (changes) => notices.onDeliveries(changes);
+  const messages = new MessagesPanel(session, board.fleet);
+  board.onDeliveries = (changes) => {
+    notices.onDeliveries(changes);
+    messages.onDeliveries(changes);
+  };
   const route = () => {
     const tab = (location.hash || '#board').slice(1);
     for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.tab === (tab.startsWith('vehicle/') ? 'board' : tab));
@@ -140,6 +146,9 @@ async function start() {
       const v = board.fleet.vehicles.get(id);
       board.showPanel(vehicle.element);
       vehicle.show(id, v ? v.registration : null);
+    } else if (tab === 'messages') {
+      board.showPanel(messages.element);
+      messages.load();
     } else if (tab === 'notices') {
       board.showPanel(notices.element);
       notices.load();

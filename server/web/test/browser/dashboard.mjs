@@ -176,6 +176,19 @@ try {
   ok('a file that is not an area is refused with the reason');
   await page.click('nav a[data-tab=board]');
 
+  // A message to the driver of CAB-9 with two canned replies: the terminal answers with the
+  // second, and the reply appears in the table without a reload.
+  await page.click('nav a[data-tab=messages]');
+  await page.waitForSelector('.messages-panel form', { timeout: 5000 });
+  await page.selectOption('select[aria-label="to whom"]', 'vehicles');
+  await page.selectOption('select[aria-label=recipient]', 'CAB-9');
+  await page.fill('input[name=message]', 'Call the depot when free');
+  await page.fill('input[name=replies]', 'Yes, Running late');
+  await page.click('.messages-panel button:text-is("Send")');
+  await page.waitForSelector('.messages-panel table.deliveries tr[data-driver=D9] td.reply:has-text("Running late")', { timeout: 20000 });
+  ok('a message to the driver of CAB-9 is answered "Running late", live');
+  await page.screenshot({ path: `${shots}/message-reply-1280x800.png` });
+
   // The accountants' table: the period's waybills, the one with a discrepancy marked and
   // explained; the CSV download holds the rows the table shows.
   await page.click('nav a[data-tab=waybills]');
