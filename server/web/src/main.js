@@ -12,9 +12,10 @@ import { WaybillsView, mayReadReport } from './waybills.js';
 import { PunctualityView } from './punctuality.js';
 import { VehiclePanel } from './vehicle.js';
 import { MessagesPanel } from './messages.js';
+import { headways } from './headway.js';
 import {
   STATES, STATE_LABELS, STATE_COLOURS, eventLabel,
-  formatDeviation, describeDeviation, localInputValue, formatClock, formatDateTime, formatAge, formatSpeed, errorText,
+  formatDeviation, describeDeviation, localInputValue, formatDuration, formatClock, formatDateTime, formatAge, formatSpeed, errorText,
 } from './format.js';
 
 const app = document.getElementById('app');
@@ -175,6 +176,7 @@ class BoardView {
     this.selected = null;
     this.events = [];
     this.rowCache = new Map();
+    this.headways = new Map();
     const mapElement = h('div', { class: 'map', id: 'map' });
     this.summary = h('div', { class: 'summary' });
     this.routeSelect = h('select', { 'aria-label': 'route', onchange: (e) => this.setFilter('route', e.target.value) });
@@ -196,7 +198,8 @@ class BoardView {
           h('table', { class: 'board' },
             h('thead', {}, h('tr', {},
               header('registration', 'Vehicle'), header('route', 'Route'), header('state', 'State'),
-              header('deviation', 'Deviation', 'num'), header('events', 'Events'), header('seen', 'Last fix'))),
+              header('deviation', 'Deviation', 'num'), h('th', { title: 'to the vehicle ahead on frequent routes' }, 'Headway'),
+              header('events', 'Events'), header('seen', 'Last fix'))),
             this.table)),
         this.detail,
         h('h2', {}, 'Open deviations'),
@@ -252,11 +255,13 @@ class BoardView {
 
   async resync() {
     try {
-      const [snapshot, events] = await Promise.all([
+      const [snapshot, events, eta] = await Promise.all([
         this.loadVehicles(),
         api('GET', '/api/events' + query({ state: 'open', limit: 200 })),
+        api('GET', '/api/eta').catch(() => ({ runs: [] })),
       ]);
       timed('load', () => this.fleet.load(snapshot));
+      this.headways = headways(eta.runs);
       this.events = events.events || [];
       this.render();
     } catch (err) {
@@ -364,7 +369,9 @@ class BoardView {
     // last fix is updated in place. A board of hundreds of rows stays a small part of a frame.
     const kept = new Map();
     const trs = rows.map((r) => {
+      const hw = this.headways.get(r.id);
       const sig = [r.registration, r.route, r.trip, r.state, r.deviation_s, r.stale, r.id === this.selected,
+        hw ? `${Math.round(hw.headway_s / 30)}/${hw.state}` : '',
         r.events.map((e) => e.kind + (e.cause || '')).join('|')].join('\u0001');
       let row = this.rowCache.get(r.id);
       if (!row || row.sig !== sig) {
@@ -378,6 +385,8 @@ class BoardView {
         h('td', {}, r.route, r.trip ? h('small', {}, ' ' + r.trip) : null),
         h('td', {}, h('span', { class: 'badge', style: { background: STATE_COLOURS[r.state] } }, STATE_LABELS[r.state])),
         h('td', { class: 'num', title: describeDeviation(r.deviation_s, this.fleet.window) }, formatDeviation(r.deviation_s)),
+        h('td', { class: 'headway', title: hw ? `behind ${hw.ahead_registration}: ${formatDuration(hw.headway_s)} predicted, ${formatDuration(hw.scheduled_s)} in the timetable` : null },
+          hw ? formatDuration(hw.headway_s) : '', hw && hw.state !== 'regular' ? h('span', { class: `headway-flag ${hw.state}` }, hw.state) : null),
         h('td', {}, r.events.map((e) => h('span', { class: 'event-kind', title: e.cause || '' }, eventLabel(e.kind)))),
         age) };
       }
@@ -389,11 +398,11 @@ class BoardView {
     this.rowCache = kept;
     this.table.replaceChildren(...trs);
     if (all.length > rows.length) {
-      this.table.append(h('tr', {}, h('td', { colspan: 6, class: 'empty' },
+      this.table.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' },
         `${all.length - rows.length} more vehicles: narrow the filter to see them.`)));
     }
     if (!rows.length) {
-      this.table.append(h('tr', {}, h('td', { colspan: 6, class: 'empty' },
+      this.table.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' },
         this.fleet.vehicles.size ? 'No vehicle matches the filter.' : 'No vehicles yet.')));
     }
     for (const th of this.element.querySelectorAll('th[data-sort]')) {

@@ -112,6 +112,11 @@ try {
   const lateEvent = `ul.events li:has(strong:text-is("${late}")):has(.event-kind:text-is("late"))`;
   await page.waitForSelector(lateEvent, { timeout: 60000 });
   ok(`${late}'s late event is among the open deviations`);
+  // BUS-1 and BUS-2 run five minutes apart in the timetable but together on the road: one of
+  // them is marked bunching behind the other.
+  await page.waitForSelector('table.board td.headway .headway-flag.bunching', { timeout: 30000 });
+  ok('bunching on route 1 is marked on the board: ' +
+    (await page.$eval('table.board td.headway .headway-flag.bunching', (f) => f.parentElement.title)));
   await page.screenshot({ path: `${shots}/board-1280x800.png` });
   page.once('dialog', (d) => d.accept('Traffic jam at the bridge, told the driver'));
   await page.click(`${lateEvent} button:text-is("Acknowledge")`);
