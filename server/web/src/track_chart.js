@@ -14,19 +14,25 @@ export function speedTop(points, limit) {
   return Math.max(20, Math.ceil((top + 1) / 20) * 20);
 }
 
-/** The SVG path ("M x y L x y ...") of the speeds, breaking where a speed is unknown. */
-export function speedPath(points, x, y) {
+/** The SVG path ("M x y L x y ...") of a value of the points over time, broken where unknown. */
+export function linePath(points, x, y, value) {
   let d = '';
   let pen = false;
   for (const p of points) {
-    if (!Number.isFinite(p.speed_kmh)) {
+    const v = value(p);
+    if (!Number.isFinite(v)) {
       pen = false;
       continue;
     }
-    d += `${pen ? 'L' : 'M'}${x(Date.parse(p.time)).toFixed(1)} ${y(p.speed_kmh).toFixed(1)} `;
+    d += `${pen ? 'L' : 'M'}${x(Date.parse(p.time)).toFixed(1)} ${y(v).toFixed(1)} `;
     pen = true;
   }
   return d.trim();
+}
+
+/** The speeds' path. */
+export function speedPath(points, x, y) {
+  return linePath(points, x, y, (p) => p.speed_kmh);
 }
 
 /** The speed limits the overspeed events of a period carry (details.limit_kmh), distinct. */

@@ -3,8 +3,17 @@
 // that have discrepancies marked and each discrepancy explained; CSV and XLSX downloads.
 import { api, query } from './api.js';
 import { h, fill } from './dom.js';
-import { errorText } from './format.js';
+import { errorText, formatClock, formatDateTime } from './format.js';
+import { scale, linePath } from './track_chart.js';
 import { parseCsv } from './csv.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const svg = (tag, attributes = {}, ...children) => {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+};
 
 /** The roles that may read the report (the API refuses the others). */
 export const mayReadReport = (role) => role === 'admin' || role === 'accountant';
@@ -21,11 +30,12 @@ export class WaybillsView {
     this.summary = h('p', { class: 'summary-line' });
     this.error = h('p', { class: 'error', role: 'alert' });
     this.table = h('table', { class: 'waybills' });
+    this.detail = h('section', { class: 'waybill-detail' });
     this.rows = [];
     this.element = h('div', { class: 'waybills-view' },
       h('div', { class: 'filters' }, this.from, this.to, h('button', { onclick: () => this.load() }, 'Show'),
         h('label', {}, this.onlyProblems, ' only with discrepancies'), this.links),
-      this.error, this.summary, h('div', { class: 'table-scroll' }, this.table));
+      this.error, this.summary, h('div', { class: 'table-scroll' }, this.table), this.detail);
   }
 
   url(format) {
@@ -50,6 +60,74 @@ export class WaybillsView {
     this.render();
   }
 
+  /** One waybill: its reconciliation and the fuel level over its period with fills, drains and receipts. */
+  async open(number) {
+    const [issuer, n] = number.split('/');
+    fill(this.detail, h('p', { class: 'muted' }, `Reconciling ${number}…`));
+    try {
+      const list = (await api('GET', '/api/waybills' + query({ from: this.from.value, to: this.to.value }))).waybills || [];
+      const w = list.find((x) => x.issuer === issuer && String(x.number) === n);
+      if (!w) throw new Error(`${number} is not among the period's waybills`);
+      const r = (await api('GET', `/api/waybills/${w.id}/reconciliation`)).reconciliation;
+      const from = r.departed_at || `${r.valid_from}T00:00:00Z`;
+      const to = r.returned_at || new Date().toISOString();
+      const track = await api('GET', `/api/vehicles/${r.vehicle.id}/track` + query({ from, to })).catch(() => ({ points: [] }));
+      this.drawDetail(number, r, track.points || [], from, to);
+    } catch (err) {
+      fill(this.detail, h('p', { class: 'error' }, errorText(err)));
+    }
+  }
+
+  drawDetail(number, r, points, from, to) {
+    const fuel = r.fuel || {};
+    const readings = points.filter((p) => Number.isFinite(p.fuel_l));
+    const facts = [
+      ['Vehicle', r.vehicle.registration], ['Driver', r.driver.full_name],
+      ['Out', r.departed_at ? formatDateTime(r.departed_at) : '—'], ['Back', r.returned_at ? formatDateTime(r.returned_at) : '—'],
+      ['Mileage', `${r.mileage_km ?? '—'} km by odometer, ${r.gps ? r.gps.km.toFixed(1) : '—'} km by GPS`],
+      ['Fuel', `out ${fuel.out_l ?? '—'} L, issued ${fuel.issued_l ?? 0} L, in ${fuel.in_l ?? '—'} L; actual ${fuel.actual_l ?? '—'} L against the norm ${fuel.norm ? fuel.norm.norm_l.toFixed(2) : '—'} L`],
+    ];
+    const width = 900;
+    const height = 200;
+    const pad = { left: 40, right: 10, top: 10, bottom: 22 };
+    const t0 = Date.parse(from);
+    const t1 = Date.parse(to);
+    const x = scale(t0, t1, pad.left, width - pad.right);
+    const levels = [...readings.map((p) => p.fuel_l), ...(fuel.events || []).flatMap((e) => [e.before_l, e.after_l])].filter(Number.isFinite);
+    const top = Math.max(10, Math.ceil(Math.max(0, ...levels) / 10) * 10 + 10);
+    const y = scale(0, top, height - pad.bottom, pad.top);
+    const chart = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, class: 'fuel', role: 'img', 'aria-label': 'fuel level' });
+    for (let v = 0; v <= top; v += top > 100 ? 50 : 10) {
+      chart.append(svg('line', { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v), class: 'grid' }),
+        svg('text', { x: pad.left - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, v));
+    }
+    chart.append(svg('path', { d: linePath(readings, x, y, (p) => p.fuel_l), class: 'fuel-line', 'data-readings': readings.length }));
+    for (const e of fuel.events || []) {
+      const ex = x(Date.parse(e.from));
+      const ey = y(e.after_l);
+      chart.append(svg('g', { class: `fuel-event ${e.kind}` },
+        svg('title', {}, `${e.kind} of ${e.volume_l.toFixed(1)} L, ${formatClock(e.from)}–${formatClock(e.to)}: ${e.before_l.toFixed(1)} → ${e.after_l.toFixed(1)} L`),
+        svg('path', { d: e.kind === 'fill' ? `M${ex} ${ey - 9} l6 10 h-12 z` : `M${ex} ${ey + 9} l6 -10 h-12 z` })));
+    }
+    for (const rc of r.receipts || []) {
+      const rx = x(Date.parse(rc.time));
+      chart.append(svg('g', { class: 'receipt' },
+        svg('title', {}, `receipt ${rc.volume_l} L at ${formatClock(rc.time)}${rc.card_or_coupon ? ', ' + rc.card_or_coupon : ''}`),
+        svg('line', { x1: rx, x2: rx, y1: pad.top, y2: height - pad.bottom }),
+        svg('text', { x: rx + 3, y: pad.top + 10, class: 'axis' }, `${rc.volume_l} L`)));
+    }
+    chart.append(svg('text', { x: pad.left, y: height - 6, class: 'axis' }, formatDateTime(from)),
+      svg('text', { x: width - pad.right, y: height - 6, 'text-anchor': 'end', class: 'axis' }, formatDateTime(to)));
+    fill(this.detail,
+      h('h3', {}, `Waybill ${number}`, h('small', {}, ` ${r.status}`)),
+      h('dl', {}, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+      (r.discrepancies || []).length ? h('ul', { class: 'discrepancies' }, r.discrepancies.map((d) => h('li', {}, h('code', {}, d.code), ' ', d.message))) : null,
+      h('h3', {}, 'Fuel level', h('small', {}, readings.length
+        ? ` ${readings.length} sensor readings; ▲ fills, ▼ drains, | receipts`
+        : ' — the track has no fuel readings for this period; receipts and the reconciled figures above')),
+      chart);
+  }
+
   render() {
     const at = (name) => this.header.indexOf(name);
     const codes = at('Discrepancies');
@@ -72,7 +150,7 @@ export class WaybillsView {
       h('thead', {}, h('tr', {}, this.header.map((name) => h('th', {}, name)))),
       h('tbody', {}, shown.length ? shown.map((r) => {
         const cols = marked(r);
-        const row = h('tr', { class: problem(r) ? 'discrepancy' : '', 'data-number': r[0] },
+        const row = h('tr', { class: problem(r) ? 'discrepancy' : '', 'data-number': r[0], onclick: () => this.open(r[0]) },
           r.map((v, i) => h('td', {
             class: (i === details ? 'explain ' : '') + (cols.has(i) ? 'flag' : ''),
             title: problem(r) && details >= 0 ? r[details] : null,

@@ -28,3 +28,16 @@ describe('the speed chart', () => {
       { kind: 'overspeed', details: { limit_kmh: 70 } }, { kind: 'overspeed', details: { limit_kmh: 40 } }])).toEqual([40, 70]);
   });
 });
+
+describe('the fuel line', () => {
+  it('follows the fuel level and breaks where it is unknown', async () => {
+    const { linePath } = await import('../src/track_chart.js');
+    const pts = [
+      { time: '2026-12-03T08:00:00Z', fuel_l: 40 },
+      { time: '2026-12-03T08:00:10Z' },
+      { time: '2026-12-03T08:00:20Z', fuel_l: 38.5 },
+    ];
+    const t0 = Date.parse(pts[0].time);
+    expect(linePath(pts, (t) => (t - t0) / 1000, (v) => v, (p) => p.fuel_l)).toBe('M0.0 40.0 M20.0 38.5');
+  });
+});

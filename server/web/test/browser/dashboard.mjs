@@ -212,7 +212,13 @@ try {
   check(JSON.stringify(csv) === JSON.stringify(shown), 'the CSV holds the rows of the table: ' +
     JSON.stringify(csv).slice(0, 300) + ' vs ' + JSON.stringify(shown).slice(0, 300));
   ok(`the waybill table marks the discrepancy ("${explained.slice(0, 60)}...") and downloads its rows as CSV`);
-  await page.screenshot({ path: `${shots}/waybills-1280x800.png` });
+  // One waybill: its reconciliation with the fuel chart.
+  await page.click('table.waybills tr[data-number="ACME/1"] td:first-child');
+  await page.waitForSelector('.waybill-detail svg.fuel', { timeout: 10000 });
+  const facts = await page.$eval('.waybill-detail dl', (d) => d.textContent);
+  check(facts.includes('120 km by odometer, 0.0 km by GPS') && facts.includes('TRUCK-1'), 'the waybill details: ' + facts);
+  ok('a waybill opens with its reconciliation and fuel chart');
+  await page.screenshot({ path: `${shots}/waybills-1280x800.png`, fullPage: true });
 
   // Punctuality: route 1's hour shows 50 % (2 of the 4 arrivals on time).
   await page.click('nav a[data-tab=punctuality]');
