@@ -293,6 +293,13 @@ void Engine::publish(const StepOutput& out) {
                 states.push_back(std::move(*s));
             }
         }
+        for (const auto& subscriber : state_subscribers_) {
+            try {
+                subscriber(states);
+            } catch (const std::exception&) {
+                subscriber_failures_.fetch_add(1);
+            }
+        }
         std::lock_guard lock(state_mutex_);
         for (auto& s : states) {
             states_[s.vehicle_id] = std::move(s);

@@ -84,6 +84,12 @@ class Engine {
     void subscribe_eta(EtaSubscriber subscriber) {
         eta_subscribers_.push_back(std::move(subscriber));
     }
+    /// Each step's changed vehicle states. Register before start(). Called on the matching
+    /// thread: it must only hand the data on, never wait.
+    using StateSubscriber = std::function<void(const std::vector<VehicleState>& states)>;
+    void subscribe_states(StateSubscriber subscriber) {
+        state_subscribers_.push_back(std::move(subscriber));
+    }
     void start();
 
     /// What stop() could not finish by its deadline (counted as dropped).
@@ -156,6 +162,7 @@ class Engine {
     Clock clock_;
     std::vector<Subscriber> subscribers_;
     std::vector<EtaSubscriber> eta_subscribers_;
+    std::vector<StateSubscriber> state_subscribers_;
     EngineCore core_;  // the matching thread's
 
     // Fixes and changes in; guarded by mutex_.

@@ -254,6 +254,21 @@ int run_fleetd(const Config& config) {
     api::LiveStream live_stream(config.stream);
     writer.add_sink(live_stream);
     engine.subscribe([&live_stream](const dispatch::Event& e) { live_stream.on_event(e); });
+    // The board follows each vehicle's schedule state as the engine matches its fixes.
+    engine.subscribe_states(
+        [&live_stream, &config](const std::vector<dispatch::VehicleState>& states) {
+            for (const auto& st : states) {
+                live_stream.on_dispatch(st.vehicle_id,
+                                        {.adherence = api::adherence(&st, config.dispatch),
+                                         .deviation_s = st.deviation_s,
+                                         .assignment_id = st.assignment_id,
+                                         .route_code = st.route_code,
+                                         .route_short_name = st.route_short_name,
+                                         .trip_code = st.trip_code,
+                                         .block = st.block,
+                                         .off_route = st.off_route});
+            }
+        });
     // Arrival times: stored with the time each was made, and webhooks to consignees queued.
     EtaFeed eta_feed(connections);
     engine.subscribe_eta([&eta_feed](const std::vector<dispatch::EtaUpdate>& updates,

@@ -59,6 +59,10 @@ StreamFilter stream_filter(const ApiServices& services, const Principal& user,
 void check_vehicle(const Call& call, const FleetDirectory& directory,
                    const std::string& registration);
 
+/// Where a vehicle's deviation stands against the on-time window: on_time, late, early,
+/// off_route, unknown (no deviation yet) or unassigned.
+std::string adherence(const dispatch::VehicleState* state, const dispatch::Thresholds& t);
+
 /// Every route of the API.
 Router make_router(ApiServices& services);
 

@@ -10,26 +10,6 @@ namespace fleet::server::api {
 
 namespace {
 
-// Where a deviation stands against the on-time window.
-std::string adherence(const dispatch::VehicleState* state, const dispatch::Thresholds& t) {
-    if (state == nullptr || !state->assignment_id) {
-        return "unassigned";
-    }
-    if (state->off_route) {
-        return "off_route";
-    }
-    if (!state->deviation_s) {
-        return "unknown";
-    }
-    if (*state->deviation_s > static_cast<double>(t.late.count())) {
-        return "late";
-    }
-    if (*state->deviation_s < -static_cast<double>(t.early.count())) {
-        return "early";
-    }
-    return "on_time";
-}
-
 void write_vehicle(JsonWriter& w, std::int64_t id, const DirectoryVehicle& v, const LatestFix* fix,
                    const dispatch::VehicleState* state, const std::string& adh) {
     w.begin_object();
@@ -120,6 +100,25 @@ void write_vehicle(JsonWriter& w, std::int64_t id, const DirectoryVehicle& v, co
 }
 
 }  // namespace
+
+std::string adherence(const dispatch::VehicleState* state, const dispatch::Thresholds& t) {
+    if (state == nullptr || !state->assignment_id) {
+        return "unassigned";
+    }
+    if (state->off_route) {
+        return "off_route";
+    }
+    if (!state->deviation_s) {
+        return "unknown";
+    }
+    if (*state->deviation_s > static_cast<double>(t.late.count())) {
+        return "late";
+    }
+    if (*state->deviation_s < -static_cast<double>(t.early.count())) {
+        return "early";
+    }
+    return "on_time";
+}
 
 void add_live_routes(Router& router, ApiServices& s) {
     router.add(

@@ -1,5 +1,7 @@
 #include "server/api/stream.hpp"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "geo/metrics.hpp"
@@ -114,6 +116,24 @@ void LiveStream::on_assignment_withdrawn(std::int64_t assignment_id) {
     ++updates_;
 }
 
+void LiveStream::on_dispatch(std::int64_t vehicle_id, DispatchUpdate update) {
+    std::lock_guard lock(pending_mutex_);
+    // Sent again only when the board would show something else: another state, assignment or
+    // trip, or a deviation 5 s away from the one sent (subscribers resync from /api/vehicles).
+    auto& sent = dispatch_sent_[vehicle_id];
+    const bool same =
+        sent && sent->adherence == update.adherence &&
+        sent->assignment_id == update.assignment_id && sent->trip_code == update.trip_code &&
+        sent->off_route == update.off_route &&
+        sent->deviation_s.has_value() == update.deviation_s.has_value() &&
+        (!update.deviation_s || std::abs(*sent->deviation_s - *update.deviation_s) < 5);
+    if (same) {
+        return;
+    }
+    sent = update;
+    pending_[vehicle_id].dispatch = std::move(update);
+}
+
 void LiveStream::on_notice_delivery(const dispatch::DeliveryChange& change) {
     std::lock_guard lock(pending_mutex_);
     pending_[change.vehicle_id].deliveries.push_back(change);
@@ -184,6 +204,7 @@ void LiveStream::flush(geo::Millis now) {
         nlohmann::json events = nlohmann::json::array();
         nlohmann::json assignments = nlohmann::json::array();
         nlohmann::json deliveries = nlohmann::json::array();
+        nlohmann::json dispatch = nlohmann::json::array();
         for (const auto& [vehicle, p] : pending) {
             if (filter.vehicles && filter.vehicles->count(vehicle) == 0) {
                 continue;
@@ -197,6 +218,18 @@ void LiveStream::flush(geo::Millis now) {
                                      {"course_deg", or_null(p.fix->course_deg)},
                                      {"valid", p.fix->valid},
                                      {"committed_ms", p.committed_ms}});
+            }
+            if (filter.positions && p.dispatch) {
+                const auto& d = *p.dispatch;
+                dispatch.push_back({{"vehicle_id", vehicle},
+                                    {"adherence", d.adherence},
+                                    {"deviation_s", or_null(d.deviation_s)},
+                                    {"assignment_id", or_null(d.assignment_id)},
+                                    {"route_code", d.route_code},
+                                    {"route_short_name", d.route_short_name},
+                                    {"trip_code", d.trip_code},
+                                    {"block", d.block},
+                                    {"off_route", d.off_route}});
             }
             if (filter.assignments) {
                 for (const auto& a : p.assignments) {
@@ -238,7 +271,8 @@ void LiveStream::flush(geo::Millis now) {
                 }
             }
         }
-        if (positions.empty() && events.empty() && assignments.empty() && deliveries.empty()) {
+        if (positions.empty() && events.empty() && assignments.empty() && deliveries.empty() &&
+            dispatch.empty()) {
             continue;
         }
         const auto frame = std::make_shared<const std::string>(
@@ -247,7 +281,8 @@ void LiveStream::flush(geo::Millis now) {
                           {"positions", std::move(positions)},
                           {"events", std::move(events)},
                           {"assignments", std::move(assignments)},
-                          {"deliveries", std::move(deliveries)}}));
+                          {"deliveries", std::move(deliveries)},
+                          {"dispatch", std::move(dispatch)}}));
         ++frames_;
         for (const auto& subscriber : group.second) {
             if (subscriber->queued_bytes() + frame->size() > config_.max_queued_bytes) {

@@ -61,6 +61,18 @@ struct StreamConfig {
     std::size_t max_queued_bytes = 4 << 20;  ///< per subscriber
 };
 
+/// A vehicle's dispatch state after the engine matched a fix: what the board shows of it.
+struct DispatchUpdate {
+    std::string adherence{};  ///< on_time, late, early, off_route, unknown, unassigned
+    std::optional<double> deviation_s{};
+    std::optional<std::int64_t> assignment_id{};
+    std::string route_code{};
+    std::string route_short_name{};
+    std::string trip_code{};
+    std::string block{};
+    bool off_route = false;
+};
+
 class LiveStream : public ingest::PositionSink {
   public:
     explicit LiveStream(StreamConfig config = {});
@@ -73,6 +85,8 @@ class LiveStream : public ingest::PositionSink {
     void on_assignment(const dispatch::Assignment& assignment);
     /// An assignment withdrawn from the engine: cancelled, deleted or out of its window.
     void on_assignment_withdrawn(std::int64_t assignment_id);
+    /// A vehicle's dispatch state after a matched fix (the engine's matching thread; quick).
+    void on_dispatch(std::int64_t vehicle_id, DispatchUpdate update);
     /// A notice delivery whose state changed (the notice service's thread).
     void on_notice_delivery(const dispatch::DeliveryChange& change);
 
@@ -107,6 +121,7 @@ class LiveStream : public ingest::PositionSink {
         std::vector<dispatch::Event> events;
         std::vector<AssignmentChange> assignments;
         std::vector<dispatch::DeliveryChange> deliveries;
+        std::optional<DispatchUpdate> dispatch;  ///< the latest
     };
     struct Subscription {
         StreamFilter filter;
@@ -116,6 +131,9 @@ class LiveStream : public ingest::PositionSink {
 
     StreamConfig config_;
     std::mutex pending_mutex_;
+    /// The dispatch state last queued per vehicle (under pending_mutex_): unchanged ones are not
+    /// sent again.
+    std::unordered_map<std::int64_t, std::optional<DispatchUpdate>> dispatch_sent_;
     std::unordered_map<std::int64_t, Pending> pending_;
     std::unordered_map<std::int64_t, std::int64_t> assignment_vehicles_;  ///< of those handed
     mutable std::mutex subscribers_mutex_;

@@ -177,3 +177,64 @@ TEST_CASE("assignment changes reach the subscribers of their vehicle: planned, t
     CHECK(mine->last()["assignments"][0]["change"] == "withdrawn");
     CHECK(other->frames.empty());
 }
+
+TEST_CASE("a vehicle's dispatch state reaches the subscribers of positions, the latest only") {
+    LiveStream stream;
+    auto all = std::make_shared<FakeSubscriber>();
+    auto events_only = std::make_shared<FakeSubscriber>();
+    auto other = std::make_shared<FakeSubscriber>();
+    stream.subscribe({}, all);
+    stream.subscribe({.positions = false}, events_only);
+    stream.subscribe({.vehicles = std::set<std::int64_t>{9}}, other);
+    stream.on_dispatch(4, {.adherence = "on_time",
+                           .deviation_s = 20,
+                           .assignment_id = 31,
+                           .route_code = "R1",
+                           .route_short_name = "1",
+                           .trip_code = "T1"});
+    stream.on_dispatch(4, {.adherence = "late",
+                           .deviation_s = 420,
+                           .assignment_id = 31,
+                           .route_code = "R1",
+                           .route_short_name = "1",
+                           .trip_code = "T1",
+                           .block = "B1"});
+    stream.flush(now);
+    REQUIRE(all->frames.size() == 1);
+    const auto d = all->last()["dispatch"];
+    REQUIRE(d.size() == 1);
+    CHECK(d[0]["vehicle_id"] == 4);
+    CHECK(d[0]["adherence"] == "late");
+    CHECK(d[0]["deviation_s"] == 420);
+    CHECK(d[0]["assignment_id"] == 31);
+    CHECK(d[0]["block"] == "B1");
+    CHECK(d[0]["off_route"] == false);
+    CHECK(events_only->frames.empty());
+    CHECK(other->frames.empty());
+    // The same state with a deviation 3 s away is not sent again; 5 s away it is.
+    const auto frames = all->frames.size();
+    stream.on_dispatch(4, {.adherence = "late",
+                           .deviation_s = 423,
+                           .assignment_id = 31,
+                           .route_code = "R1",
+                           .route_short_name = "1",
+                           .trip_code = "T1",
+                           .block = "B1"});
+    stream.flush(now);
+    CHECK(all->frames.size() == frames);
+    stream.on_dispatch(4, {.adherence = "late",
+                           .deviation_s = 426,
+                           .assignment_id = 31,
+                           .route_code = "R1",
+                           .route_short_name = "1",
+                           .trip_code = "T1",
+                           .block = "B1"});
+    stream.flush(now);
+    REQUIRE(all->frames.size() == frames + 1);
+    CHECK(all->last()["dispatch"][0]["deviation_s"] == 426);
+    // Unassigned: no deviation, no assignment.
+    stream.on_dispatch(4, {.adherence = "unassigned"});
+    stream.flush(now);
+    CHECK(all->last()["dispatch"][0]["deviation_s"].is_null());
+    CHECK(all->last()["dispatch"][0]["assignment_id"].is_null());
+}

@@ -60,7 +60,20 @@ export class Fleet {
         v.adherence = e.phase !== 'closed' ? 'off_route' : v.adherence === 'off_route' ? 'unknown' : v.adherence;
       }
     }
-    return { moved, events: frame.events || [], assignments: (frame.assignments || []).length > 0 };
+    // The engine's state of each vehicle after its latest matched fix.
+    const judged = new Set();
+    for (const d of frame.dispatch || []) {
+      const v = this.vehicles.get(d.vehicle_id);
+      if (!v) continue;
+      v.adherence = d.adherence;
+      v.dispatch = d.assignment_id == null ? null : {
+        ...(v.dispatch || {}),
+        assignment_id: d.assignment_id, route_code: d.route_code, route_short_name: d.route_short_name,
+        trip_code: d.trip_code, block: d.block, deviation_s: d.deviation_s, off_route: d.off_route,
+      };
+      judged.add(d.vehicle_id);
+    }
+    return { moved, judged, events: frame.events || [], assignments: (frame.assignments || []).length > 0 };
   }
 
   /** The routes (code → short name) of the vehicles on assignments, sorted. */

@@ -292,7 +292,7 @@ class BoardView {
     if (probe) {
       for (const p of frame.positions || []) if (change.moved.has(p.vehicle_id)) probe.pending.push(p.committed_ms);
     }
-    if (change.moved.size) this.drawVehicles();
+    if (change.moved.size || change.judged.size) this.drawVehicles();
     if (change.events.length) {
       // Event ids (for acknowledging) are the store's: read the open events again, soon.
       clearTimeout(this.eventsTimer);

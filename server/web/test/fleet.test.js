@@ -90,3 +90,19 @@ describe('stream frames', () => {
     expect(fleet().apply({ type: 'update' }).assignments).toBe(false);
   });
 });
+
+describe("the engine's judgement in frames", () => {
+  it('follows the state and deviation the engine sends', () => {
+    const f = fleet();
+    const change = f.apply({ type: 'update', dispatch: [
+      { vehicle_id: 2, adherence: 'late', deviation_s: 400, assignment_id: 1, route_code: '7', route_short_name: '7', trip_code: 'T9', block: 'B', off_route: false },
+      { vehicle_id: 1, adherence: 'unassigned', deviation_s: null, assignment_id: null },
+      { vehicle_id: 99, adherence: 'late' },
+    ] });
+    expect([...change.judged].sort()).toEqual([1, 2]);
+    expect(f.vehicles.get(2).adherence).toBe('late');
+    expect(f.vehicles.get(2).dispatch).toMatchObject({ deviation_s: 400, trip_code: 'T9' });
+    expect(f.vehicles.get(1).dispatch).toBeNull();
+    expect(f.rows({ state: 'late' }, undefined, now).map((r) => r.id)).toEqual([2]);
+  });
+});
