@@ -482,7 +482,7 @@ class JournalView {
     const note = h('textarea', { rows: 2, maxlength: 4000, placeholder: 'A note for the journal', 'aria-label': 'note' });
     const counterpart = h('input', { placeholder: 'counterpart (optional)', maxlength: 400, 'aria-label': 'counterpart' });
     // A dispatcher limited to groups notes on one of their vehicles (the API requires it).
-    this.vehicle = h('select', { 'aria-label': 'note vehicle' });
+    this.vehicle = h('select', { 'aria-label': 'journal vehicle', title: 'the vehicle the journal is narrowed to, and a note is about', onchange: () => this.load() });
     const add = may.note(session.user.role) ? h('form', { class: 'note', onsubmit: async (e) => {
       e.preventDefault();
       try {
@@ -497,9 +497,9 @@ class JournalView {
       } catch (err) {
         this.error.textContent = errorText(err);
       }
-    } }, note, this.vehicle, counterpart, h('button', { type: 'submit' }, 'Add note')) : null;
+    } }, note, counterpart, h('button', { type: 'submit' }, 'Add note (about the vehicle chosen)')) : null;
     this.element = h('div', { class: 'journal-view' },
-      h('div', { class: 'filters' }, this.from, this.to, this.kind, h('button', { onclick: () => this.load() }, 'Show')),
+      h('div', { class: 'filters' }, this.from, this.to, this.kind, this.vehicle, h('button', { onclick: () => this.load() }, 'Show')),
       add, this.error,
       h('table', { class: 'journal' },
         h('thead', {}, h('tr', {}, ['Time', 'Kind', 'Who', 'What', 'Subject'].map((t) => h('th', {}, t)))),
@@ -512,7 +512,7 @@ class JournalView {
     const vehicles = [...this.fleet.vehicles.values()].sort((a, b) =>
       byName(a.registration, b.registration));
     fill(this.vehicle,
-      this.session.user.limited_to_groups ? null : h('option', { value: '' }, 'no vehicle'),
+      this.session.user.limited_to_groups ? null : h('option', { value: '' }, 'every vehicle'),
       vehicles.map((v) => h('option', { value: v.id }, v.registration)));
     if (chosen) this.vehicle.value = chosen;
     try {
@@ -521,8 +521,9 @@ class JournalView {
         from: new Date(this.from.value ? this.from.value : Date.now() - 86400000).toISOString(),
         to: new Date(this.to.value ? this.to.value : Date.now() + 3600000).toISOString(),
         kind: this.kind.value.trim(),
-        // A dispatcher limited to groups reads the journal of one of their vehicles at a time.
-        vehicle: this.session.user.limited_to_groups ? this.vehicle.value : undefined,
+        // The vehicle chosen narrows the journal to it (a dispatcher limited to groups reads the
+        // journal of one of their vehicles at a time).
+        vehicle: this.vehicle.value || undefined,
         limit: 500,
       }));
       const entries = answer.entries || answer.journal || [];
