@@ -101,8 +101,8 @@ void EtaBook::on_fix(const VehicleTracker& tracker, std::vector<EtaUpdate>& upda
     for (std::size_t i = 0; i < base.size(); ++i) {
         base[i] = v.plan.stops[i].arrival;
     }
-    for (const auto& e : baseline_eta(v.plan, v.predictor->latest(), fix->time,
-                                      options_.stop_radius_m)) {
+    for (const auto& e :
+         baseline_eta(v.plan, v.predictor->latest(), fix->time, options_.stop_radius_m)) {
         base[e.stop_index] = e.arrival;
     }
     u.baseline.clear();

@@ -40,9 +40,9 @@ struct EtaRun {
 /// The predictions made from one fix, with the baseline's for the same stops.
 struct EtaUpdate {
     EtaRun run;
-    Millis made_at;               ///< the fix's time
-    std::vector<StopEta> stops;   ///< every stop still to be served; empty: the run is over
-    std::vector<Millis> baseline; ///< baseline_eta for each of `stops`
+    Millis made_at;                ///< the fix's time
+    std::vector<StopEta> stops;    ///< every stop still to be served; empty: the run is over
+    std::vector<Millis> baseline;  ///< baseline_eta for each of `stops`
 };
 
 /// The first arrival of a run at a stop it served.

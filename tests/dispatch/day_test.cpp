@@ -564,9 +564,9 @@ TEST_CASE("arrival times predicted through the day, and the arrivals they are ju
     const EtaUpdate mid = day.etas.back();
     REQUIRE(mid.stops.front().stop_id == 2);
     CHECK(mid.stops.front().method == EtaMethod::progress);
-    const double late_s =
-        std::chrono::duration<double>(mid.stops.front().arrival - mid.stops.front().scheduled_arrival)
-            .count();
+    const double late_s = std::chrono::duration<double>(mid.stops.front().arrival -
+                                                        mid.stops.front().scheduled_arrival)
+                              .count();
     CHECK(late_s == doctest::Approx(360).epsilon(0.25));
     CHECK(mid.stops.front().horizon_s == doctest::Approx(180).epsilon(0.25));
     // The live state carries the same predictions.
