@@ -144,7 +144,15 @@ assert sum(r["early"] for r in rows) == 1 and sum(r["on_time"] for r in rows) ==
 PY
 [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" "$base/api/reports/punctuality?from=2026-12-01T00:00Z&to=2026-12-02T00:00Z&tz=Mars/Olympus")" = 400 ] ||
   fail "an unknown zone was taken"
-echo "ok   punctuality by route and hour: 2 of 4 on time, 1 late, 1 early"
+for bad in "from=2026-12-02T00:00Z&to=2026-12-01T00:00Z" "from=2026-01-01T00:00Z&to=2026-12-01T00:00Z" \
+           "from=2026-12-01T00:00Z" "from=yesterday&to=2026-12-01T00:00Z"; do
+  code=$(curl -s -o "$work/body" -w '%{http_code}' -b "$jar" "$base/api/reports/punctuality?$bad")
+  case "$code" in 400 | 422) ;; *) fail "punctuality with $bad: $code $(cat "$work/body")" ;; esac
+  grep -q '"message"' "$work/body" || fail "punctuality with $bad: no reason"
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/reports/punctuality?from=2026-12-01T00:00Z&to=2026-12-02T00:00Z")" = 401 ] ||
+  fail "punctuality without a session"
+echo "ok   punctuality by route and hour: 2 of 4 on time, 1 late, 1 early; bad periods refused"
 
 sim() {
   "$fleetsim" run --vehicles 1 --imei-base "$1" \

@@ -31,3 +31,11 @@ export function fill(el, ...children) {
   append(el, children);
   return el;
 }
+
+/** An SVG element, built as h() builds HTML ones (attributes as given, text as text). */
+export function svg(tag, attributes = {}, ...children) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, String(v));
+  append(el, children);
+  return el;
+}

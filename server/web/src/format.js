@@ -121,8 +121,13 @@ export function errorText(error) {
   return String((error && error.message) || error);
 }
 
+/** A date as the value of an <input type="date"> (the browser's zone). */
+export function localDateValue(date) {
+  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+}
+
 /** A date as the value of an <input type="datetime-local"> (the browser's zone). */
 export function localInputValue(date) {
   const pad2 = (n) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())}T${pad2(date.getHours())}:${pad2(date.getMinutes())}`;
+  return `${localDateValue(date)}T${pad2(date.getHours())}:${pad2(date.getMinutes())}`;
 }

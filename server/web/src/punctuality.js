@@ -1,16 +1,9 @@
 // Punctuality as a chart: for each route, the share of arrivals on time in each hour of the day
 // (GET /api/reports/punctuality), drawn as an SVG grid the operator reads at a glance.
 import { api, query } from './api.js';
-import { h, fill } from './dom.js';
-import { errorText } from './format.js';
-
-const SVG = 'http://www.w3.org/2000/svg';
-const svg = (tag, attributes = {}, ...children) => {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, String(v));
-  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return el;
-};
+import { h, fill, svg } from './dom.js';
+import { errorText, localDateValue } from './format.js';
+import { byName } from './fleet.js';
 
 /** The colour of an on-time share: red at 50 % and below, through amber, to green at 100 %. */
 export function shareColour(share) {
@@ -32,14 +25,12 @@ export function byRoute(rows) {
     route.arrivals += r.arrivals;
     route.on_time += r.on_time;
   }
-  return [...routes.values()].sort((a, b) => a.route.localeCompare(b.route, undefined, { numeric: true }));
+  return [...routes.values()].sort((a, b) => byName(a.route, b.route));
 }
 
 export class PunctualityView {
   constructor() {
-    const day = new Date();
-    const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-    this.date = h('input', { type: 'date', value: iso(day), 'aria-label': 'day' });
+    this.date = h('input', { type: 'date', value: localDateValue(new Date()), 'aria-label': 'day' });
     this.days = h('select', { 'aria-label': 'days' }, [1, 7, 30].map((n) => h('option', { value: n }, n === 1 ? 'that day' : `${n} days to it`)));
     this.zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
     this.error = h('p', { class: 'error', role: 'alert' });

@@ -2,17 +2,9 @@
 // over time with the limit and the overspeed stretches, and a replay that moves a marker
 // along the track (a slider, or Play at 60 times real time).
 import { api, query } from './api.js';
-import { h, fill } from './dom.js';
+import { h, fill, svg } from './dom.js';
 import { eventLabel, formatClock, formatSpeed, errorText, localInputValue } from './format.js';
 import { scale, speedTop, speedPath, limitsOf } from './track_chart.js';
-
-const SVG = 'http://www.w3.org/2000/svg';
-const svg = (tag, attributes = {}, ...children) => {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, String(v));
-  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return el;
-};
 
 export class VehiclePanel {
   constructor(map) {

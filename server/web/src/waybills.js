@@ -2,18 +2,10 @@
 // /api/reports/waybills), shown as the very rows the CSV download holds, with the waybills
 // that have discrepancies marked and each discrepancy explained; CSV and XLSX downloads.
 import { api, query } from './api.js';
-import { h, fill } from './dom.js';
-import { errorText, formatClock, formatDateTime } from './format.js';
+import { h, fill, svg } from './dom.js';
+import { errorText, formatClock, formatDateTime, localDateValue } from './format.js';
 import { scale, linePath } from './track_chart.js';
 import { parseCsv } from './csv.js';
-
-const SVG = 'http://www.w3.org/2000/svg';
-const svg = (tag, attributes = {}, ...children) => {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, String(v));
-  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return el;
-};
 
 /** The roles that may read the report (the API refuses the others). */
 export const mayReadReport = (role) => role === 'admin' || role === 'accountant';
@@ -22,9 +14,8 @@ export class WaybillsView {
   constructor() {
     const today = new Date();
     const first = new Date(today.getFullYear(), today.getMonth(), 1);
-    const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-    this.from = h('input', { type: 'date', value: day(first), 'aria-label': 'from' });
-    this.to = h('input', { type: 'date', value: day(today), 'aria-label': 'to' });
+    this.from = h('input', { type: 'date', value: localDateValue(first), 'aria-label': 'from' });
+    this.to = h('input', { type: 'date', value: localDateValue(today), 'aria-label': 'to' });
     this.onlyProblems = h('input', { type: 'checkbox', 'aria-label': 'only with discrepancies', onchange: () => this.render() });
     this.links = h('span', { class: 'downloads' });
     this.summary = h('p', { class: 'summary-line' });
