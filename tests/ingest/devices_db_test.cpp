@@ -346,7 +346,8 @@ TEST_SUITE("db") {
         REQUIRE(eventually([&] {
             return count(db.conn(),
                          "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                         "'fleetd devices' AND wait_event_type = 'Lock'") == 1;
+                         "'fleetd devices' AND wait_event_type = 'Lock'"
+                         " AND datname = current_database()") == 1;
         }));
 
         auto first = std::async(std::launch::async, [&] {

@@ -206,7 +206,8 @@ TEST_SUITE("db") {
             pqxx::work tx(f.db.conn());
             CHECK(tx.exec1("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))"
                            " FROM pg_stat_activity"
-                           " WHERE application_name = 'fleetd assignment changes'")[0]
+                           " WHERE application_name = 'fleetd assignment changes'"
+                           " AND datname = current_database()")[0]
                       .as<int>() == 1);
             tx.commit();
         }
