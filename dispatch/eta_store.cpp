@@ -92,6 +92,27 @@ void save_arrivals(pqxx::transaction_base& tx, std::span<const StopArrival> arri
     insert.flush();
 }
 
+std::int64_t prune_predictions(pqxx::connection& conn, Millis before, std::int64_t chunk) {
+    if (chunk < 1) {
+        throw InputError("a pruning chunk of " + std::to_string(chunk) + " rows");
+    }
+    std::int64_t total = 0;
+    for (;;) {
+        pqxx::work tx(conn);
+        const auto deleted =
+            tx.exec0(
+                  "DELETE FROM fleet.eta_predictions WHERE ctid = ANY(ARRAY("
+                  "SELECT ctid FROM fleet.eta_predictions WHERE made_at < " +
+                  tx.quote(geo::iso_utc(before)) + " LIMIT " + std::to_string(chunk) + "))")
+                .affected_rows();
+        tx.commit();
+        total += static_cast<std::int64_t>(deleted);
+        if (static_cast<std::int64_t>(deleted) < chunk) {
+            return total;
+        }
+    }
+}
+
 std::vector<EtaAccuracy> eta_accuracy(pqxx::transaction_base& tx, Millis from, Millis to) {
     if (to <= from) {
         throw InputError("from " + geo::iso_utc(from) + " is not before to " + geo::iso_utc(to));

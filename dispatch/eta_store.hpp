@@ -21,6 +21,11 @@ void save_predictions(pqxx::transaction_base& tx, std::span<const EtaUpdate> upd
 /// Stores the first arrival of each run at each stop (a later report of the same is ignored).
 void save_arrivals(pqxx::transaction_base& tx, std::span<const StopArrival> arrivals);
 
+/// Deletes the predictions made before `before`, in transactions of at most `chunk` rows each
+/// (a long backlog never holds one long transaction open); returns how many went. The
+/// arrivals at stops stay: they are one row per stop served, and punctuality reads them.
+std::int64_t prune_predictions(pqxx::connection& conn, Millis before, std::int64_t chunk = 10000);
+
 /// How the predictions for arrivals in [from, to) fared, by horizon T (minutes from the
 /// prediction to the arrival): the share "reliably accurate" (−60·ln(T+1.3) < actual −
 /// predicted < 60·ln(T+1.5), seconds), ours against the baseline (scheduled + deviation),

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "dispatch/engine.hpp"
+#include "dispatch/eta_store.hpp"
 #include "dispatch/event_store.hpp"
 #include "dispatch/transport.hpp"
 #include "geo/error.hpp"
@@ -365,6 +366,29 @@ int run_fleetd(const Config& config) {
         }
     });
     Periodic directory_upkeep(control, workers, std::chrono::seconds(30), reload_directory);
+    // Stored arrival-time predictions older than eta-retention-days go, hourly (a few rows per
+    // stop ahead of every running trip, every 30 s: without an end the table would grow by
+    // tens of millions of rows a day on a large fleet).
+    std::unique_ptr<pqxx::connection> retention_db;
+    Periodic eta_retention(control, workers, std::chrono::hours(1), [&] {
+        if (config.eta_retention_days == 0) {
+            return;
+        }
+        try {
+            if (!retention_db || !retention_db->is_open()) {
+                retention_db = connections.connect("fleetd retention");
+            }
+            const auto deleted = dispatch::prune_predictions(
+                *retention_db, wall_clock() - std::chrono::days(config.eta_retention_days));
+            if (deleted > 0) {
+                log::info("eta", "deleted " + std::to_string(deleted) + " predictions older than " +
+                                     std::to_string(config.eta_retention_days) + " days");
+            }
+        } catch (const std::exception& e) {
+            retention_db.reset();
+            log::warn("eta", std::string("old predictions not deleted: ") + e.what());
+        }
+    });
     // Stays in loading zones (the transport-process records) are found every minute over the
     // last six hours: a stay is recorded within a minute of its arrival and updated when it ends.
     std::unique_ptr<pqxx::connection> transport_db;
@@ -447,6 +471,12 @@ int run_fleetd(const Config& config) {
                }});
     parts.add(
         {"partition upkeep", [&] { partitions.start(); }, [&] { partitions.stop(); }, [](auto) {}});
+    parts.add({"prediction retention",
+               [&] {
+                   eta_retention.start();
+                   eta_retention.poke();  // a restart after a long stop prunes at once
+               },
+               [&] { eta_retention.stop(); }, [](auto) {}});
     parts.add({"transport records", [&] { transport_upkeep.start(); },
                [&] { transport_upkeep.stop(); }, [](auto) {}});
     // Notices made by the API or fleetctl reach the connected devices within a second.

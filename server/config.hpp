@@ -35,6 +35,7 @@ struct Config {
     std::chrono::seconds database_wait{0};  ///< give up connecting after; 0 = never
     log::Level log_level = log::Level::info;
     int partition_months_ahead = 3;             ///< position partitions prepared ahead
+    int eta_retention_days = 14;                ///< stored arrival-time predictions kept; 0: all
     std::chrono::seconds shutdown_timeout{10};  ///< bound on a clean stop
 
     ingest::ListenerConfig listeners;

@@ -16,6 +16,7 @@
 
 #include "dispatch/eta_store.hpp"
 #include "geo/error.hpp"
+#include "geo/iso_time.hpp"
 #include "server/eta_feed.hpp"
 #include "server/webhooks.hpp"
 #include "tests/support/db.hpp"
@@ -268,6 +269,35 @@ TEST_SUITE("db") {
         CHECK_THROWS_AS(dispatch::eta_accuracy(tx, eight, eight), InputError);
         CHECK_THROWS_AS(dispatch::eta_accuracy(tx, eight, eight + std::chrono::days(93)),
                         InputError);
+    }
+
+    TEST_CASE("old predictions are deleted in chunks; newer ones and the arrivals stay") {
+        Scene scene;
+        server::EtaFeed feed(geo::ConnectionFactory({.url = scene.db.url()}));
+        // Made at 08:06, 08:07 and 08:08, each for stops 3, 4 and 5 (each moved by 90 s, so
+        // each is stored).
+        feed.on_eta({scene.update(eight + 6min, 2, -90s, 80s)}, {});
+        feed.step(scene.db.conn());
+        feed.on_eta({scene.update(eight + 7min, 2, 0s, 80s)}, {});
+        feed.step(scene.db.conn());
+        feed.on_eta({scene.update(eight + 8min, 2, 90s, 80s)}, {});
+        feed.step(scene.db.conn());
+        dispatch::StopArrival at3{scene.run(), 2, eight + 10min};
+        feed.on_eta({}, {at3});
+        feed.step(scene.db.conn());
+        REQUIRE(scene.count("SELECT count(*) FROM fleet.eta_predictions") == 9);
+
+        // Before 08:07:30 in chunks of 2 rows: the six of 08:06 and 08:07 go, in three full
+        // chunks and an empty one.
+        CHECK(dispatch::prune_predictions(scene.db.conn(), eight + 7min + 30s, 2) == 6);
+        CHECK(scene.count("SELECT count(*) FROM fleet.eta_predictions") == 3);
+        CHECK(scene.count("SELECT count(*) FROM fleet.eta_predictions WHERE made_at = '" +
+                          geo::iso_utc(eight + 8min) + "'") == 3);
+        CHECK(scene.count("SELECT count(*) FROM fleet.stop_arrivals") == 1);
+        // Nothing older is left: nothing more goes.
+        CHECK(dispatch::prune_predictions(scene.db.conn(), eight + 7min + 30s) == 0);
+        CHECK_THROWS_AS(dispatch::prune_predictions(scene.db.conn(), eight, 0), InputError);
+        CHECK(scene.count("SELECT count(*) FROM fleet.eta_predictions") == 3);
     }
 
     TEST_CASE("a consignee's webhooks: first known, moved beyond the threshold, arrived") {
