@@ -103,6 +103,8 @@ po::options_description config_options() {
          "a failed webhook is tried again after this, doubled at every failure up to an hour (1-3600)")
         ("webhook-max-attempts", po::value<long>()->default_value(10)->value_name("N"),
          "a webhook not delivered after this many attempts is given up (1-100)")
+        ("webhook-private-receivers", po::value<std::string>()->default_value("refuse")->value_name("POLICY"),
+         "refuse: webhooks only to public addresses (not loopback, private, link-local or cloud metadata ones, checked after resolving); allow: to any")
         ("webhook-ca-file", po::value<std::string>()->default_value("")->value_name("FILE"),
          "PEM certificates that https webhook receivers are verified against (default: the system's)")
         ("web-root", po::value<std::string>()->default_value(FLEET_DEFAULT_WEB_ROOT)->value_name("FOLDER"),
@@ -448,6 +450,11 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
     c.webhooks.retry_base = std::chrono::seconds(in_range<long>(vm, "webhook-retry-base", 1, 3600));
     c.webhooks.max_attempts = static_cast<int>(in_range<long>(vm, "webhook-max-attempts", 1, 100));
     c.webhooks.ca_file = vm["webhook-ca-file"].as<std::string>();
+    if (const auto policy = vm["webhook-private-receivers"].as<std::string>(); policy == "allow") {
+        c.webhooks.allow_private = true;
+    } else if (policy != "refuse") {
+        throw ConfigError("webhook-private-receivers", "refuse or allow, not '" + policy + "'");
+    }
     c.web.root = vm["web-root"].as<std::string>();
     c.web.root_given = !vm["web-root"].defaulted();
     c.web.map_tiles = vm["map-tiles"].as<std::string>();

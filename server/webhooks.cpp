@@ -31,6 +31,59 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+bool public_v4(const asio::ip::address_v4& a) {
+    const std::uint32_t v = a.to_uint();
+    auto in = [v](std::uint32_t net, int bits) {
+        const std::uint32_t mask = bits == 0 ? 0 : ~std::uint32_t{0} << (32 - bits);
+        return (v & mask) == net;
+    };
+    return !(in(0x00000000, 8) ||   // "this network", 0.0.0.0
+             in(0x0a000000, 8) ||   // 10/8
+             in(0x64400000, 10) ||  // 100.64/10, carrier-grade NAT
+             in(0x7f000000, 8) ||   // loopback
+             in(0xa9fe0000, 16) ||  // link-local, cloud metadata
+             in(0xac100000, 12) ||  // 172.16/12
+             in(0xc0000000, 24) ||  // 192.0.0/24, protocol assignments
+             in(0xc0000200, 24) ||  // 192.0.2/24, documentation
+             in(0xc0a80000, 16) ||  // 192.168/16
+             in(0xc6120000, 15) ||  // 198.18/15, benchmarking
+             in(0xc6336400, 24) ||  // 198.51.100/24, documentation
+             in(0xcb007100, 24) ||  // 203.0.113/24, documentation
+             in(0xe0000000, 4) ||   // multicast
+             in(0xf0000000, 4));    // reserved, broadcast
+}
+
+}  // namespace
+
+bool is_public_receiver(const asio::ip::address& address) {
+    if (address.is_v4()) {
+        return public_v4(address.to_v4());
+    }
+    const auto v6 = address.to_v6();
+    const auto b = v6.to_bytes();
+    if (v6.is_v4_mapped()) {
+        return public_v4(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+    }
+    // 64:ff9b::/96, NAT64: the IPv4 address it reaches is in the last four bytes.
+    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
+        std::all_of(b.begin() + 4, b.begin() + 12, [](unsigned char x) { return x == 0; })) {
+        return public_v4(asio::ip::address_v4({b[12], b[13], b[14], b[15]}));
+    }
+    if (v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_site_local() ||
+        v6.is_multicast() || v6.is_v4_compatible()) {
+        return false;
+    }
+    if ((b[0] & 0xfe) == 0xfc) {
+        return false;  // fc00::/7, unique local
+    }
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) {
+        return false;  // 2001:db8::/32, documentation
+    }
+    return true;
+}
+
 WebhookUrl parse_webhook_url(std::string_view url) {
     const std::string shown(url.substr(0, 200));
     if (url.size() > 2048) {
@@ -270,11 +323,27 @@ struct WebhookSender::Impl {
         boost::system::error_code ec;
         const auto endpoints = co_await resolver.async_resolve(
             url.host, std::to_string(url.port), asio::redirect_error(asio::use_awaitable, ec));
+        // Only the addresses that may be sent to are connected to (checked here, after the
+        // name was resolved, so that a name that resolves differently later gains nothing).
+        std::vector<tcp::endpoint> endpoints_allowed;
+        std::string refused;
+        if (!ec) {
+            for (const auto& e : endpoints) {
+                if (options.allow_private || is_public_receiver(e.endpoint().address())) {
+                    endpoints_allowed.push_back(e.endpoint());
+                } else if (refused.empty()) {
+                    refused = e.endpoint().address().to_string();
+                }
+            }
+        }
         if (ec) {
             out.error = "resolving " + url.host + ": " + ec.message();
+        } else if (endpoints_allowed.empty()) {
+            out.error = "refused: " + url.host + " is at " + refused +
+                        ", not a public address (webhook-private-receivers = allow permits it)";
         } else if (!url.tls) {
             tcp_stream.expires_at(until);
-            co_await tcp_stream.async_connect(endpoints,
+            co_await tcp_stream.async_connect(endpoints_allowed,
                                               asio::redirect_error(asio::use_awaitable, ec));
             if (ec) {
                 out.error = "connecting: " + ec.message();
@@ -290,7 +359,7 @@ struct WebhookSender::Impl {
                 s.set_verify_callback(asio::ssl::host_name_verification(url.host));
                 beast::get_lowest_layer(s).expires_at(until);
                 co_await beast::get_lowest_layer(s).async_connect(
-                    endpoints, asio::redirect_error(asio::use_awaitable, ec));
+                    endpoints_allowed, asio::redirect_error(asio::use_awaitable, ec));
                 if (ec) {
                     out.error = "connecting: " + ec.message();
                 } else {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <thread>
 
+#include <boost/asio/ip/address.hpp>
 #include <pqxx/pqxx>
 
 #include "geo/store.hpp"
@@ -48,6 +49,13 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message);
 std::string webhook_signature(std::string_view secret, std::string_view timestamp,
                               std::string_view body);
 
+/// Whether a receiver at `address` may be sent to without webhook-private-receivers = allow:
+/// false for loopback, unspecified, private (10/8, 172.16/12, 192.168/16, fc00::/7), shared
+/// (100.64/10), link-local (169.254/16, fe80::/10, where cloud metadata services answer),
+/// multicast, broadcast, reserved (0/8, 240/4) and documentation addresses, IPv4-mapped and
+/// NAT64 ones judged by the IPv4 address they carry.
+bool is_public_receiver(const boost::asio::ip::address& address);
+
 struct WebhookOptions {
     /// The whole of one attempt: resolving, connecting, TLS, writing, reading the answer.
     std::chrono::milliseconds timeout{10000};
@@ -61,6 +69,10 @@ struct WebhookOptions {
     /// Certificates of https receivers are verified against this file (PEM); empty: the
     /// system's store.
     std::string ca_file{};
+    /// Receivers whose names resolve only to addresses that are not public (is_public_receiver)
+    /// are refused, so that a subscription cannot aim fleetd at the services beside it; the
+    /// addresses are checked after resolving, and only the checked ones are connected to.
+    bool allow_private = false;
     /// Of a receiver's answer, at most this much is read (and dropped).
     std::size_t max_response_bytes = 64 * 1024;
 };

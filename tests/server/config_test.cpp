@@ -59,6 +59,9 @@ TEST_CASE("bad values name the key and the problem") {
     CHECK(config_key_error({"--database-url", "dbname=x", "--partition-months-ahead", "500"}) ==
           "partition-months-ahead | configuration: 'partition-months-ahead': must be between 0 "
           "and 120, got 500");
+    CHECK(config_key_error({"--database-url", "dbname=x", "--webhook-private-receivers", "yes"}) ==
+          "webhook-private-receivers | configuration: 'webhook-private-receivers': refuse or "
+          "allow, not 'yes'");
     CHECK(config_key_error({"--database-url", "dbname=x", "--eta-retention-days", "-1"}) ==
           "eta-retention-days | configuration: 'eta-retention-days': must be between 0 and "
           "3650, got -1");

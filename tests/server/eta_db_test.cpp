@@ -189,6 +189,7 @@ server::WebhookOptions fast_options() {
     o.timeout = 1000ms;
     o.retry_base = 1000ms;
     o.max_attempts = 3;
+    o.allow_private = true;  // the test receivers are on 127.0.0.1
     return o;
 }
 
@@ -229,6 +230,48 @@ TEST_CASE("webhook URLs: http or https, a host, a port in range, nothing hidden"
     for (const auto& bad : bads) {
         CAPTURE(bad);
         CHECK_THROWS_AS(server::parse_webhook_url(bad), InputError);
+    }
+}
+
+TEST_CASE("webhook receivers: public addresses only, unless private ones are allowed") {
+    for (const char* blocked : {"127.0.0.1",
+                                "127.1.2.3",
+                                "0.0.0.0",
+                                "10.0.0.5",
+                                "172.16.0.1",
+                                "172.31.255.255",
+                                "192.168.1.1",
+                                "169.254.169.254",
+                                "100.64.0.1",
+                                "100.127.255.254",
+                                "192.0.2.7",
+                                "198.18.0.1",
+                                "198.51.100.1",
+                                "203.0.113.9",
+                                "224.0.0.1",
+                                "239.255.255.250",
+                                "240.0.0.1",
+                                "255.255.255.255",
+                                "::1",
+                                "::",
+                                "fe80::1",
+                                "fc00::1",
+                                "fd12:3456::1",
+                                "ff02::1",
+                                "2001:db8::1",
+                                "::ffff:127.0.0.1",
+                                "::ffff:10.1.2.3",
+                                "::ffff:169.254.169.254",
+                                "64:ff9b::7f00:1",
+                                "64:ff9b::a9fe:a9fe"}) {
+        CAPTURE(blocked);
+        CHECK_FALSE(server::is_public_receiver(asio::ip::make_address(blocked)));
+    }
+    for (const char* open : {"8.8.8.8", "1.1.1.1", "172.15.255.255", "172.32.0.1", "100.63.255.255",
+                             "100.128.0.1", "192.169.0.1", "11.0.0.1", "2a00:1450:4001::200e",
+                             "2001:4860:4860::8888", "::ffff:8.8.8.8", "64:ff9b::808:808"}) {
+        CAPTURE(open);
+        CHECK(server::is_public_receiver(asio::ip::make_address(open)));
     }
 }
 
@@ -436,6 +479,41 @@ TEST_SUITE("db") {
                                          .count()) < 60);
         }
         (void)sub;
+    }
+
+    TEST_CASE("a receiver on a private address is refused by default and gets nothing") {
+        Scene scene;
+        Receiver receiver({200, 200});
+        subscribe(scene.db.conn(), receiver.url());
+        // "localhost" resolves to loopback addresses only: refused after resolving too.
+        const auto port = receiver.url().substr(receiver.url().rfind(':'));
+        subscribe(scene.db.conn(), "http://localhost" + port, 4);
+        server::EtaFeed feed(geo::ConnectionFactory({.url = scene.db.url()}));
+        feed.on_eta({scene.update(eight + 1min, 1, 0s, 0s)}, {});
+        feed.step(scene.db.conn());
+        auto options = fast_options();
+        options.allow_private = false;
+        server::WebhookSender sender(geo::ConnectionFactory({.url = scene.db.url()}), options);
+        CHECK(sender.run_once(scene.db.conn()) == 2);
+        {
+            std::lock_guard lock(receiver.mutex);
+            CHECK(receiver.received.empty());
+        }
+        pqxx::read_transaction tx(scene.db.conn());
+        const auto log = tx.exec(
+            "SELECT d.state, a.http_status IS NULL, a.error FROM fleet.webhook_deliveries d"
+            " JOIN fleet.webhook_attempts a USING (delivery_id) ORDER BY a.error");
+        REQUIRE(log.size() == 2);
+        for (const auto& row : log) {
+            CHECK(row[0].as<std::string>() == "pending");  // tried again, like a closed port
+            CHECK(row[1].as<bool>());
+            CAPTURE(row[2].as<std::string>());
+            CHECK(row[2].as<std::string>().find("not a public address") != std::string::npos);
+            CHECK(row[2].as<std::string>().find("webhook-private-receivers = allow") !=
+                  std::string::npos);
+        }
+        CHECK(log[0][2].as<std::string>().starts_with("refused: 127.0.0.1 is at 127.0.0.1"));
+        CHECK(log[1][2].as<std::string>().starts_with("refused: localhost is at "));
     }
 
     TEST_CASE("a hanging receiver holds up no other; refused, gone and used-up attempts") {
