@@ -383,6 +383,56 @@ void DeviceRegistry::forget(std::string_view identifier) {
     }
 }
 
+std::vector<std::string> DeviceRegistry::refresh() {
+    struct Row {
+        std::int64_t vehicle_id = 0;
+        std::optional<std::string> protocol{};
+    };
+    std::unordered_map<std::string, Row> rows;
+    {
+        Lease lease = this->lease();
+        try {
+            pqxx::read_transaction tx(lease.connection());
+            for (const auto& r :
+                 tx.exec("SELECT identifier, vehicle_id, protocol FROM fleet.devices")) {
+                rows.emplace(r[0].as<std::string>(),
+                             Row{r[1].as<std::int64_t>(), optional_text(r[2])});
+            }
+        } catch (const pqxx::broken_connection& e) {
+            lease.discard();
+            throw DatabaseError(std::string("device registry: ") + e.what());
+        } catch (const pqxx::failure& e) {
+            throw DatabaseError(std::string("device registry: ") + e.what());
+        }
+    }
+    std::vector<std::string> changed;
+    std::lock_guard lock(mutex_);
+    for (auto it = accepted_.begin(); it != accepted_.end();) {
+        const auto row = rows.find(it->first);
+        const bool same = row != rows.end() && row->second.vehicle_id == it->second.vehicle_id &&
+                          row->second.protocol == it->second.protocol;
+        if (same) {
+            ++it;
+        } else {
+            changed.push_back(it->first);
+            it = accepted_.erase(it);
+        }
+    }
+    for (auto it = refusals_.begin(); it != refusals_.end();) {
+        const auto nul = it->first.find('\0');
+        const auto row = rows.find(it->first.substr(0, nul));
+        const bool now_known =
+            row != rows.end() &&
+            (!row->second.protocol || *row->second.protocol == it->first.substr(nul + 1));
+        if (now_known) {
+            erase_refusal(it++);
+        } else {
+            ++it;
+        }
+    }
+    return changed;
+}
+
 DeviceRegistryStats DeviceRegistry::stats() const {
     DeviceRegistryStats s;
     s.lookups = lookups_;

@@ -110,6 +110,14 @@ class DeviceRegistry {
     /// (after an operator adds or moves it).
     void forget(std::string_view identifier);
 
+    /// Compares what is remembered with fleet.devices as it stands (one query of the whole
+    /// table, on a connection of the pool; run every few seconds by fleetd): an accepted device
+    /// that was moved to another vehicle, bound to another protocol or removed is forgotten, and
+    /// so is a refusal of a device that was added since. Returns the identifiers of the accepted
+    /// devices forgotten, whose open connections still carry the old vehicle. Throws
+    /// DatabaseError when the database fails (nothing is forgotten).
+    std::vector<std::string> refresh();
+
     DeviceRegistryStats stats() const;
 
     /// Appends the registry's metric families in the Prometheus text format (for

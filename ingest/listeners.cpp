@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -1030,6 +1031,25 @@ std::map<std::string, std::uint16_t> Listeners::bound_ports() const {
 std::size_t Listeners::open_connections() const {
     std::lock_guard lock(impl_->book_mutex);
     return impl_->open;
+}
+
+void Listeners::disconnect_devices(const std::vector<std::string>& identifiers) {
+    if (identifiers.empty()) {
+        return;
+    }
+    auto wanted =
+        std::make_shared<const std::set<std::string>>(identifiers.begin(), identifiers.end());
+    for (auto& c : impl_->open_connections()) {
+        // The device's identifier belongs to the connection's own thread.
+        impl_->gate->post(c->socket.get_executor(), [c, wanted] {
+            if (!c->device.empty() && wanted->contains(c->device)) {
+                log::info(c->protocol.name,
+                          "closing " + c->peer + " (" + c->device +
+                              "): the device was moved or removed in the register");
+                c->close();
+            }
+        });
+    }
 }
 
 void Listeners::send(std::int64_t vehicle_id, DownlinkMessage message,

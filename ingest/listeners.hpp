@@ -92,6 +92,10 @@ class Listeners : public Downlink {
     std::map<std::string, std::uint16_t> bound_ports() const;
     /// Open connections, all protocols.
     std::size_t open_connections() const;
+    /// Closes the open connections of these devices (each on its own thread; what was not yet
+    /// committed goes unanswered, so the device resends it), so that they log in again and are
+    /// looked up afresh: after DeviceRegistry::refresh() found them moved or removed.
+    void disconnect_devices(const std::vector<std::string>& identifiers);
 
     /// Sends through the vehicle's newest open connection (OsmAnd: the next response to its
     /// device, if it reported within the idle timeout).

@@ -366,6 +366,22 @@ int run_fleetd(const Config& config) {
         }
     });
     Periodic directory_upkeep(control, workers, std::chrono::seconds(30), reload_directory);
+    // A device moved to another vehicle or removed (fleetctl device move|remove, the API) is
+    // forgotten within 15 s and its connection closed, so that its next login is looked up
+    // afresh; a device added after a refusal gets in at its next login.
+    Periodic device_upkeep(control, workers, std::chrono::seconds(15), [&] {
+        try {
+            const auto changed = devices.refresh();
+            if (!changed.empty()) {
+                log::info("devices", std::to_string(changed.size()) +
+                                         " device(s) moved or removed in the register: their "
+                                         "connections are closed");
+                listeners.disconnect_devices(changed);
+            }
+        } catch (const std::exception& e) {
+            log::warn("devices", std::string("the register was not read: ") + e.what());
+        }
+    });
     // Stored arrival-time predictions older than eta-retention-days go, hourly (a few rows per
     // stop ahead of every running trip, every 30 s: without an end the table would grow by
     // tens of millions of rows a day on a large fleet).
@@ -477,6 +493,8 @@ int run_fleetd(const Config& config) {
                    eta_retention.poke();  // a restart after a long stop prunes at once
                },
                [&] { eta_retention.stop(); }, [](auto) {}});
+    parts.add({"device register", [&] { device_upkeep.start(); }, [&] { device_upkeep.stop(); },
+               [](auto) {}});
     parts.add({"transport records", [&] { transport_upkeep.start(); },
                [&] { transport_upkeep.stop(); }, [](auto) {}});
     // Notices made by the API or fleetctl reach the connected devices within a second.

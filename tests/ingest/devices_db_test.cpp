@@ -3,6 +3,7 @@
 // and lookups that do not wait for each other.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -424,6 +425,66 @@ TEST_SUITE("db") {
         CHECK(is(registry.resolve(imei, "gt06", "192.0.2.1:6"), DeviceVerdict::accepted, other));
         CHECK(registry.stats().lookups == 4);
         CHECK(registry.stats().accepted_remembered == 1);
+    }
+
+    TEST_CASE(
+        "devices: refresh() forgets the moved, removed and rebound, and the refusals of "
+        "devices added since") {
+        MigratedDatabase db;
+        DeviceRegistry registry(factory(db.url()), UnknownDevices::refuse);
+        const auto kept = add_device(db.conn(), "356307042441101", "teltonika");
+        const auto moved = add_device(db.conn(), "356307042441102", "teltonika");
+        const auto removed = add_device(db.conn(), "356307042441103", "teltonika");
+        const auto rebound = add_device(db.conn(), "356307042441104", "teltonika");
+        for (const auto& [imei, vehicle] : {std::pair{"356307042441101", kept},
+                                            {"356307042441102", moved},
+                                            {"356307042441103", removed},
+                                            {"356307042441104", rebound}}) {
+            CHECK(is(registry.resolve(imei, "teltonika", "192.0.2.1:1"), DeviceVerdict::accepted,
+                     vehicle));
+        }
+        CHECK(is(registry.resolve("356307042441105", "teltonika", "192.0.2.1:1"),
+                 DeviceVerdict::unknown));
+        CHECK(is(registry.resolve("356307042441101", "gt06", "192.0.2.1:1"),
+                 DeviceVerdict::wrong_protocol));
+        CHECK(registry.refresh().empty());  // nothing changed: everything stays
+        CHECK(registry.stats().accepted_remembered == 4);
+        CHECK(registry.stats().refusals_remembered == 2);
+
+        const auto other = add_device(db.conn(), "plate-only-2", "gt06");
+        {
+            pqxx::work tx(db.conn());
+            tx.exec_params0("UPDATE fleet.devices SET vehicle_id = $1 WHERE identifier = $2", other,
+                            "356307042441102");
+            tx.exec0("DELETE FROM fleet.devices WHERE identifier = '356307042441103'");
+            tx.exec0(
+                "UPDATE fleet.devices SET protocol = 'gt06'"
+                " WHERE identifier = '356307042441104'");
+            tx.exec_params0(
+                "INSERT INTO fleet.devices (identifier, protocol, vehicle_id)"
+                " VALUES ('356307042441105', 'teltonika', $1)",
+                other);
+            tx.commit();
+        }
+        auto changed = registry.refresh();
+        std::sort(changed.begin(), changed.end());
+        CHECK(changed ==
+              std::vector<std::string>{"356307042441102", "356307042441103", "356307042441104"});
+        // The kept one still answers from memory; the wrong protocol is still refused there.
+        CHECK(registry.cached("356307042441101", "teltonika")->vehicle_id == kept);
+        CHECK(registry.cached("356307042441101", "gt06")->verdict == DeviceVerdict::wrong_protocol);
+        CHECK_FALSE(registry.cached("356307042441102", "teltonika").has_value());
+        CHECK_FALSE(registry.cached("356307042441105", "teltonika").has_value());
+        // Looked up afresh: where they are now.
+        CHECK(is(registry.resolve("356307042441102", "teltonika", "192.0.2.1:2"),
+                 DeviceVerdict::accepted, other));
+        CHECK(is(registry.resolve("356307042441103", "teltonika", "192.0.2.1:2"),
+                 DeviceVerdict::unknown));
+        CHECK(is(registry.resolve("356307042441104", "teltonika", "192.0.2.1:2"),
+                 DeviceVerdict::wrong_protocol));
+        CHECK(is(registry.resolve("356307042441105", "teltonika", "192.0.2.1:2"),
+                 DeviceVerdict::accepted, other));
+        CHECK(registry.refresh().empty());
     }
 
     TEST_CASE("devices: an unreachable database is a DatabaseError, and nothing is remembered") {

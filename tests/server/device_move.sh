@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# A tracker moved to another vehicle, or removed, while it is connected: fleetd closes its
+# connection within the register's refresh (15 s), the next login is looked up afresh, and the
+# fixes after it are stored for the new vehicle (or refused once it is removed); what was stored
+# before stays with the old one.
+#   device_move.sh FLEETD FLEETCTL STATE
+set -u
+fleetd=$1 fleetctl=$2 state=$3
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/api_lib.sh"
+api_setup device_move
+
+ctl migrate
+ctl vehicle add A111AA77
+ctl vehicle add B222BB77
+ctl device add 356307042441013 --protocol teltonika --vehicle A111AA77
+teltonika_port=$(free_port)
+api_start
+export PYTHONPATH=$here
+
+python3 - "$teltonika_port" "$url" "$fleetctl" <<'PY' || fail "the scenario failed (above)"
+import subprocess, sys, time
+from devices import Closed, Teltonika
+
+port, url, fleetctl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+def check(ok, what):
+    if not ok:
+        print("FAIL:", what)
+        sys.exit(1)
+
+def sql(q):
+    return subprocess.run(["psql", url, "-qtAc", q], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+def ctl(*args):
+    out = subprocess.run([fleetctl, "--database-url", url, "--log-level", "warn", *args],
+                         capture_output=True, text=True)
+    check(out.returncode == 0, "fleetctl %s: %s" % (" ".join(args), out.stderr))
+
+def stored(registration):
+    return int(sql("SELECT count(*) FROM fleet.positions p JOIN fleet.vehicles v USING (vehicle_id)"
+                   " WHERE v.registration = '%s'" % registration))
+
+def closed_within(dev, seconds):
+    """True when fleetd closes the connection within `seconds` (it sends nothing else)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            dev._fill(min(deadline, time.monotonic() + 1))
+        except Closed:
+            return True
+        except OSError:
+            pass  # a timeout: still open
+    return False
+
+dev = Teltonika(port, "356307042441013")
+check(dev.login(), "the tracker logs in")
+now = time.time()
+dev.send_position(55.75, 37.61, now - 30)
+check(stored("A111AA77") == 1, "the first fix is A111AA77's")
+
+ctl("device", "move", "356307042441013", "--vehicle", "B222BB77")
+started = time.monotonic()
+check(closed_within(dev, 25), "fleetd did not close the moved tracker's connection in 25 s")
+print("ok   the moved tracker's connection was closed %.1f s after the move" % (time.monotonic() - started))
+dev.close()
+dev = Teltonika(port, "356307042441013")
+check(dev.login(), "the tracker logs in again")
+dev.send_position(55.76, 37.62, now - 20)
+check(stored("B222BB77") == 1 and stored("A111AA77") == 1,
+      "after the move the fix is B222BB77's, the earlier one stays A111AA77's: %d, %d"
+      % (stored("B222BB77"), stored("A111AA77")))
+
+ctl("device", "remove", "356307042441013")
+check(closed_within(dev, 25), "fleetd did not close the removed tracker's connection in 25 s")
+dev.close()
+dev = Teltonika(port, "356307042441013")
+check(not dev.login(), "a removed tracker is refused at its next login")
+check(stored("B222BB77") == 1 and stored("A111AA77") == 1, "nothing stored was lost")
+print("ok   moved: closed, looked up afresh, stored for the new vehicle; removed: closed, refused")
+PY
+grep -q "moved or removed in the register" "$work/fleetd.log" || fail "fleetd did not log the change"
+echo "device_move: all checks passed"
