@@ -5,6 +5,7 @@ import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { STATE_COLOURS } from './format.js';
 import { STALE_MS } from './fleet.js';
+import { groupLabels } from './labels.js';
 
 const SPRITE_SIZE = 30;
 const LABELS_UP_TO = 80;
@@ -130,13 +131,14 @@ const VehicleLayer = L.Layer.extend({
     g.font = '11px system-ui, sans-serif';
     g.textBaseline = 'middle';
     g.lineWidth = 3;
-    for (const v of this.vehicles) {
-      if (v.x === undefined || (!labels && v.id !== this.selected)) continue;
-      if (v.x < -20 || v.y < -20 || v.x > size.x + 20 || v.y > size.y + 20) continue;
+    const shown = this.vehicles.filter((v) => v.x !== undefined && (labels || v.id === this.selected) &&
+      v.x >= -20 && v.y >= -20 && v.x <= size.x + 20 && v.y <= size.y + 20);
+    // Vehicles on one spot: their names once, together ("BUS-1, BUS-2"), not one over another.
+    for (const l of groupLabels(shown)) {
       g.strokeStyle = '#fff';
-      g.strokeText(v.label, v.x + 11, v.y);
+      g.strokeText(l.text, l.x + 11, l.y);
       g.fillStyle = '#111';
-      g.fillText(v.label, v.x + 11, v.y);
+      g.fillText(l.text, l.x + 11, l.y);
     }
     g.globalAlpha = 1;
     // What was drawn, for the page's tests and the benchmark.
