@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -87,6 +88,33 @@ void raise_descriptor_limit(std::size_t wanted) {
                                 ") needs; connections beyond it are refused");
     }
 }
+
+// The database connection of one periodic task, opened when first needed and again after a
+// failure: run() calls `work` on it; an exception drops the connection (the next run opens a new
+// one) and is logged as "`failed`: <error>".
+class TaskConnection {
+  public:
+    TaskConnection(const geo::ConnectionFactory& factory, std::string name)
+        : factory_(factory), name_(std::move(name)) {}
+
+    void run(std::string_view component, std::string_view failed,
+             const std::function<void(pqxx::connection&)>& work) {
+        try {
+            if (!conn_ || !conn_->is_open()) {
+                conn_ = factory_.connect(name_);
+            }
+            work(*conn_);
+        } catch (const std::exception& e) {
+            conn_.reset();
+            log::warn(component, std::string(failed) + ": " + e.what());
+        }
+    }
+
+  private:
+    const geo::ConnectionFactory& factory_;
+    std::string name_;
+    std::unique_ptr<pqxx::connection> conn_;
+};
 
 // Runs `work` on the worker pool every `period` (the timer lives on the control context); a run
 // still going when the next is due is not doubled.
@@ -338,18 +366,12 @@ int run_fleetd(const Config& config) {
     });
     // The register as the API names it, read again every half minute (the API's own changes
     // reload it at once), and expired sessions removed.
-    std::unique_ptr<pqxx::connection> directory_db;
+    TaskConnection directory_db(connections, "fleetd directory");
     auto reload_directory = [&] {
-        try {
-            if (!directory_db || !directory_db->is_open()) {
-                directory_db = connections.connect("fleetd directory");
-            }
-            directory.reload(*directory_db);
-            api::remove_expired_sessions(*directory_db);
-        } catch (const std::exception& e) {
-            directory_db.reset();
-            log::warn("api", std::string("could not read the register: ") + e.what());
-        }
+        directory_db.run("api", "could not read the register", [&](pqxx::connection& conn) {
+            directory.reload(conn);
+            api::remove_expired_sessions(conn);
+        });
     };
 
     // Keeps the position partitions ahead of time, once an hour (the first run was at start).
@@ -385,44 +407,32 @@ int run_fleetd(const Config& config) {
     // Stored arrival-time predictions older than eta-retention-days go, hourly (a few rows per
     // stop ahead of every running trip, every 30 s: without an end the table would grow by
     // tens of millions of rows a day on a large fleet).
-    std::unique_ptr<pqxx::connection> retention_db;
+    TaskConnection retention_db(connections, "fleetd retention");
     Periodic eta_retention(control, workers, std::chrono::hours(1), [&] {
         if (config.eta_retention_days == 0) {
             return;
         }
-        try {
-            if (!retention_db || !retention_db->is_open()) {
-                retention_db = connections.connect("fleetd retention");
-            }
+        retention_db.run("eta", "old predictions not deleted", [&](pqxx::connection& conn) {
             const auto deleted = dispatch::prune_predictions(
-                *retention_db, wall_clock() - std::chrono::days(config.eta_retention_days));
+                conn, wall_clock() - std::chrono::days(config.eta_retention_days));
             if (deleted > 0) {
                 log::info("eta", "deleted " + std::to_string(deleted) + " predictions older than " +
                                      std::to_string(config.eta_retention_days) + " days");
             }
-        } catch (const std::exception& e) {
-            retention_db.reset();
-            log::warn("eta", std::string("old predictions not deleted: ") + e.what());
-        }
+        });
     });
     // Stays in loading zones (the transport-process records) are found every minute over the
     // last six hours: a stay is recorded within a minute of its arrival and updated when it ends.
-    std::unique_ptr<pqxx::connection> transport_db;
+    TaskConnection transport_db(connections, "fleetd transport");
     Periodic transport_upkeep(control, workers, std::chrono::minutes(1), [&] {
-        try {
-            if (!transport_db || !transport_db->is_open()) {
-                transport_db = connections.connect("fleetd transport");
-            }
-            const auto now = wall_clock();
-            pqxx::work tx(*transport_db);
-            dispatch::detect_zone_visits(tx, now - std::chrono::hours(6),
-                                         now + std::chrono::minutes(5));
-            tx.commit();
-        } catch (const std::exception& e) {
-            transport_db.reset();
-            log::warn("dispatch",
-                      std::string("stays in loading zones not looked for: ") + e.what());
-        }
+        transport_db.run("dispatch", "stays in loading zones not looked for",
+                         [&](pqxx::connection& conn) {
+                             const auto now = wall_clock();
+                             pqxx::work tx(conn);
+                             dispatch::detect_zone_visits(tx, now - std::chrono::hours(6),
+                                                          now + std::chrono::minutes(5));
+                             tx.commit();
+                         });
     });
     Parts parts;
     // Before the engine, so that it stops after it and stores what the engine handed over.

@@ -95,7 +95,7 @@ po::options_description config_options() {
          "a live-stream subscriber this far behind (unsent KiB) is closed with code 4001 (16-1048576)")
         ("message-replies", po::value<std::string>()->default_value("OK,On my way,Delayed,Call me")->value_name("LIST"),
          "the canned replies a message to drivers offers on the terminal, comma-separated (at most 8, each 1-40 characters; acknowledged and cannot comply are always offered)")
-        ("eta-retention-days", po::value<int>()->default_value(14)->value_name("DAYS"),
+        ("eta-retention-days", po::value<long>()->default_value(14)->value_name("DAYS"),
          "stored arrival-time predictions (fleet.eta_predictions) older than this are deleted, hourly; 0 keeps them all (0-3650)")
         ("webhook-timeout", po::value<long>()->default_value(10)->value_name("SECONDS"),
          "a consignee's webhook receiver has this long to answer one attempt (1-300)")
@@ -445,7 +445,7 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
             throw ConfigError("message-replies", "1 to 8 replies, comma-separated");
         }
     }
-    c.eta_retention_days = in_range<int>(vm, "eta-retention-days", 0, 3650);
+    c.eta_retention_days = static_cast<int>(in_range<long>(vm, "eta-retention-days", 0, 3650));
     c.webhooks.timeout = std::chrono::seconds(in_range<long>(vm, "webhook-timeout", 1, 300));
     c.webhooks.retry_base = std::chrono::seconds(in_range<long>(vm, "webhook-retry-base", 1, 3600));
     c.webhooks.max_attempts = static_cast<int>(in_range<long>(vm, "webhook-max-attempts", 1, 100));
