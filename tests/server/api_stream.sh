@@ -118,13 +118,15 @@ echo "without subscribers: $without"
 echo "with subscribers:    $with"
 echo "subscribers:         $result"
 
-# Every record acknowledged both times, at the paced rate within a tenth (fleetsim paces 2 000/s;
-# a stream that held up ingest would fall far short).
+# Every record acknowledged both times, at the paced rate within 30% (fleetsim paces 2 000/s; a
+# stream that held up ingest would stop it within a second, once the slow one's bound is full, and
+# fall far short). Not within a tenth: under the full suite on two cores, a neighbour's burst once
+# stalled every acknowledgement for a second (p99 1 021 ms) and took the rate to 0.86 of the first.
 for run in "$without" "$with"; do
   [ "$(kv sent "$run")" = "$(kv acked "$run")" ] || fail "not every record was acknowledged: $run"
 done
 rate0=$(kv rate "$without" | sed 's/rec\/s$//') rate1=$(kv rate "$with" | sed 's/rec\/s$//')
-awk -v a="$rate0" -v b="$rate1" 'BEGIN { exit !(b >= 0.9 * a) }' ||
+awk -v a="$rate0" -v b="$rate1" 'BEGIN { exit !(b >= 0.7 * a) }' ||
   fail "ingest slowed with a slow subscriber: $rate1 against $rate0 records/s"
 [ "$(kv reader_positions "$result")" -ge 5000 ] || fail "the reading subscriber got too few positions: $result"
 case "$(kv slow_code "$result")" in
