@@ -209,5 +209,9 @@ int main(int argc, char** argv) {
     } catch (const pqxx::failure& e) {
         std::cerr << "fleetctl: database: " << e.what() << "\n";
         return 1;
+    } catch (const std::exception& e) {
+        // A fault of fleetctl's own: said, never an abort with a core dump.
+        std::cerr << "fleetctl: internal error (please report it): " << e.what() << "\n";
+        return 70;  // EX_SOFTWARE
     }
 }

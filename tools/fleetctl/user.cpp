@@ -78,8 +78,8 @@ po::options_description set_options() {
         ("role", po::value<std::string>()->value_name("ROLE"), "admin, dispatcher, accountant or viewer")
         ("groups", po::value<std::string>()->value_name("G,..."), "replaces the groups ('' for none)")
         ("password-stdin", "a new password from standard input (ends the user's sessions)")
-        ("active", "the user may log in again")
-        ("inactive", "the user may no longer log in (sessions end at once; tokens stop within seconds)");
+        ("active", po::bool_switch(), "the user may log in again")
+        ("inactive", po::bool_switch(), "the user may no longer log in (sessions and tokens stop at once)");
     // clang-format on
     reg::add_common_options(d);
     return d;
