@@ -39,6 +39,7 @@
 #include "server/metrics.hpp"
 #include "server/notice_service.hpp"
 #include "server/parts.hpp"
+#include "server/register_watch.hpp"
 #include "server/webhooks.hpp"
 
 namespace fleet::server {
@@ -389,8 +390,9 @@ int run_fleetd(const Config& config) {
     });
     Periodic directory_upkeep(control, workers, std::chrono::seconds(30), reload_directory);
     // A device moved to another vehicle or removed (fleetctl device move|remove, the API) is
-    // forgotten within 15 s and its connection closed, so that its next login is looked up
-    // afresh; a device added after a refusal gets in at its next login.
+    // forgotten and its connection closed, so that its next login is looked up afresh; a device
+    // added after a refusal gets in at its next login. At once when notified (register_watch
+    // below), within 15 s otherwise.
     Periodic device_upkeep(control, workers, std::chrono::seconds(15), [&] {
         try {
             const auto changed = devices.refresh();
@@ -544,6 +546,26 @@ int run_fleetd(const Config& config) {
                        http.drain(now + (deadline - now) / 3);
                    }});
     }
+
+    // Changes to devices, credentials and vehicle names, by fleetctl, another fleetd or SQL, are
+    // acted on as they are committed (migration 0020's notifications); the periodic reads above
+    // remain the fallback.
+    RegisterWatch register_watch(connections, {{"devices", [&] { device_upkeep.poke(); }},
+                                               {"credentials",
+                                                [&] {
+                                                    if (config.api.enabled) {
+                                                        http.forget_principals();
+                                                    }
+                                                }},
+                                               {"directory", [&] {
+                                                    if (config.api.enabled) {
+                                                        directory_upkeep.poke();
+                                                    }
+                                                }}});
+    metrics.add("register",
+                [&register_watch](std::string& out) { register_watch.write_metrics(out); });
+    parts.add({"register changes", [&] { register_watch.start(); }, [&] { register_watch.stop(); },
+               [](auto) {}});
 
     int exit_code = 0;
     try {

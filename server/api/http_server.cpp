@@ -231,11 +231,16 @@ class Subscriber : public StreamSubscriber, public std::enable_shared_from_this<
         wake.cancel();
     }
     std::size_t queued_bytes() const override { return queued; }
-    bool drop_slow() override {
+    bool drop_slow() override { return end(4001, "too slow: resync from /api/vehicles"); }
+    /// Ends the subscription with a close `code` after the frame being sent (cut after
+    /// close_grace when the subscriber reads nothing); false when it was ending already.
+    bool end(unsigned code, std::string reason) {
         if (dropped) {
             return false;
         }
         dropped = true;
+        close_code = code;
+        close_reason = std::move(reason);
         wake.cancel();
         grace.expires_after(close_grace);
         grace.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
@@ -255,9 +260,18 @@ class Subscriber : public StreamSubscriber, public std::enable_shared_from_this<
     std::size_t queued = 0;
     bool dropped = false;
     bool closed = false;
+    unsigned close_code = 4001;
+    std::string close_reason;
+    /// Who subscribed, as last checked, and the subscription they last asked for.
+    std::shared_ptr<const Principal> principal;
+    nlohmann::json subscription = nlohmann::json::object();
 };
 
 }  // namespace
+
+// How often the live stream's subscribers are authenticated again without a notification (a
+// session that expired while its stream was open).
+constexpr std::chrono::seconds live_recheck{60};
 
 struct HttpServer::Impl {
     Impl(HttpConfig c, const Router& r, DatabaseThreads& d, StreamHooks h)
@@ -298,6 +312,24 @@ struct HttpServer::Impl {
         std::chrono::steady_clock::time_point until;
     };
     std::unordered_map<std::string, Cached> principals;
+    /// Counts the forgettings: a lookup that was under way across one is not kept, since it
+    /// may have read the credential before its revocation.
+    std::uint64_t principals_generation = 0;
+
+    // The live stream's subscribers by stream id, with what they authenticated with: checked
+    // again whenever credentials change (and every live_recheck), so that a revoked token, an
+    // ended or expired session, or a role the route no longer admits ends its stream (4003),
+    // and a changed dispatcher's groups narrow it. Network thread only.
+    struct Live {
+        Credential credential;
+        const Route* route = nullptr;
+        std::weak_ptr<Subscriber> subscriber;
+    };
+    std::unordered_map<std::uint64_t, Live> lives;
+    bool rechecking = false;
+    bool recheck_again = false;
+    asio::steady_timer recheck_timer{context};
+    std::atomic<std::uint64_t> streams_ended{0};
 
     // Counters (read by write_metrics from another thread).
     mutable std::mutex metrics_mutex;
@@ -321,7 +353,28 @@ struct HttpServer::Impl {
                            bool head);
     template <typename Stream>
     awaitable<void> live(Stream& stream, const http::request<http::string_body>& request,
-                         std::shared_ptr<const Principal> principal);
+                         std::shared_ptr<const Principal> principal, Credential credential,
+                         const Route& route);
+    awaitable<void> recheck_live();
+    void forget_principals() {
+        principals.clear();
+        ++principals_generation;
+        if (!lives.empty()) {
+            asio::co_spawn(context, recheck_live(), asio::detached);
+        }
+    }
+    void schedule_recheck() {
+        recheck_timer.expires_after(live_recheck);
+        recheck_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec || stopping) {
+                return;
+            }
+            if (!lives.empty()) {
+                asio::co_spawn(context, recheck_live(), asio::detached);
+            }
+            schedule_recheck();
+        });
+    }
     void schedule_flush() {
         flush_timer.expires_after(hooks.stream->config().period);
         flush_timer.async_wait([this](const boost::system::error_code& ec) {
@@ -347,8 +400,9 @@ awaitable<void> write_frames(WebSocket* ws, std::shared_ptr<Subscriber> subscrib
     boost::system::error_code ec;
     while (!subscriber->closed) {
         if (subscriber->dropped) {
-            const websocket::close_reason reason(static_cast<websocket::close_code>(4001),
-                                                 "too slow: resync from /api/vehicles");
+            const websocket::close_reason reason(
+                static_cast<websocket::close_code>(subscriber->close_code),
+                subscriber->close_reason);
             co_await ws->async_close(reason, asio::redirect_error(use_awaitable, ec));
             break;
         }
@@ -374,7 +428,8 @@ awaitable<void> write_frames(WebSocket* ws, std::shared_ptr<Subscriber> subscrib
 template <typename Stream>
 awaitable<void> HttpServer::Impl::live(Stream& stream,
                                        const http::request<http::string_body>& request,
-                                       std::shared_ptr<const Principal> principal) {
+                                       std::shared_ptr<const Principal> principal,
+                                       Credential credential, const Route& route) {
     beast::get_lowest_layer(stream).expires_never();
     // The kernel's send buffer bounded too: left to grow (to megabytes), it would hide a
     // subscriber that reads nothing from the stream's bound, in memory outside it.
@@ -404,12 +459,18 @@ awaitable<void> HttpServer::Impl::live(Stream& stream,
             s.grace.cancel();
         }
     } unsever{*subscriber};
+    subscriber->principal = principal;
     const auto id = hooks.stream->subscribe(filter, subscriber);
     struct Unsubscribe {
         LiveStream& stream;
+        std::unordered_map<std::uint64_t, Live>& lives;
         std::uint64_t id;
-        ~Unsubscribe() { stream.unsubscribe(id); }
-    } unsubscribe{*hooks.stream, id};
+        ~Unsubscribe() {
+            lives.erase(id);
+            stream.unsubscribe(id);
+        }
+    } unsubscribe{*hooks.stream, lives, id};
+    lives[id] = Live{std::move(credential), &route, subscriber};
     subscriber->send(std::make_shared<const std::string>(
         to_json_text({{"type", "hello"},
                       {"user", principal->name},
@@ -441,7 +502,8 @@ awaitable<void> HttpServer::Impl::live(Stream& stream,
                  {{"code", "bad_request"}, {"message", "a subscription is a JSON object"}}}};
         } else {
             try {
-                hooks.stream->refilter(id, hooks.make_filter(*principal, message));
+                hooks.stream->refilter(id, hooks.make_filter(*subscriber->principal, message));
+                subscriber->subscription = std::move(message);
                 answer_json = {{"type", "subscribed"}};
             } catch (const ApiError& e) {
                 answer_json = {{"type", "error"},
@@ -456,6 +518,53 @@ awaitable<void> HttpServer::Impl::live(Stream& stream,
         // The writer's frame (ws, subscriber) lives here: wait for it to finish.
         co_await writer_finished.async_wait(asio::redirect_error(use_awaitable, ec));
     }
+}
+
+awaitable<void> HttpServer::Impl::recheck_live() {
+    if (rechecking) {
+        recheck_again = true;  // the round under way may have read before the change
+        co_return;
+    }
+    rechecking = true;
+    do {
+        recheck_again = false;
+        std::vector<std::pair<std::uint64_t, Live>> current(lives.begin(), lives.end());
+        for (auto& [id, live] : current) {
+            if (stopping) {
+                break;
+            }
+            std::shared_ptr<const Principal> p;
+            try {
+                p = co_await authenticate(live.credential);
+            } catch (const std::exception& e) {
+                // The database cannot say: the stream goes on, the next round asks again.
+                log::warn("api", std::string("live stream: credentials not checked: ") + e.what());
+                continue;
+            }
+            const auto s = live.subscriber.lock();
+            if (!s || s->closed || s->dropped || lives.count(id) == 0) {
+                continue;  // ended meanwhile
+            }
+            if (!p || !live.route->roles.admits(p->role)) {
+                s->end(4003, p ? "the role no longer admits the live stream"
+                               : "the credential was revoked or has expired: log in again");
+                ++streams_ended;
+                continue;
+            }
+            // Groups or role changed: the same subscription as the user now may see it, or all
+            // they may see when what they asked for is no longer theirs.
+            StreamFilter filter;
+            try {
+                filter = hooks.make_filter(*p, s->subscription);
+            } catch (const ApiError&) {
+                filter = hooks.make_filter(*p, nlohmann::json::object());
+                s->subscription = nlohmann::json::object();
+            }
+            hooks.stream->refilter(id, std::move(filter));
+            s->principal = std::move(p);
+        }
+    } while (recheck_again && !stopping);
+    rechecking = false;
 }
 
 awaitable<void> HttpServer::Impl::accept_loop() {
@@ -562,9 +671,13 @@ awaitable<std::shared_ptr<const Principal>> HttpServer::Impl::authenticate(
     };
     auto lookup =
         on_database<std::optional<Principal>>(database, context.get_executor(), std::move(look_up));
+    const auto generation = principals_generation;
     const auto found = co_await std::move(lookup);
     std::shared_ptr<const Principal> p =
         found ? std::make_shared<const Principal>(*found) : nullptr;
+    if (generation != principals_generation) {
+        co_return p;  // this request goes by what it read; the next one reads again
+    }
     if (principals.size() > 10000) {
         std::erase_if(principals, [&](const auto& e) { return e.second.until <= now; });
         if (principals.size() > 10000) {
@@ -778,7 +891,7 @@ awaitable<void> HttpServer::Impl::serve(Stream& stream, const std::string& addre
                                principal) {
                         count("GET", route.pattern, 101);
                         sockets[id].busy = false;  // a stop closes it at once
-                        co_await live(stream, req, principal);
+                        co_await live(stream, req, principal, credential, route);
                         co_return;
                     } else if (route.runs == Runs::in_memory) {
                         Call call(request, principal.get(), match.params, nullptr);
@@ -805,7 +918,7 @@ awaitable<void> HttpServer::Impl::serve(Stream& stream, const std::string& addre
             }
         }
         if (response.forget == Response::Forget::all) {
-            principals.clear();
+            forget_principals();
         } else if (response.forget == Response::Forget::this_credential) {
             principals.erase("s:" + request.session);
         }
@@ -875,6 +988,7 @@ void HttpServer::start() {
     asio::co_spawn(impl_->context, impl_->accept_loop(), asio::detached);
     if (impl_->hooks.stream) {
         impl_->schedule_flush();
+        impl_->schedule_recheck();
     }
     impl_->thread = std::thread([impl = impl_.get()] { impl->context.run(); });
 }
@@ -889,7 +1003,12 @@ void HttpServer::stop_accepting() {
         boost::system::error_code ec;
         impl->acceptor.close(ec);
         impl->flush_timer.cancel();
+        impl->recheck_timer.cancel();
     });
+}
+
+void HttpServer::forget_principals() {
+    asio::post(impl_->context, [impl = impl_.get()] { impl->forget_principals(); });
 }
 
 void HttpServer::drain(std::chrono::steady_clock::time_point deadline) {
@@ -946,6 +1065,10 @@ void HttpServer::write_metrics(std::string& out) const {
     geo::write_family(out, "fleet_api_timeouts_total", "counter",
                       "API requests that did not arrive whole within the request timeout",
                       {{"", static_cast<double>(impl_->timeouts.load())}});
+    geo::write_family(out, "fleet_api_stream_revoked_total", "counter",
+                      "Live streams ended (4003) because their credential was revoked, expired "
+                      "or its role no longer admits them",
+                      {{"", static_cast<double>(impl_->streams_ended.load())}});
 }
 
 }  // namespace fleet::server::api

@@ -36,8 +36,9 @@ struct HttpConfig {
     std::size_t max_connections = 1024;
     std::size_t max_connections_per_ip = 64;
     unsigned database_threads = 2;
-    /// A token's or session's principal is reused this long before it is read again (a
-    /// removed user or a revoked token stops working within it).
+    /// A token's or session's principal is reused this long before it is read again. A change
+    /// of credentials elsewhere ends it at once (forget_principals, on fleet_register); without
+    /// those notifications a removed user or a revoked token stops working within it.
     std::chrono::seconds principal_ttl{10};
     /// The dashboard's files, served for GET and HEAD of every path that is not the API's;
     /// nothing: the API only.
@@ -89,6 +90,10 @@ class HttpServer {
     void stop_accepting();
     /// Waits for open requests to be answered until `deadline`, then closes every connection.
     void drain(std::chrono::steady_clock::time_point deadline);
+    /// Drops every principal kept for principal_ttl: the next request of each credential is
+    /// authenticated against the database again (a token revoked, a role changed elsewhere).
+    /// Any thread.
+    void forget_principals();
 
     /// The request counters as Prometheus families (fleet_api_*).
     void write_metrics(std::string& out) const;

@@ -1,0 +1,227 @@
+#include "server/register_watch.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "geo/error.hpp"
+#include "geo/log.hpp"
+#include "geo/metrics.hpp"
+
+namespace fleet::server {
+
+// Takes the notifications of register_channel (LISTEN is issued when it is built).
+class RegisterWatch::Receiver final : public pqxx::notification_receiver {
+  public:
+    Receiver(pqxx::connection& conn, RegisterWatch& watch)
+        : pqxx::notification_receiver(conn, register_channel), watch_(watch) {}
+    void operator()(const std::string& payload, int /*backend_pid*/) override {
+        watch_.notified(payload);
+    }
+
+  private:
+    RegisterWatch& watch_;
+};
+
+RegisterWatch::RegisterWatch(geo::ConnectionFactory connections, Handlers handlers,
+                             RegisterWatchOptions options)
+    : connections_(std::move(connections)),
+      handlers_(std::move(handlers)),
+      options_(options),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (wake_fd_ < 0) {
+        throw Error(std::string("register watch: eventfd: ") + std::strerror(errno));
+    }
+}
+
+RegisterWatch::~RegisterWatch() {
+    stop();
+    drop();
+    ::close(wake_fd_);
+}
+
+void RegisterWatch::notified(const std::string& payload) {
+    ++notifications_;
+    if (handlers_.find(payload) == handlers_.end()) {
+        pending_all_ = true;  // not a key of ours: whatever it was, everything is read again
+    } else {
+        pending_.insert(payload);
+    }
+}
+
+void RegisterWatch::drop() {
+    receiver_.reset();  // before its connection
+    conn_.reset();
+    listening_ = false;
+}
+
+void RegisterWatch::listen() {
+    std::string problem;
+    try {
+        auto conn = connections_.connect("fleetd register changes");
+        receiver_ = std::make_unique<Receiver>(*conn, *this);
+        conn_ = std::move(conn);
+        listening_ = true;
+        pending_all_ = true;  // whatever changed while nobody listened
+        if (failing_) {
+            log::info("register", "following register changes again");
+            failing_ = false;
+        }
+        return;
+    } catch (const Error& e) {
+        problem = e.what();
+    } catch (const pqxx::failure& e) {
+        problem = e.what();
+    }
+    drop();
+    next_listen_ = std::chrono::steady_clock::now() + options_.retry;
+    if (!failing_) {
+        log::warn("register", "register changes not followed (retried every " +
+                                  std::to_string(options_.retry.count()) +
+                                  " ms; devices, credentials and names are read again every "
+                                  "few seconds meanwhile): " +
+                                  problem);
+        failing_ = true;
+    }
+}
+
+bool RegisterWatch::take() {
+    if (!conn_) {
+        return true;
+    }
+    try {
+        conn_->get_notifs();
+        return true;
+    } catch (const pqxx::failure& e) {
+        log::warn("register", std::string("register changes: connection lost (") + e.what() + ")");
+    }
+    drop();
+    ++reconnects_;
+    return false;
+}
+
+void RegisterWatch::wait_for_input(std::chrono::milliseconds timeout) {
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {conn_ ? conn_->sock() : -1, POLLIN, 0}};
+    const int n = ::poll(fds, 2, static_cast<int>(std::max<long long>(0, timeout.count())));
+    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
+    }
+}
+
+void RegisterWatch::call(const std::string& key) {
+    const auto it = handlers_.find(key);
+    if (it == handlers_.end() || !it->second) {
+        return;
+    }
+    ++calls_;
+    try {
+        it->second();
+    } catch (const std::exception& e) {
+        ++handler_failures_;
+        log::warn("register", "acting on a change of " + key + ": " + e.what());
+    }
+}
+
+std::set<std::string> RegisterWatch::step(std::chrono::milliseconds wait) {
+    if (!conn_ && std::chrono::steady_clock::now() >= next_listen_) {
+        listen();
+    }
+    // What libpq has already read counts too: the socket would not show it.
+    if (!take()) {
+        listen();  // at once; everything is handled as after any (re)connection
+    }
+    if (!pending_all_ && pending_.empty() && !stopping_) {
+        auto timeout = wait;
+        if (!conn_) {
+            timeout =
+                std::min(timeout, std::max(std::chrono::milliseconds(0),
+                                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               next_listen_ - std::chrono::steady_clock::now())));
+        }
+        wait_for_input(timeout);
+        if (!take()) {
+            listen();
+        }
+        if ((pending_all_ || !pending_.empty()) && !stopping_) {
+            // More of the same burst (one transaction per device, say) joins this round.
+            const auto until = std::chrono::steady_clock::now() + options_.gather;
+            for (auto now = std::chrono::steady_clock::now(); now < until && !stopping_;
+                 now = std::chrono::steady_clock::now()) {
+                wait_for_input(std::chrono::duration_cast<std::chrono::milliseconds>(until - now) +
+                               std::chrono::milliseconds(1));
+                if (!take()) {
+                    listen();
+                }
+            }
+        }
+    }
+    std::set<std::string> keys;
+    if (stopping_) {
+        return keys;
+    }
+    if (pending_all_) {
+        for (const auto& [key, handler] : handlers_) {
+            keys.insert(key);
+        }
+    } else {
+        keys = pending_;
+    }
+    pending_all_ = false;
+    pending_.clear();
+    for (const auto& key : keys) {
+        call(key);
+    }
+    return keys;
+}
+
+void RegisterWatch::start() {
+    if (thread_.joinable()) {
+        return;
+    }
+    stopping_ = false;
+    // The first round's "everything" is what the owner read at its own start: not again.
+    listen();
+    pending_all_ = false;
+    thread_ = std::thread([this] {
+        while (!stopping_) {
+            step(std::chrono::milliseconds(60000));
+        }
+    });
+}
+
+void RegisterWatch::stop() {
+    if (!thread_.joinable()) {
+        return;
+    }
+    stopping_ = true;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto w = ::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+}
+
+void RegisterWatch::write_metrics(std::string& out) const {
+    const auto d = [](const std::atomic<std::uint64_t>& v) {
+        return static_cast<double>(v.load());
+    };
+    geo::write_family(out, "fleet_register_notifications_total", "counter",
+                      "Register change notifications received (fleet_register)",
+                      {{"", d(notifications_)}});
+    geo::write_family(out, "fleet_register_reloads_total", "counter",
+                      "Copies of the register read again on its change notifications",
+                      {{"", d(calls_)}});
+    geo::write_family(out, "fleet_register_reload_failures_total", "counter",
+                      "Reloads on change notifications that failed", {{"", d(handler_failures_)}});
+    geo::write_family(out, "fleet_register_listen_lost_total", "counter",
+                      "Times the connection listening for register changes was lost",
+                      {{"", d(reconnects_)}});
+    geo::write_family(out, "fleet_register_listening", "gauge",
+                      "1 when register changes are followed as they happen",
+                      {{"", listening_ ? 1.0 : 0.0}});
+}
+
+}  // namespace fleet::server
