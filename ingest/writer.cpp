@@ -312,10 +312,15 @@ void PositionWriter::commit_with_retry(Lane& lane, std::vector<Submission>& batc
     for (const auto& row : encoded.rows()) {
         auto& r = results[row.packet];
         switch (row.outcome) {
-            case Outcome::stored:
+            case Outcome::stored: {
                 ++r.stored;
-                committed.push_back(*row.record);
+                // Moved, not copied (attributes and all): the batch's packets are done with once
+                // their completions below have run, and nothing reads their records again.
+                auto& positions = batch[row.packet].packet.positions;
+                committed.push_back(
+                    std::move(positions[static_cast<std::size_t>(row.record - positions.data())]));
                 break;
+            }
             case Outcome::merged:
                 ++r.merged;
                 break;
