@@ -814,6 +814,46 @@ awaitable<void> HttpServer::Impl::serve(Stream& stream, const std::string& addre
                 route_name = match.route->pattern;
             }
         }
+        // Whoever may not use the route is answered before its body is read (and the connection
+        // then closed when a body follows): an upload route would otherwise buffer a stranger's
+        // megabytes on each of their connections first.
+        Credential credential;
+        std::shared_ptr<const Principal> principal;
+        if (response.body.empty() && route_name != "page") {
+            const Route& route = *match.route;
+            credential = credential_of(header.get());
+            try {
+                principal = co_await authenticate(credential);
+            } catch (const std::exception& e) {
+                log::warn("api", std::string("could not check credentials: ") + e.what());
+                response = error_response(503, "database_unavailable",
+                                          "credentials cannot be checked now; try again "
+                                          "shortly");
+            }
+            if (!response.body.empty()) {
+            } else if (credential.kind != Credential::Kind::none && !principal && !route.open) {
+                response = error_response(401, "unauthenticated",
+                                          credential.kind == Credential::Kind::token
+                                              ? "the API token is not valid (unknown, "
+                                                "revoked or expired)"
+                                              : "the session has ended; log in again");
+            } else if (!principal && !route.open) {
+                response = error_response(401, "unauthenticated",
+                                          "log in (POST /api/session) or send an API "
+                                          "token (Authorization: Bearer ...)");
+            } else if (principal && !route.open && !route.roles.admits(principal->role)) {
+                std::string roles;
+                for (const auto& r : route.roles.names()) {
+                    roles += (roles.empty() ? "" : ", ") + r;
+                }
+                response = error_response(403, "forbidden",
+                                          "this needs the role " + roles + "; " + principal->name +
+                                              " is " + to_string(principal->role));
+            }
+            if (!response.body.empty()) {
+                keep_alive = keep_alive && header.is_done();  // a body not read: close after
+            }
+        }
         // The body is read only for a route that takes one of that size.
         Request request;
         if (response.body.empty() && route_name != "page") {
@@ -852,43 +892,12 @@ awaitable<void> HttpServer::Impl::serve(Stream& stream, const std::string& addre
                     }
                     request.address = address;
                     request.user_agent = std::string(req[http::field::user_agent]).substr(0, 200);
-                    const auto credential = credential_of(req);
                     if (credential.kind == Credential::Kind::session) {
                         request.session = credential.secret;
                     }
-                    std::shared_ptr<const Principal> principal;
-                    try {
-                        principal = co_await authenticate(credential);
-                    } catch (const std::exception& e) {
-                        log::warn("api", std::string("could not check credentials: ") + e.what());
-                        response = error_response(503, "database_unavailable",
-                                                  "credentials cannot be checked now; try again "
-                                                  "shortly");
-                    }
                     const Route& route = *match.route;
-                    if (!response.body.empty()) {
-                    } else if (credential.kind != Credential::Kind::none && !principal &&
-                               !route.open) {
-                        response = error_response(401, "unauthenticated",
-                                                  credential.kind == Credential::Kind::token
-                                                      ? "the API token is not valid (unknown, "
-                                                        "revoked or expired)"
-                                                      : "the session has ended; log in again");
-                    } else if (!principal && !route.open) {
-                        response = error_response(401, "unauthenticated",
-                                                  "log in (POST /api/session) or send an API "
-                                                  "token (Authorization: Bearer ...)");
-                    } else if (principal && !route.open && !route.roles.admits(principal->role)) {
-                        std::string roles;
-                        for (const auto& r : route.roles.names()) {
-                            roles += (roles.empty() ? "" : ", ") + r;
-                        }
-                        response =
-                            error_response(403, "forbidden",
-                                           "this needs the role " + roles + "; " + principal->name +
-                                               " is " + to_string(principal->role));
-                    } else if (route.websocket && websocket::is_upgrade(req) && hooks.stream &&
-                               principal) {
+                    if (route.websocket && websocket::is_upgrade(req) && hooks.stream &&
+                        principal) {
                         count("GET", route.pattern, 101);
                         sockets[id].busy = false;  // a stop closes it at once
                         co_await live(stream, req, principal, credential, route);

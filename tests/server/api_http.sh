@@ -212,6 +212,19 @@ upload() { # upload TOKEN FILE [TYPE]
     -H "Content-Type: ${3:-application/zip}" --data-binary @"$2" "$base/api/timetables?feed=small")
 }
 upload "$disp" "$zip"; expect 403 "a limited dispatcher replaces the timetables"
+# A stranger's or a viewer's upload is refused before its body is read: curl, which waits for
+# "100 Continue" before a large body, gets the answer having sent none of its 60 MB (before,
+# fleetd read and buffered the whole body of anyone, on each of their connections).
+head -c 60000000 /dev/zero >"$work/huge.zip"
+for who in "" "$view"; do
+  out=$(curl -s -o "$work/body" -w '%{http_code} %{size_upload}' ${who:+-H "Authorization: Bearer $who"} \
+    -H "Content-Type: application/zip" -H "Expect: 100-continue" --data-binary @"$work/huge.zip" \
+    "$base/api/timetables?feed=small" || true)
+  status=${out% *}
+  expect "$([ -z "$who" ] && echo 401 || echo 403)" "an upload by ${who:+a viewer}${who:-a stranger}"
+  [ "${out#* }" -lt 1000000 ] || fail "fleetd read ${out#* } bytes of a refused upload's body"
+done
+rm -f "$work/huge.zip"
 upload "$root" "$zip" text/plain; expect 400 "a zip sent as text"
 head -c 5000 /dev/urandom >"$work/bad.zip"
 upload "$root" "$work/bad.zip"; expect 422 "a zip that is not one"
