@@ -130,20 +130,31 @@ class Periodic {
         stopped_ = true;
         asio::post(timer_.get_executor(), [this] { timer_.cancel(); });
     }
-    /// Runs the work now (on the pool) unless a run is going.
+    /// Runs the work now (on the pool); when a run is going, once more after it (the run under
+    /// way may have read what the poke announces changed).
     void poke() {
+        again_ = true;  // before the test, so that a run ending meanwhile sees it
         if (running_.exchange(true)) {
             return;
         }
-        asio::post(workers_, [this] {
+        asio::post(workers_, [this] { run(); });
+    }
+
+  private:
+    void run() {
+        for (;;) {
+            again_ = false;
             if (!stopped_) {
                 work_();
             }
             running_ = false;
-        });
+            // A poke that found this run going asked for one more; one that came after the
+            // line above posted its own.
+            if (!again_ || stopped_ || running_.exchange(true)) {
+                return;
+            }
+        }
     }
-
-  private:
     void schedule() {
         timer_.expires_after(period_);
         timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -160,6 +171,7 @@ class Periodic {
     std::chrono::steady_clock::duration period_;
     std::function<void()> work_;
     std::atomic<bool> running_{false};
+    std::atomic<bool> again_{false};
     std::atomic<bool> stopped_{false};
 };
 
@@ -564,8 +576,11 @@ int run_fleetd(const Config& config) {
                                                 }}});
     metrics.add("register",
                 [&register_watch](std::string& out) { register_watch.write_metrics(out); });
-    parts.add({"register changes", [&] { register_watch.start(); }, [&] { register_watch.stop(); },
-               [](auto) {}});
+    // Its stop joins its thread (at most a connect timeout): in the drain, not stop_accepting.
+    parts.add({"register changes",
+               [&] { register_watch.start(); },
+               {},
+               [&](auto) { register_watch.stop(); }});
 
     int exit_code = 0;
     try {

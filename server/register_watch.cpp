@@ -64,6 +64,10 @@ void RegisterWatch::listen() {
     try {
         auto conn = connections_.connect("fleetd register changes");
         receiver_ = std::make_unique<Receiver>(*conn, *this);
+        // libpqxx 6.4 issues LISTEN here and swallows a connection that broke meanwhile.
+        if (!conn->is_open()) {
+            throw Error("the connection closed as it began to listen");
+        }
         conn_ = std::move(conn);
         listening_ = true;
         pending_all_ = true;  // whatever changed while nobody listened
@@ -95,7 +99,11 @@ bool RegisterWatch::take() {
     }
     try {
         conn_->get_notifs();
-        return true;
+        // A closed connection gives no notifications and raises nothing (libpqxx 6.4).
+        if (conn_->is_open()) {
+            return true;
+        }
+        log::warn("register", "register changes: connection lost");
     } catch (const pqxx::failure& e) {
         log::warn("register", std::string("register changes: connection lost (") + e.what() + ")");
     }
@@ -147,16 +155,17 @@ std::set<std::string> RegisterWatch::step(std::chrono::milliseconds wait) {
         if (!take()) {
             listen();
         }
-        if ((pending_all_ || !pending_.empty()) && !stopping_) {
-            // More of the same burst (one transaction per device, say) joins this round.
-            const auto until = std::chrono::steady_clock::now() + options_.gather;
-            for (auto now = std::chrono::steady_clock::now(); now < until && !stopping_;
-                 now = std::chrono::steady_clock::now()) {
-                wait_for_input(std::chrono::duration_cast<std::chrono::milliseconds>(until - now) +
-                               std::chrono::milliseconds(1));
-                if (!take()) {
-                    listen();
-                }
+    }
+    if ((pending_all_ || !pending_.empty()) && !stopping_ && conn_) {
+        // More of the same burst (one transaction per device, say) joins this round, whether
+        // it was found waiting or waited for.
+        const auto until = std::chrono::steady_clock::now() + options_.gather;
+        for (auto now = std::chrono::steady_clock::now(); now < until && !stopping_ && conn_;
+             now = std::chrono::steady_clock::now()) {
+            wait_for_input(std::chrono::duration_cast<std::chrono::milliseconds>(until - now) +
+                           std::chrono::milliseconds(1));
+            if (!take()) {
+                listen();
             }
         }
     }
@@ -184,9 +193,9 @@ void RegisterWatch::start() {
         return;
     }
     stopping_ = false;
-    // The first round's "everything" is what the owner read at its own start: not again.
+    // The first round calls every handler: what changed between the owner's own reads at its
+    // start and this LISTEN was announced to nobody.
     listen();
-    pending_all_ = false;
     thread_ = std::thread([this] {
         while (!stopping_) {
             step(std::chrono::milliseconds(60000));

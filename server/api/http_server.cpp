@@ -287,15 +287,8 @@ struct HttpServer::Impl {
     const Router& router;
     DatabaseThreads& database;
     StreamHooks hooks;
-    asio::io_context context;
-    tcp::acceptor acceptor;
-    asio::executor_work_guard<asio::io_context::executor_type> work_guard;
-    asio::steady_timer flush_timer;
-    std::optional<asio::ssl::context> tls;
-    std::thread thread;
-    std::uint16_t port = 0;
-    std::atomic<bool> stopping{false};
-
+    // Declared before the context: the coroutine frames it destroys last (a server torn down
+    // without its drain) still find what their guards erase from.
     // The network thread's: open connections, by address; each one's socket, to close at drain.
     std::size_t open = 0;
     std::unordered_map<std::string, std::size_t> per_address;
@@ -328,7 +321,6 @@ struct HttpServer::Impl {
     std::unordered_map<std::uint64_t, Live> lives;
     bool rechecking = false;
     bool recheck_again = false;
-    asio::steady_timer recheck_timer{context};
     std::atomic<std::uint64_t> streams_ended{0};
 
     // Counters (read by write_metrics from another thread).
@@ -337,6 +329,16 @@ struct HttpServer::Impl {
     std::atomic<std::uint64_t> refused_connections{0};
     std::atomic<std::uint64_t> open_gauge{0};
     std::atomic<std::uint64_t> timeouts{0};
+
+    asio::io_context context;
+    tcp::acceptor acceptor;
+    asio::executor_work_guard<asio::io_context::executor_type> work_guard;
+    asio::steady_timer flush_timer;
+    std::optional<asio::ssl::context> tls;
+    std::thread thread;
+    std::uint16_t port = 0;
+    std::atomic<bool> stopping{false};
+    asio::steady_timer recheck_timer{context};
 
     void count(const std::string& method, const std::string& route, unsigned status) {
         std::lock_guard lock(metrics_mutex);
@@ -354,7 +356,7 @@ struct HttpServer::Impl {
     template <typename Stream>
     awaitable<void> live(Stream& stream, const http::request<http::string_body>& request,
                          std::shared_ptr<const Principal> principal, Credential credential,
-                         const Route& route);
+                         const Route& route, std::uint64_t generation);
     awaitable<void> recheck_live();
     void forget_principals() {
         principals.clear();
@@ -429,7 +431,8 @@ template <typename Stream>
 awaitable<void> HttpServer::Impl::live(Stream& stream,
                                        const http::request<http::string_body>& request,
                                        std::shared_ptr<const Principal> principal,
-                                       Credential credential, const Route& route) {
+                                       Credential credential, const Route& route,
+                                       std::uint64_t generation) {
     beast::get_lowest_layer(stream).expires_never();
     // The kernel's send buffer bounded too: left to grow (to megabytes), it would hide a
     // subscriber that reads nothing from the stream's bound, in memory outside it.
@@ -471,6 +474,10 @@ awaitable<void> HttpServer::Impl::live(Stream& stream,
         }
     } unsubscribe{*hooks.stream, lives, id};
     lives[id] = Live{std::move(credential), &route, subscriber};
+    if (generation != principals_generation) {
+        // Credentials changed while this one was checked or the handshake ran: not missed.
+        asio::co_spawn(context, recheck_live(), asio::detached);
+    }
     subscriber->send(std::make_shared<const std::string>(
         to_json_text({{"type", "hello"},
                       {"user", principal->name},
@@ -819,6 +826,8 @@ awaitable<void> HttpServer::Impl::serve(Stream& stream, const std::string& addre
         // megabytes on each of their connections first.
         Credential credential;
         std::shared_ptr<const Principal> principal;
+        // A live stream checks its credential again when they changed after this.
+        const auto generation = principals_generation;
         if (response.body.empty() && route_name != "page") {
             const Route& route = *match.route;
             credential = credential_of(header.get());
@@ -900,7 +909,7 @@ awaitable<void> HttpServer::Impl::serve(Stream& stream, const std::string& addre
                         principal) {
                         count("GET", route.pattern, 101);
                         sockets[id].busy = false;  // a stop closes it at once
-                        co_await live(stream, req, principal, credential, route);
+                        co_await live(stream, req, principal, credential, route, generation);
                         co_return;
                     } else if (route.runs == Runs::in_memory) {
                         Call call(request, principal.get(), match.params, nullptr);
