@@ -367,7 +367,11 @@ TEST_SUITE("db") {
         CHECK(is(first.get(), DeviceVerdict::accepted, a));
         CHECK(is(second.get(), DeviceVerdict::accepted, b));
         CHECK(is(slow_answer.get(), DeviceVerdict::accepted, slow));
-        CHECK(registry.stats().connections_open == 3);
+        // The slow lookup held one connection; the others needed at least one more (two, unless
+        // the first had returned its connection before the second asked: under a loaded
+        // machine's scheduling it once had).
+        CHECK(registry.stats().connections_open >= 2);
+        CHECK(registry.stats().connections_open <= 3);
         CHECK(count(db.conn(), "SELECT count(*) FROM fleet.devices WHERE protocol = 'gt06'") == 1);
     }
 
