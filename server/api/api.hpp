@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string_view>
 
 #include "dispatch/engine.hpp"
@@ -45,6 +47,10 @@ struct ApiServices {
     std::string database{};
     /// A consignee's subscription was made or ended (the ETA feed reloads them).
     std::function<void()> eta_subscriptions_changed{};
+    /// Set while a timetable upload is unpacked and imported: one at a time, so that what it
+    /// holds in memory (up to 1 GiB unpacked) is held once, and two imports never interleave.
+    std::shared_ptr<std::atomic<bool>> timetable_import =
+        std::make_shared<std::atomic<bool>>(false);
 };
 
 /// A WebSocket subscriber's filter: what `user` may see, narrowed by its subscription message

@@ -13,7 +13,7 @@ constexpr std::size_t max_feed_bytes = 1024ull << 20;  // uncompressed
 
 }  // namespace
 
-void add_timetable_routes(Router& router, ApiServices&) {
+void add_timetable_routes(Router& router, ApiServices& services) {
     router.add({.method = Method::get,
                 .pattern = "/api/timetables",
                 .roles = all_roles,
@@ -33,7 +33,7 @@ void add_timetable_routes(Router& router, ApiServices&) {
          .pattern = "/api/timetables",
          .roles = dispatchers,
          .handler =
-             [](Call& call) {
+             [importing = services.timetable_import](Call& call) {
                  const auto& request = call.request();
                  if (request.content_type != "application/zip" &&
                      request.content_type != "application/x-zip-compressed" &&
@@ -53,6 +53,16 @@ void add_timetable_routes(Router& router, ApiServices&) {
                                     "a dispatcher limited to groups cannot replace the "
                                     "timetables of the whole fleet");
                  }
+                 bool idle = false;
+                 if (!importing->compare_exchange_strong(idle, true)) {
+                     throw ApiError(409, "import_in_progress",
+                                    "another timetable upload is being imported; send this one "
+                                    "again when it has finished");
+                 }
+                 struct Done {
+                     std::atomic<bool>& flag;
+                     ~Done() { flag = false; }
+                 } done{*importing};
                  // Validated whole in memory first: a bad feed changes nothing.
                  const auto feed = dispatch::gtfs::read_feed_zip(request.body, max_feed_bytes);
                  const auto report = dispatch::gtfs::import_feed(

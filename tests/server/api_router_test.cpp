@@ -209,6 +209,32 @@ TEST_CASE("failed log-ins slow down per name and per address; a success clears t
     CHECK(throttle.wait("anna", "10.0.0.1", t0 + 3s) == 60s - 1s);  // the address still waits
 }
 
+TEST_CASE("timetable uploads are imported one at a time; the next waits for none") {
+    Services s;
+    const auto router = make_router(s.services);
+    const auto match = router.match(Method::post, "/api/timetables");
+    REQUIRE(match.route != nullptr);
+    Request request;
+    request.method = Method::post;
+    request.path = "/api/timetables";
+    request.query = {{"feed", "city"}};
+    request.content_type = "application/zip";
+    request.body = "PK not a zip";
+    const Principal dispatcher{.user_id = 1, .name = "anna", .role = Role::dispatcher};
+    // One is being imported: another is refused at once, before its body is looked at.
+    *s.services.timetable_import = true;
+    auto r = call_route(*match.route, request, &dispatcher);
+    CHECK(r.status == 409);
+    CHECK(error_of(r)["code"] == "import_in_progress");
+    CHECK(*s.services.timetable_import);  // still the other one's
+    // Once it has finished, the next is read (this body is no zip: refused as such), and the
+    // slot is free again after a refusal as after an import.
+    *s.services.timetable_import = false;
+    r = call_route(*match.route, request, &dispatcher);
+    CHECK(r.status == 422);
+    CHECK_FALSE(*s.services.timetable_import);
+}
+
 TEST_CASE("the OpenAPI description names every route with its roles, and nothing else") {
     Services s;
     const auto router = make_router(s.services);
