@@ -1,13 +1,7 @@
 #include "server/assignment_feed.hpp"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 
 #include "dispatch/assignments.hpp"
 #include "dispatch/speed_limits_store.hpp"
@@ -33,19 +27,6 @@ void EngineTarget::replay(std::vector<dispatch::VehicleFix> fixes) {
     engine_.on_positions(std::move(fixes));
 }
 
-// Takes the notifications of dispatch::assignment_channel (LISTEN is issued when it is built).
-class AssignmentFeed::Receiver final : public pqxx::notification_receiver {
-  public:
-    Receiver(pqxx::connection& conn, AssignmentFeed& feed)
-        : pqxx::notification_receiver(conn, dispatch::assignment_channel), feed_(feed) {}
-    void operator()(const std::string& payload, int /*backend_pid*/) override {
-        feed_.notified(payload);
-    }
-
-  private:
-    AssignmentFeed& feed_;
-};
-
 namespace {
 
 dispatch::Millis system_now() {
@@ -63,11 +44,8 @@ AssignmentFeed::AssignmentFeed(geo::ConnectionFactory connections, AssignmentTar
       class_caps_(std::move(class_caps)),
       options_(options),
       clock_(clock ? std::move(clock) : Clock(system_now)),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (wake_fd_ < 0) {
-        throw Error(std::string("assignment feed: eventfd: ") + std::strerror(errno));
-    }
-}
+      channel_(dispatch::assignment_channel,
+               [this](const std::string& payload) { notified(payload); }) {}
 
 AssignmentFeed::AssignmentFeed(geo::ConnectionFactory connections, dispatch::Engine& engine,
                                std::map<std::string, double> class_caps,
@@ -78,16 +56,11 @@ AssignmentFeed::AssignmentFeed(geo::ConnectionFactory connections, dispatch::Eng
       class_caps_(std::move(class_caps)),
       options_(options),
       clock_(clock ? std::move(clock) : Clock(system_now)),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (wake_fd_ < 0) {
-        throw Error(std::string("assignment feed: eventfd: ") + std::strerror(errno));
-    }
-}
+      channel_(dispatch::assignment_channel,
+               [this](const std::string& payload) { notified(payload); }) {}
 
 AssignmentFeed::~AssignmentFeed() {
     stop(std::chrono::milliseconds(0));
-    receiver_.reset();  // before its connection
-    ::close(wake_fd_);
 }
 
 void AssignmentFeed::notified(const std::string& payload) {
@@ -117,21 +90,18 @@ void AssignmentFeed::drop_connections(bool listen_too) {
         work_.reset();
     }
     if (listen_too) {
-        receiver_.reset();
-        listen_.reset();
+        channel_.close();
         pending_all_ = true;
     }
 }
 
 bool AssignmentFeed::listen() {
-    if (listen_) {
+    if (channel_.listening()) {
         return true;
     }
     std::string problem;
     try {
-        auto conn = connections_.connect("fleetd assignment changes");
-        receiver_ = std::make_unique<Receiver>(*conn, *this);
-        listen_ = std::move(conn);
+        channel_.open(connections_, "fleetd assignment changes");
         pending_all_ = true;  // whatever was notified before we listened
         if (listen_failing_) {
             log::info("dispatch", "following assignment changes again");
@@ -143,7 +113,6 @@ bool AssignmentFeed::listen() {
     } catch (const pqxx::failure& e) {
         problem = e.what();
     }
-    receiver_.reset();
     next_listen_ = std::chrono::steady_clock::now() + options_.retry;
     if (!listen_failing_) {
         log::warn("dispatch", "assignment changes not followed (retried every " +
@@ -286,47 +255,34 @@ std::size_t AssignmentFeed::replay_positions(
     return replayed;
 }
 
-void AssignmentFeed::wait_for_input(std::chrono::milliseconds timeout) {
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listen_ ? listen_->sock() : -1, POLLIN, 0}};
-    const int n = ::poll(fds, 2, static_cast<int>(std::max<long long>(0, timeout.count())));
-    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
-        std::uint64_t count = 0;
-        [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
-    }
-}
-
 void AssignmentFeed::take_notifications() {
-    if (!listen_) {
+    std::string problem;
+    if (channel_.take(&problem)) {
         return;
     }
-    try {
-        listen_->get_notifs();
-    } catch (const pqxx::failure& e) {
-        log::warn("dispatch", std::string("assignment changes: connection lost (") + e.what() +
-                                  "); reconnecting");
-        drop_connections(true);
-        listen();  // at once: the full reload that follows then misses nothing
-    }
+    log::warn("dispatch", "assignment changes: connection lost (" + problem + "); reconnecting");
+    drop_connections(true);
+    listen();  // at once: the full reload that follows then misses nothing
 }
 
 FeedChanges AssignmentFeed::step(std::chrono::milliseconds wait) {
     const auto started = std::chrono::steady_clock::now();
     // What libpq has already read counts too: the socket would not show it.
     take_notifications();
-    if (!listen_ && started >= next_listen_) {
+    if (!channel_.listening() && started >= next_listen_) {
         listen();
     }
     const bool due = pending_all_ || started >= next_full_;
     if (!due && pending_.empty() && !stopping_) {
         auto timeout = std::min(
             wait, std::chrono::duration_cast<std::chrono::milliseconds>(next_full_ - started));
-        if (!listen_) {
+        if (!channel_.listening()) {
             timeout =
                 std::min(timeout, std::max(std::chrono::milliseconds(0),
                                            std::chrono::duration_cast<std::chrono::milliseconds>(
                                                next_listen_ - started)));
         }
-        wait_for_input(timeout);
+        channel_.wait(timeout);
         take_notifications();
     }
     if (stopping_) {
@@ -393,7 +349,7 @@ void AssignmentFeed::run() {
             failing_ = true;
             // Not again at once: wait as for the next reconnection (or a stop).
             if (!stopping_) {
-                wait_for_input(options_.retry);
+                channel_.wait(options_.retry);
             }
         }
     }
@@ -407,8 +363,7 @@ void AssignmentFeed::stop(std::chrono::milliseconds deadline) {
         return;
     }
     stopping_ = true;
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto w = ::write(wake_fd_, &one, sizeof one);
+    channel_.wake();
     {
         std::unique_lock lock(done_mutex_);
         if (!done_.wait_for(lock, deadline, [this] { return finished_; })) {

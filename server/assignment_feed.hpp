@@ -17,6 +17,7 @@
 
 #include "dispatch/engine.hpp"
 #include "geo/store.hpp"
+#include "server/channel_listener.hpp"
 
 namespace fleet::server {
 
@@ -135,15 +136,12 @@ class AssignmentFeed {
     void write_metrics(std::string& out) const;
 
   private:
-    class Receiver;
-
     pqxx::connection& work_connection();
     void drop_connections(bool listen_too);
     FeedChanges reload(const std::vector<std::int64_t>& ids, bool replay);
     std::size_t replay_positions(pqxx::connection& conn,
                                  const std::vector<std::shared_ptr<dispatch::Assignment>>& loaded,
                                  dispatch::Millis now);
-    void wait_for_input(std::chrono::milliseconds timeout);
     void take_notifications();
     void run();
     void notified(const std::string& payload);
@@ -161,15 +159,13 @@ class AssignmentFeed {
     bool pending_all_ = true;  // a full reload is due (at first, and after reconnecting)
     std::chrono::steady_clock::time_point next_full_{};
     std::chrono::steady_clock::time_point next_listen_{};
-    std::unique_ptr<pqxx::connection> listen_;
-    std::unique_ptr<Receiver> receiver_;
     bool failing_ = false;         // the last reload failed (logged once until one succeeds)
     bool listen_failing_ = false;  // LISTEN could not be set up (logged once)
 
     mutable std::mutex connection_mutex_;  // guards work_ between the thread and stop()
     std::unique_ptr<pqxx::connection> work_;
 
-    int wake_fd_ = -1;  // eventfd: stop() wakes the thread's poll
+    ChannelListener channel_;  // LISTEN; stop() wakes the thread's wait on it
     std::atomic<bool> stopping_{false};
     std::thread thread_;
     std::mutex done_mutex_;

@@ -1,11 +1,6 @@
 #include "server/notice_service.hpp"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <charconv>
-#include <cstring>
 
 #include "dispatch/speed_limits.hpp"
 #include "geo/error.hpp"
@@ -15,26 +10,6 @@
 namespace fleet::server {
 
 using dispatch::DeliveryStep;
-
-// Takes the notifications of dispatch::notice_channel (LISTEN is issued when it is built).
-class NoticeService::Receiver final : public pqxx::notification_receiver {
-  public:
-    Receiver(pqxx::connection& conn, NoticeService& service)
-        : pqxx::notification_receiver(conn, dispatch::notice_channel), service_(service) {}
-    void operator()(const std::string& payload, int /*backend_pid*/) override {
-        std::int64_t id = 0;
-        const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), id);
-        std::lock_guard lock(service_.inbox_mutex_);
-        if (ec == std::errc() && end == payload.data() + payload.size()) {
-            service_.inbox_.notified.insert(id);
-        } else {
-            service_.resync_ = true;  // not one of ours: look at everything
-        }
-    }
-
-  private:
-    NoticeService& service_;
-};
 
 namespace {
 
@@ -60,16 +35,23 @@ NoticeService::NoticeService(geo::ConnectionFactory connections, ingest::Downlin
       downlink_(downlink),
       clock_(std::move(clock)),
       options_(options),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (wake_fd_ < 0) {
-        throw Error(std::string("notice service: eventfd: ") + std::strerror(errno));
-    }
-}
+      channel_(dispatch::notice_channel,
+               [this](const std::string& payload) { notified(payload); }) {}
 
 NoticeService::~NoticeService() {
     stop(std::chrono::milliseconds(0));
-    receiver_.reset();  // before its connection
-    ::close(wake_fd_);
+}
+
+// A notice id of dispatch::notice_channel; anything else: look at everything.
+void NoticeService::notified(const std::string& payload) {
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), id);
+    std::lock_guard lock(inbox_mutex_);
+    if (ec == std::errc() && end == payload.data() + payload.size()) {
+        inbox_.notified.insert(id);
+    } else {
+        resync_ = true;
+    }
 }
 
 void NoticeService::add_listener(Listener listener) {
@@ -77,8 +59,7 @@ void NoticeService::add_listener(Listener listener) {
 }
 
 void NoticeService::wake() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto w = ::write(wake_fd_, &one, sizeof one);
+    channel_.wake();
 }
 
 // ---- hand-overs (any thread) -------------------------------------------------------------------
@@ -202,17 +183,14 @@ void NoticeService::on_connected(std::int64_t vehicle_id) {
 // ---- the thread -------------------------------------------------------------------------------
 
 bool NoticeService::listen() {
-    if (listen_) {
+    if (channel_.listening()) {
         return true;
     }
     try {
-        auto conn = connections_.connect("fleetd notices (listen)");
-        receiver_ = std::make_unique<Receiver>(*conn, *this);
-        listen_ = std::move(conn);
+        channel_.open(connections_, "fleetd notices (listen)");
         resync_ = true;  // whatever was notified before we listened
         return true;
     } catch (const std::exception& e) {
-        receiver_.reset();
         next_listen_ = std::chrono::steady_clock::now() + options_.retry;
         if (!failing_) {
             log::warn("notices", std::string("notice changes not followed (retried): ") + e.what());
@@ -231,18 +209,8 @@ pqxx::connection& NoticeService::work() {
 
 void NoticeService::drop_connections() {
     work_.reset();
-    receiver_.reset();
-    listen_.reset();
+    channel_.close();
     resync_ = true;
-}
-
-void NoticeService::wait_for_input(std::chrono::milliseconds timeout) {
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listen_ ? listen_->sock() : -1, POLLIN, 0}};
-    const int n = ::poll(fds, 2, static_cast<int>(std::max<long long>(0, timeout.count())));
-    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
-        std::uint64_t count = 0;
-        [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
-    }
 }
 
 void NoticeService::reload_areas(pqxx::connection& conn) {
@@ -379,16 +347,11 @@ void NoticeService::apply(std::vector<DeliveryStep> steps) {
 
 void NoticeService::step(std::chrono::milliseconds wait) {
     const auto started = std::chrono::steady_clock::now();
-    if (listen_) {
-        try {
-            listen_->get_notifs();
-        } catch (const pqxx::failure& e) {
-            log::warn("notices", std::string("notice changes: connection lost (") + e.what() +
-                                     "); reconnecting");
-            drop_connections();
-        }
+    if (std::string problem; !channel_.take(&problem)) {
+        log::warn("notices", "notice changes: connection lost (" + problem + "); reconnecting");
+        drop_connections();
     }
-    if (!listen_ && started >= next_listen_) {
+    if (!channel_.listening() && started >= next_listen_) {
         listen();
     }
     bool idle = false;
@@ -398,13 +361,9 @@ void NoticeService::step(std::chrono::milliseconds wait) {
     }
     if (idle && started < next_sweep_ && started < next_reload_ && !stopping_) {
         const auto until = std::min({next_sweep_, next_reload_, started + wait});
-        wait_for_input(std::chrono::duration_cast<std::chrono::milliseconds>(until - started));
-        if (listen_) {
-            try {
-                listen_->get_notifs();
-            } catch (const pqxx::failure&) {
-                drop_connections();
-            }
+        channel_.wait(std::chrono::duration_cast<std::chrono::milliseconds>(until - started));
+        if (!channel_.take()) {
+            drop_connections();
         }
     }
     Inbox taken;
@@ -506,7 +465,7 @@ void NoticeService::run() {
             }
             failing_ = true;
             if (!stopping_) {
-                wait_for_input(options_.retry);
+                channel_.wait(options_.retry);
             }
         }
     }

@@ -23,6 +23,7 @@
 #include "ingest/downlink.hpp"
 #include "ingest/handler.hpp"
 #include "ingest/writer.hpp"
+#include "server/channel_listener.hpp"
 
 /// fleetd's notice service: sends each notice's deliveries through the Downlink to the devices
 /// of the vehicles concerned, and records every step of each (dispatch/notices.hpp).
@@ -106,7 +107,6 @@ class NoticeService final : public ingest::PositionSink {
     void write_metrics(std::string& out) const;
 
   private:
-    class Receiver;
     struct Area {
         std::int64_t notice_id = 0;
         geo::Millis valid_from{}, valid_until{};
@@ -128,7 +128,7 @@ class NoticeService final : public ingest::PositionSink {
     bool listen();
     pqxx::connection& work();
     void drop_connections();
-    void wait_for_input(std::chrono::milliseconds timeout);
+    void notified(const std::string& payload);
     void wake();
     void reload_areas(pqxx::connection& conn);
     void send(const std::vector<dispatch::Outgoing>& messages);
@@ -154,14 +154,13 @@ class NoticeService final : public ingest::PositionSink {
     Inbox inbox_;
 
     // The thread's own.
-    std::unique_ptr<pqxx::connection> listen_, work_;
-    std::unique_ptr<Receiver> receiver_;
+    std::unique_ptr<pqxx::connection> work_;
     bool resync_ = true;  // send everything queued (at first, and after reconnecting)
     std::set<std::tuple<std::int64_t, std::int64_t, bool>> in_flight_;  // (notice, vehicle, w)
     std::chrono::steady_clock::time_point next_sweep_{}, next_reload_{}, next_listen_{};
     bool failing_ = false;
 
-    int wake_fd_ = -1;
+    ChannelListener channel_;  // LISTEN; wake() ends the thread's wait on it
     std::atomic<bool> stopping_{false};
     std::thread thread_;
     std::mutex in_flight_mutex_;

@@ -1,12 +1,6 @@
 #include "server/register_watch.hpp"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "geo/error.hpp"
 #include "geo/log.hpp"
@@ -14,34 +8,15 @@
 
 namespace fleet::server {
 
-// Takes the notifications of register_channel (LISTEN is issued when it is built).
-class RegisterWatch::Receiver final : public pqxx::notification_receiver {
-  public:
-    Receiver(pqxx::connection& conn, RegisterWatch& watch)
-        : pqxx::notification_receiver(conn, register_channel), watch_(watch) {}
-    void operator()(const std::string& payload, int /*backend_pid*/) override {
-        watch_.notified(payload);
-    }
-
-  private:
-    RegisterWatch& watch_;
-};
-
 RegisterWatch::RegisterWatch(geo::ConnectionFactory connections, Handlers handlers,
                              RegisterWatchOptions options)
     : connections_(std::move(connections)),
       handlers_(std::move(handlers)),
       options_(options),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (wake_fd_ < 0) {
-        throw Error(std::string("register watch: eventfd: ") + std::strerror(errno));
-    }
-}
+      channel_(register_channel, [this](const std::string& payload) { notified(payload); }) {}
 
 RegisterWatch::~RegisterWatch() {
     stop();
-    drop();
-    ::close(wake_fd_);
 }
 
 void RegisterWatch::notified(const std::string& payload) {
@@ -53,22 +28,10 @@ void RegisterWatch::notified(const std::string& payload) {
     }
 }
 
-void RegisterWatch::drop() {
-    receiver_.reset();  // before its connection
-    conn_.reset();
-    listening_ = false;
-}
-
 void RegisterWatch::listen() {
     std::string problem;
     try {
-        auto conn = connections_.connect("fleetd register changes");
-        receiver_ = std::make_unique<Receiver>(*conn, *this);
-        // libpqxx 6.4 issues LISTEN here and swallows a connection that broke meanwhile.
-        if (!conn->is_open()) {
-            throw Error("the connection closed as it began to listen");
-        }
-        conn_ = std::move(conn);
+        channel_.open(connections_, "fleetd register changes");
         listening_ = true;
         pending_all_ = true;  // whatever changed while nobody listened
         if (failing_) {
@@ -81,7 +44,8 @@ void RegisterWatch::listen() {
     } catch (const pqxx::failure& e) {
         problem = e.what();
     }
-    drop();
+    channel_.close();
+    listening_ = false;
     next_listen_ = std::chrono::steady_clock::now() + options_.retry;
     if (!failing_) {
         log::warn("register", "register changes not followed (retried every " +
@@ -94,31 +58,14 @@ void RegisterWatch::listen() {
 }
 
 bool RegisterWatch::take() {
-    if (!conn_) {
+    std::string problem;
+    if (channel_.take(&problem)) {
         return true;
     }
-    try {
-        conn_->get_notifs();
-        // A closed connection gives no notifications and raises nothing (libpqxx 6.4).
-        if (conn_->is_open()) {
-            return true;
-        }
-        log::warn("register", "register changes: connection lost");
-    } catch (const pqxx::failure& e) {
-        log::warn("register", std::string("register changes: connection lost (") + e.what() + ")");
-    }
-    drop();
+    log::warn("register", "register changes: connection lost (" + problem + ")");
+    listening_ = false;
     ++reconnects_;
     return false;
-}
-
-void RegisterWatch::wait_for_input(std::chrono::milliseconds timeout) {
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {conn_ ? conn_->sock() : -1, POLLIN, 0}};
-    const int n = ::poll(fds, 2, static_cast<int>(std::max<long long>(0, timeout.count())));
-    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
-        std::uint64_t count = 0;
-        [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
-    }
 }
 
 void RegisterWatch::call(const std::string& key) {
@@ -136,7 +83,7 @@ void RegisterWatch::call(const std::string& key) {
 }
 
 std::set<std::string> RegisterWatch::step(std::chrono::milliseconds wait) {
-    if (!conn_ && std::chrono::steady_clock::now() >= next_listen_) {
+    if (!channel_.listening() && std::chrono::steady_clock::now() >= next_listen_) {
         listen();
     }
     // What libpq has already read counts too: the socket would not show it.
@@ -145,25 +92,26 @@ std::set<std::string> RegisterWatch::step(std::chrono::milliseconds wait) {
     }
     if (!pending_all_ && pending_.empty() && !stopping_) {
         auto timeout = wait;
-        if (!conn_) {
+        if (!channel_.listening()) {
             timeout =
                 std::min(timeout, std::max(std::chrono::milliseconds(0),
                                            std::chrono::duration_cast<std::chrono::milliseconds>(
                                                next_listen_ - std::chrono::steady_clock::now())));
         }
-        wait_for_input(timeout);
+        channel_.wait(timeout);
         if (!take()) {
             listen();
         }
     }
-    if ((pending_all_ || !pending_.empty()) && !stopping_ && conn_) {
+    if ((pending_all_ || !pending_.empty()) && !stopping_ && channel_.listening()) {
         // More of the same burst (one transaction per device, say) joins this round, whether
         // it was found waiting or waited for.
         const auto until = std::chrono::steady_clock::now() + options_.gather;
-        for (auto now = std::chrono::steady_clock::now(); now < until && !stopping_ && conn_;
+        for (auto now = std::chrono::steady_clock::now();
+             now < until && !stopping_ && channel_.listening();
              now = std::chrono::steady_clock::now()) {
-            wait_for_input(std::chrono::duration_cast<std::chrono::milliseconds>(until - now) +
-                           std::chrono::milliseconds(1));
+            channel_.wait(std::chrono::duration_cast<std::chrono::milliseconds>(until - now) +
+                          std::chrono::milliseconds(1));
             if (!take()) {
                 listen();
             }
@@ -208,8 +156,7 @@ void RegisterWatch::stop() {
         return;
     }
     stopping_ = true;
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto w = ::write(wake_fd_, &one, sizeof one);
+    channel_.wake();
     thread_.join();
 }
 

@@ -9,9 +9,8 @@
 #include <string>
 #include <thread>
 
-#include <pqxx/pqxx>
-
 #include "geo/store.hpp"
+#include "server/channel_listener.hpp"
 
 namespace fleet::server {
 
@@ -58,24 +57,19 @@ class RegisterWatch {
     void write_metrics(std::string& out) const;
 
   private:
-    class Receiver;
     void notified(const std::string& payload);
     void listen();
-    void drop();
     bool take();  ///< reads what libpq holds; false when the connection broke
-    void wait_for_input(std::chrono::milliseconds timeout);
     void call(const std::string& key);
 
     geo::ConnectionFactory connections_;
     Handlers handlers_;
     RegisterWatchOptions options_;
-    std::unique_ptr<pqxx::connection> conn_;  // the watch's thread (or the stepping caller)
-    std::unique_ptr<Receiver> receiver_;
+    ChannelListener channel_;  // the watch's thread (or the stepping caller)
     std::set<std::string> pending_;
     bool pending_all_ = false;
     bool failing_ = false;
     std::chrono::steady_clock::time_point next_listen_{};
-    int wake_fd_ = -1;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> listening_{false};
     std::thread thread_;
