@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,8 +14,15 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -159,6 +167,43 @@ WebhookUrl parse_webhook_url(std::string_view url) {
     return out;
 }
 
+std::vector<asio::ip::address> resolve_host(const std::string& host) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
+    if (rc != 0) {
+        throw std::runtime_error(rc == EAI_SYSTEM ? std::string(std::strerror(errno))
+                                                  : std::string(gai_strerror(rc)));
+    }
+    std::vector<asio::ip::address> out;
+    for (auto* a = found; a; a = a->ai_next) {
+        if (a->ai_family == AF_INET) {
+            const auto* in = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
+            out.emplace_back(asio::ip::address_v4(ntohl(in->sin_addr.s_addr)));
+        } else if (a->ai_family == AF_INET6) {
+            const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
+            asio::ip::address_v6::bytes_type bytes;
+            std::memcpy(bytes.data(), in6->sin6_addr.s6_addr, bytes.size());
+            out.emplace_back(asio::ip::address_v6(bytes, in6->sin6_scope_id));
+        }
+    }
+    freeaddrinfo(found);
+    // In getaddrinfo's order of preference, each once.
+    std::vector<asio::ip::address> unique;
+    for (const auto& a : out) {
+        if (std::find(unique.begin(), unique.end(), a) == unique.end()) {
+            unique.push_back(a);
+        }
+    }
+    out = std::move(unique);
+    if (out.empty()) {
+        throw std::runtime_error("no address");
+    }
+    return out;
+}
+
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
     crypto_auth_hmacsha256_state state;
     crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()),
@@ -192,6 +237,23 @@ struct Claimed {
     int attempts = 0;  // before this one
 };
 
+// Name lookups of the sender, each on a thread of its own: getaddrinfo blocks and cannot be
+// cancelled, so a lookup given up at its deadline finishes (or hangs) there, and its answer is
+// then dropped. The thread posts its answer to the sender's io_context while that still exists
+// (`io` under the mutex, cleared by the sender's destructor).
+struct Lookups {
+    std::mutex mutex;
+    asio::io_context* io = nullptr;
+    std::size_t running = 0;
+};
+
+struct Lookup {
+    bool done = false;
+    std::vector<asio::ip::address> addresses;
+    std::string error;
+    asio::steady_timer* waiting = nullptr;  // the io thread's only
+};
+
 struct Outcome {
     std::optional<int> status;
     std::string error;
@@ -210,6 +272,7 @@ struct WebhookSender::Impl {
     geo::ConnectionFactory connections;
     WebhookOptions options;
     asio::io_context io;
+    std::shared_ptr<Lookups> lookups = std::make_shared<Lookups>();
     asio::ssl::context tls{asio::ssl::context::tls_client};
     std::unique_ptr<pqxx::connection> db;
     std::thread thread;
@@ -230,6 +293,68 @@ struct WebhookSender::Impl {
         if (ec) {
             throw ConfigError("webhook-ca-file", "cannot read the certificates: " + ec.message());
         }
+        lookups->io = &io;
+    }
+    ~Impl() {
+        std::lock_guard lock(lookups->mutex);
+        lookups->io = nullptr;  // a lookup still running drops its answer
+    }
+
+    // The addresses of `host` by `until`: at once for an address; otherwise from a lookup on
+    // its own thread, given up at `until`. Throws std::runtime_error saying why there are none.
+    asio::awaitable<std::vector<asio::ip::address>> resolve(
+        const std::string& host, std::chrono::steady_clock::time_point until) {
+        boost::system::error_code ec;
+        const auto literal = asio::ip::make_address(host, ec);
+        if (!ec) {
+            co_return std::vector<asio::ip::address>{literal};
+        }
+        auto lookup = std::make_shared<Lookup>();
+        {
+            std::lock_guard lock(lookups->mutex);
+            if (lookups->running >= options.max_lookups) {
+                throw std::runtime_error("resolving " + host + ": " +
+                                         std::to_string(lookups->running) +
+                                         " earlier name lookups still pending; tried "
+                                         "again later");
+            }
+            ++lookups->running;
+        }
+        std::thread([lookups = lookups, lookup, host, resolve = options.resolve] {
+            std::vector<asio::ip::address> addresses;
+            std::string error;
+            try {
+                addresses = resolve(host);
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+            std::lock_guard lock(lookups->mutex);
+            --lookups->running;
+            if (lookups->io) {
+                asio::post(*lookups->io, [lookup, addresses = std::move(addresses),
+                                          error = std::move(error)]() mutable {
+                    lookup->done = true;
+                    lookup->addresses = std::move(addresses);
+                    lookup->error = std::move(error);
+                    if (lookup->waiting) {
+                        lookup->waiting->cancel();
+                    }
+                });
+            }
+        }).detach();
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        timer.expires_at(until);
+        lookup->waiting = &timer;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        lookup->waiting = nullptr;
+        if (!lookup->done) {
+            throw std::runtime_error("resolving " + host + ": no answer within " +
+                                     std::to_string(options.timeout.count()) + " ms");
+        }
+        if (!lookup->error.empty()) {
+            throw std::runtime_error("resolving " + host + ": " + lookup->error);
+        }
+        co_return std::move(lookup->addresses);
     }
 
     // Claims what is due: the lease keeps another sender (or this one) off them meanwhile.
@@ -314,30 +439,30 @@ struct WebhookSender::Impl {
             co_return out;
         }
         auto ex = co_await asio::this_coro::executor;
-        tcp::resolver resolver(ex);
         beast::tcp_stream tcp_stream(ex);
         std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
         // One deadline for the whole attempt, from connecting to the end of the answer (a
         // beast stream's expiry holds for every operation after it is set).
         const auto until = std::chrono::steady_clock::now() + options.timeout;
         boost::system::error_code ec;
-        const auto endpoints = co_await resolver.async_resolve(
-            url.host, std::to_string(url.port), asio::redirect_error(asio::use_awaitable, ec));
+        std::vector<asio::ip::address> addresses;
+        try {
+            addresses = co_await resolve(url.host, until);
+        } catch (const std::exception& e) {
+            out.error = e.what();
+        }
         // Only the addresses that may be sent to are connected to (checked here, after the
         // name was resolved, so that a name that resolves differently later gains nothing).
         std::vector<tcp::endpoint> endpoints_allowed;
         std::string refused;
-        if (!ec) {
-            for (const auto& e : endpoints) {
-                if (options.allow_private || is_public_receiver(e.endpoint().address())) {
-                    endpoints_allowed.push_back(e.endpoint());
-                } else if (refused.empty()) {
-                    refused = e.endpoint().address().to_string();
-                }
+        for (const auto& a : addresses) {
+            if (options.allow_private || is_public_receiver(a)) {
+                endpoints_allowed.emplace_back(a, url.port);
+            } else if (refused.empty()) {
+                refused = a.to_string();
             }
         }
-        if (ec) {
-            out.error = "resolving " + url.host + ": " + ec.message();
+        if (!out.error.empty()) {
         } else if (endpoints_allowed.empty()) {
             out.error = "refused: " + url.host + " is at " + refused +
                         ", not a public address (webhook-private-receivers = allow permits it)";

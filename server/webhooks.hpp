@@ -3,10 +3,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/address.hpp>
 #include <pqxx/pqxx>
@@ -56,9 +58,18 @@ std::string webhook_signature(std::string_view secret, std::string_view timestam
 /// NAT64 ones judged by the IPv4 address they carry.
 bool is_public_receiver(const boost::asio::ip::address& address);
 
+/// The addresses of a host name (getaddrinfo, blocking); throws std::runtime_error saying why
+/// when there are none.
+std::vector<boost::asio::ip::address> resolve_host(const std::string& host);
+
 struct WebhookOptions {
     /// The whole of one attempt: resolving, connecting, TLS, writing, reading the answer.
     std::chrono::milliseconds timeout{10000};
+    /// Looks a receiver's name up (blocking). Each lookup runs on a thread of its own, at most
+    /// max_lookups at once, and is given up at the attempt's deadline: a name server that does
+    /// not answer delays no other receiver and no shutdown. Tests put their own here.
+    std::function<std::vector<boost::asio::ip::address>(const std::string&)> resolve = resolve_host;
+    std::size_t max_lookups = 16;
     std::chrono::milliseconds retry_base{10000};
     std::chrono::milliseconds retry_max{std::chrono::hours(1)};
     int max_attempts = 10;

@@ -575,4 +575,81 @@ TEST_SUITE("db") {
                           " AND last_error IS NOT NULL") == 3);
         CHECK(scene.count("SELECT count(*) FROM fleet.webhook_attempts") == 6);
     }
+
+    TEST_CASE("a receiver's name that is not resolved in time holds up no other receiver") {
+        Scene scene;
+        Receiver fast({200});
+        const auto port = std::to_string(fast.acceptor.local_endpoint().port());
+        subscribe(scene.db.conn(), "http://never.example:" + port + "/hook", 2);
+        subscribe(scene.db.conn(), "http://fast.example:" + port + "/hook", 3);
+        subscribe(scene.db.conn(), "http://nowhere.example:" + port + "/hook", 4);
+        server::EtaFeed feed(geo::ConnectionFactory({.url = scene.db.url()}));
+        feed.on_eta({scene.update(eight + 1min, 1, 0s, 0s)}, {});
+        feed.step(scene.db.conn());
+        // A name server that never answers for one name, one that knows none for another.
+        auto release = std::make_shared<std::atomic<bool>>(false);
+        struct Release {
+            std::shared_ptr<std::atomic<bool>> flag;
+            ~Release() { *flag = true; }
+        } release_at_end{release};
+        auto options = fast_options();
+        options.resolve = [release](const std::string& host) {
+            if (host == "never.example") {
+                while (!*release) {
+                    std::this_thread::sleep_for(10ms);
+                }
+                throw std::runtime_error("given up");
+            }
+            if (host == "nowhere.example") {
+                throw std::runtime_error("Name or service not known");
+            }
+            return std::vector<asio::ip::address>{asio::ip::make_address("127.0.0.1")};
+        };
+        server::WebhookSender sender(geo::ConnectionFactory({.url = scene.db.url()}), options);
+        const auto began = std::chrono::steady_clock::now();
+        CHECK(sender.run_once(scene.db.conn()) == 3);
+        CHECK(std::chrono::steady_clock::now() - began < 1900ms);  // the deadline, 1 s, holds
+
+        auto outcome = [&](const std::string& host) {
+            pqxx::read_transaction tx(scene.db.conn());
+            return tx.exec_params1(
+                "SELECT d.state, coalesce(a.error, ''), a.duration_ms"
+                " FROM fleet.webhook_deliveries d JOIN fleet.eta_subscriptions s"
+                " USING (subscription_id) JOIN fleet.webhook_attempts a USING (delivery_id)"
+                " WHERE s.url LIKE $1 ORDER BY a.attempt DESC LIMIT 1",
+                "http://" + host + ":%");
+        };
+        const auto f = outcome("fast.example");
+        CHECK(f[0].as<std::string>() == "delivered");
+        CHECK(f[2].as<int>() < 800);
+        const auto n = outcome("never.example");
+        CHECK(n[0].as<std::string>() == "pending");
+        CHECK(n[1].as<std::string>() == "resolving never.example: no answer within 1000 ms");
+        CHECK(n[2].as<int>() >= 900);
+        const auto w = outcome("nowhere.example");
+        CHECK(w[0].as<std::string>() == "pending");
+        CHECK(w[1].as<std::string>() == "resolving nowhere.example: Name or service not known");
+        {
+            std::lock_guard lock(fast.mutex);
+            CHECK(fast.received.size() == 1);
+        }
+
+        // The lookups still hanging are bounded: past max_lookups, an attempt is refused at once.
+        auto bounded = options;
+        bounded.max_lookups = 1;
+        server::WebhookSender second(geo::ConnectionFactory({.url = scene.db.url()}), bounded);
+        for (int round = 0; round < 2; ++round) {
+            pqxx::work tx(scene.db.conn());
+            // The never-resolved one due now, the other one out of the way.
+            tx.exec0(
+                "UPDATE fleet.webhook_deliveries d SET next_attempt_at = CASE WHEN s.url"
+                " LIKE 'http://never.example:%' THEN now() ELSE now() + interval '1 hour'"
+                " END FROM fleet.eta_subscriptions s WHERE s.subscription_id ="
+                " d.subscription_id AND d.state = 'pending'");
+            tx.commit();
+            CHECK(second.run_once(scene.db.conn()) == 1);
+        }
+        CHECK(outcome("never.example")[1].as<std::string>() ==
+              "resolving never.example: 1 earlier name lookups still pending; tried again later");
+    }
 }
