@@ -91,6 +91,8 @@ po::options_description config_options() {
          "open API connections at most (1-100000)")
         ("api-max-connections-per-ip", po::value<long>()->default_value(64)->value_name("N"),
          "open API connections from one address at most (1-100000)")
+        ("api-body-budget", po::value<long>()->default_value(256)->value_name("MIB"),
+         "request bodies being received at once, MiB in all (one address a quarter); a body beyond it is refused unread with 503 busy (4-65536)")
         ("api-stream-max-queued", po::value<long>()->default_value(4096)->value_name("KIB"),
          "a live-stream subscriber this far behind (unsent KiB) is closed with code 4001 (16-1048576)")
         ("message-replies", po::value<std::string>()->default_value("OK,On my way,Delayed,Call me")->value_name("LIST"),
@@ -423,6 +425,8 @@ Invocation parse_invocation(Program program, const std::vector<std::string>& arg
         static_cast<std::size_t>(in_range<long>(vm, "api-max-connections", 1, 100000));
     c.api.max_connections_per_ip =
         static_cast<std::size_t>(in_range<long>(vm, "api-max-connections-per-ip", 1, 100000));
+    c.api.body_budget_bytes =
+        static_cast<std::size_t>(in_range<long>(vm, "api-body-budget", 4, 65536)) << 20;
     c.api.database_threads =
         static_cast<unsigned>(in_range<long>(vm, "api-database-threads", 1, 64));
     c.stream.max_queued_bytes =

@@ -187,6 +187,16 @@ std::vector<std::string> groups_of(pqxx::transaction_base& tx, std::int64_t user
     return out;
 }
 
+// An expiry read as epoch seconds; nothing for NULL (a token that does not expire).
+std::optional<std::chrono::system_clock::time_point> time_of_epoch(const pqxx::field& f) {
+    if (f.is_null()) {
+        return std::nullopt;
+    }
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::duration<double>(f.as<double>())));
+}
+
 std::optional<Principal> principal(pqxx::transaction_base& tx, std::int64_t user_id) {
     const auto u =
         tx.exec_params("SELECT name, role FROM fleet.users WHERE user_id = $1 AND active", user_id);
@@ -448,13 +458,17 @@ std::optional<Principal> principal_for_token(pqxx::connection& conn, std::string
     pqxx::work tx(conn);
     const auto r = tx.exec_params(
         "UPDATE fleet.api_tokens SET last_used_at = now() WHERE token_sha256 = $1 AND "
-        "(expires_at IS NULL OR expires_at > now()) RETURNING user_id",
+        "(expires_at IS NULL OR expires_at > now()) RETURNING user_id, "
+        "extract(epoch FROM expires_at)::float8",
         sha256(token));
     if (r.empty()) {
         return std::nullopt;
     }
     auto p = principal(tx, r[0][0].as<std::int64_t>());
     tx.commit();
+    if (p) {
+        p->expires = time_of_epoch(r[0][1]);
+    }
     return p;
 }
 
@@ -464,13 +478,17 @@ std::optional<Principal> principal_for_session(pqxx::connection& conn, std::stri
     }
     pqxx::read_transaction tx(conn);
     const auto r = tx.exec_params(
-        "SELECT user_id FROM fleet.api_sessions WHERE session_sha256 = "
-        "$1 AND expires_at > now()",
+        "SELECT user_id, extract(epoch FROM expires_at)::float8 FROM fleet.api_sessions "
+        "WHERE session_sha256 = $1 AND expires_at > now()",
         sha256(session));
     if (r.empty()) {
         return std::nullopt;
     }
-    return principal(tx, r[0][0].as<std::int64_t>());
+    auto p = principal(tx, r[0][0].as<std::int64_t>());
+    if (p) {
+        p->expires = time_of_epoch(r[0][1]);
+    }
+    return p;
 }
 
 std::optional<NewSession> log_in(pqxx::connection& conn, std::string_view name,

@@ -93,6 +93,9 @@ struct Principal {
     bool limited = false;
     std::vector<std::string> groups{};
     std::set<std::int64_t> vehicles{};
+    /// When the credential it was found by stops being valid (a session's end, a token's
+    /// expiry); nothing: a token without one.
+    std::optional<std::chrono::system_clock::time_point> expires{};
 
     /// Whether this principal may see vehicle `vehicle_id`.
     bool sees(std::int64_t vehicle_id) const { return !limited || vehicles.count(vehicle_id) > 0; }

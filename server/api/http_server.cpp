@@ -269,9 +269,20 @@ class Subscriber : public StreamSubscriber, public std::enable_shared_from_this<
 
 }  // namespace
 
-// How often the live stream's subscribers are authenticated again without a notification (a
-// session that expired while its stream was open).
+// How often the live stream's subscribers are authenticated again without a notification. A
+// credential's expiry is checked at its time besides.
 constexpr std::chrono::seconds live_recheck{60};
+
+using steady = std::chrono::steady_clock;
+
+// When a principal's credential expires, on the steady clock; max() for none.
+steady::time_point steady_expiry(const Principal* p) {
+    if (!p || !p->expires) {
+        return steady::time_point::max();
+    }
+    const auto left = *p->expires - std::chrono::system_clock::now();
+    return steady::now() + std::chrono::duration_cast<steady::duration>(left);
+}
 
 struct HttpServer::Impl {
     Impl(HttpConfig c, const Router& r, DatabaseThreads& d, StreamHooks h)
@@ -298,6 +309,43 @@ struct HttpServer::Impl {
         bool busy = false;  // between a request's first byte and its answer
     };
     std::unordered_map<std::uint64_t, Open> sockets;
+    // Request bodies held, bytes: in all and by address (body_budget_bytes).
+    std::size_t body_bytes = 0;
+    std::unordered_map<std::string, std::size_t> body_bytes_per_address;
+    // A body's share of the budget, from its reading to the end of its request.
+    struct BodyShare {
+        Impl& impl;
+        std::string address;
+        std::size_t bytes = 0;
+        BodyShare(Impl& i, std::string a) : impl(i), address(std::move(a)) {}
+        BodyShare(const BodyShare&) = delete;
+        BodyShare& operator=(const BodyShare&) = delete;
+        /// Takes `n` bytes of the budget; false (and nothing taken) when they are not free.
+        bool take(std::size_t n) {
+            auto& mine = impl.body_bytes_per_address[address];
+            const auto budget = impl.config.body_budget_bytes;
+            if (n > budget - impl.body_bytes || n > budget / 4 - std::min(mine, budget / 4)) {
+                if (mine == 0) {
+                    impl.body_bytes_per_address.erase(address);
+                }
+                return false;
+            }
+            impl.body_bytes += n;
+            mine += n;
+            bytes = n;
+            return true;
+        }
+        ~BodyShare() {
+            if (bytes == 0) {
+                return;
+            }
+            impl.body_bytes -= bytes;
+            if (auto it = impl.body_bytes_per_address.find(address);
+                it != impl.body_bytes_per_address.end() && (it->second -= bytes) == 0) {
+                impl.body_bytes_per_address.erase(it);
+            }
+        }
+    };
 
     // Principals by credential, reused for principal_ttl. Network thread only.
     struct Cached {
@@ -317,6 +365,7 @@ struct HttpServer::Impl {
         Credential credential;
         const Route* route = nullptr;
         std::weak_ptr<Subscriber> subscriber;
+        steady::time_point expires = steady::time_point::max();
     };
     std::unordered_map<std::uint64_t, Live> lives;
     bool rechecking = false;
@@ -327,6 +376,7 @@ struct HttpServer::Impl {
     mutable std::mutex metrics_mutex;
     std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests;
     std::atomic<std::uint64_t> refused_connections{0};
+    std::atomic<std::uint64_t> refused_bodies{0};
     std::atomic<std::uint64_t> open_gauge{0};
     std::atomic<std::uint64_t> timeouts{0};
 
@@ -365,11 +415,25 @@ struct HttpServer::Impl {
             asio::co_spawn(context, recheck_live(), asio::detached);
         }
     }
+    // The next round of rechecks: every live_recheck, and just after the earliest expiry of a
+    // live stream's credential (at most once a second, should the database's clock lag).
+    steady::time_point next_round = steady::now() + live_recheck;
     void schedule_recheck() {
-        recheck_timer.expires_after(live_recheck);
+        auto at = next_round;
+        for (const auto& [id, live] : lives) {
+            at = std::min(at, live.expires);
+        }
+        if (at != next_round) {
+            at = std::max(at + std::chrono::milliseconds(100),
+                          steady::now() + std::chrono::seconds(1));
+        }
+        recheck_timer.expires_at(at);  // cancels the wait before (which then does nothing)
         recheck_timer.async_wait([this](const boost::system::error_code& ec) {
             if (ec || stopping) {
                 return;
+            }
+            if (steady::now() >= next_round) {
+                next_round = steady::now() + live_recheck;
             }
             if (!lives.empty()) {
                 asio::co_spawn(context, recheck_live(), asio::detached);
@@ -473,7 +537,10 @@ awaitable<void> HttpServer::Impl::live(Stream& stream,
             stream.unsubscribe(id);
         }
     } unsubscribe{*hooks.stream, lives, id};
-    lives[id] = Live{std::move(credential), &route, subscriber};
+    lives[id] = Live{std::move(credential), &route, subscriber, steady_expiry(principal.get())};
+    if (lives[id].expires < recheck_timer.expiry()) {
+        schedule_recheck();  // it ends before the next round: its round comes sooner
+    }
     if (generation != principals_generation) {
         // Credentials changed while this one was checked or the handshake ran: not missed.
         asio::co_spawn(context, recheck_live(), asio::detached);
@@ -568,10 +635,14 @@ awaitable<void> HttpServer::Impl::recheck_live() {
                 s->subscription = nlohmann::json::object();
             }
             hooks.stream->refilter(id, std::move(filter));
+            lives[id].expires = steady_expiry(p.get());
             s->principal = std::move(p);
         }
     } while (recheck_again && !stopping);
     rechecking = false;
+    if (!stopping) {
+        schedule_recheck();  // the expiries may have changed, or gone with their streams
+    }
 }
 
 awaitable<void> HttpServer::Impl::accept_loop() {
@@ -691,7 +762,8 @@ awaitable<std::shared_ptr<const Principal>> HttpServer::Impl::authenticate(
             principals.clear();
         }
     }
-    principals[key] = {p, now + config.principal_ttl};
+    // Not kept past the credential's own end.
+    principals[key] = {p, std::min(now + config.principal_ttl, steady_expiry(p.get()))};
     co_return p;
 }
 
@@ -863,15 +935,31 @@ awaitable<void> HttpServer::Impl::serve(Stream& stream, const std::string& addre
                 keep_alive = keep_alive && header.is_done();  // a body not read: close after
             }
         }
-        // The body is read only for a route that takes one of that size.
+        // The body is read only for a route that takes one of that size, and while the bodies
+        // held for all requests leave room for it.
         Request request;
+        BodyShare share(*this, address);
         if (response.body.empty() && route_name != "page") {
             const auto limit = match.route->max_body_bytes;
             const auto length = header.content_length();
+            const auto chunked = header.get().chunked();
             if (length && *length > limit) {
                 response =
                     error_response(413, "body_too_large",
                                    "the request body exceeds " + std::to_string(limit) + " bytes");
+                keep_alive = false;
+            } else if ((length.value_or(0) > 0 || chunked) &&
+                       !share.take(chunked ? limit : static_cast<std::size_t>(*length))) {
+                if (refused_bodies++ == 0) {
+                    log::warn("api", "a request body from " + address +
+                                         " refused: the bodies being received fill the budget "
+                                         "(counted from now on in "
+                                         "fleet_api_bodies_refused_total)");
+                }
+                response = error_response(503, "busy",
+                                          "too many request bodies are being received now; send "
+                                          "it again shortly");
+                response.headers.emplace_back("Retry-After", "5");
                 keep_alive = false;
             } else {
                 http::request_parser<http::string_body> full(std::move(header));
@@ -1080,6 +1168,10 @@ void HttpServer::write_metrics(std::string& out) const {
     geo::write_family(out, "fleet_api_connections_refused_total", "counter",
                       "API connections refused beyond max-connections or per address",
                       {{"", static_cast<double>(impl_->refused_connections.load())}});
+    geo::write_family(out, "fleet_api_bodies_refused_total", "counter",
+                      "API request bodies refused unread because those being received filled "
+                      "api-body-budget (or the sender's quarter of it)",
+                      {{"", static_cast<double>(impl_->refused_bodies.load())}});
     geo::write_family(out, "fleet_api_timeouts_total", "counter",
                       "API requests that did not arrive whole within the request timeout",
                       {{"", static_cast<double>(impl_->timeouts.load())}});

@@ -35,6 +35,10 @@ struct HttpConfig {
     std::chrono::seconds idle_timeout{60};
     std::size_t max_connections = 1024;
     std::size_t max_connections_per_ip = 64;
+    /// Request bodies being received and handled at once, bytes in all (each counted by its
+    /// Content-Length, or its route's limit when sent chunked); one address may hold a quarter.
+    /// A body beyond it is refused unread (503 busy) rather than held in memory.
+    std::size_t body_budget_bytes = 256u << 20;
     unsigned database_threads = 2;
     /// A token's or session's principal is reused this long before it is read again. A change
     /// of credentials elsewhere ends it at once (forget_principals, on fleet_register); without

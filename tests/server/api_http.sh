@@ -348,4 +348,58 @@ kill -TERM "$fleetd_pid"; wait "$fleetd_pid"; fleetd_pid=""
   --osmand-port 0 --teltonika-port 0 --gt06-port 0 --native-port 0 >"$work/fleetd.log" 2>&1 &&
   fail "fleetd started with a certificate as its key"
 grep -q "tls-key" "$work/fleetd.log" || fail "the bad key is not named"
+
+# The bodies being received share api-body-budget (4 MiB here), one address a quarter of it:
+# beyond, a body is answered 503 busy unread; a body that finished gives its share back. Each
+# holder announces 700 000 bytes (under the route's 1 MiB) and sends a little of it.
+kill -TERM "$fleetd_pid" 2>/dev/null; wait "$fleetd_pid" 2>/dev/null; fleetd_pid=""
+api_start --api-body-budget 4
+python3 - "$aport" "$root" <<'PY' || fail "the body budget"
+import socket, sys, time
+port, token = int(sys.argv[1]), sys.argv[2]
+def start(source, length=700000):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+    s.sendall(("POST /api/journal HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+               "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (token, length)).encode())
+    s.sendall(b" " * 1000)
+    return s
+def answer(s):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        c = s.recv(4096)
+        if not c:
+            break
+        head += c
+    return head.split(b" ", 2)[1].decode() if head.startswith(b"HTTP/1.1 ") else "none", head
+def refused(s, what):
+    s.settimeout(3)
+    try:
+        code, head = answer(s)
+    except socket.timeout:
+        sys.exit("%s: no answer while its body was unsent (it is being read)" % what)
+    assert code == "503" and b'"busy"' in head and b"Retry-After: 5" in head, "%s: %r" % (what, head[:300])
+def finish(s, what, sent=1000, length=700000):
+    s.sendall(b" " * (length - sent - 1) + b"x")  # not JSON: 400, having been read whole
+    code, head = answer(s)
+    assert code == "400", "%s: %s %r" % (what, code, head[:300])
+a = start("127.0.0.1")
+time.sleep(0.3)
+refused(start("127.0.0.1"), "a second body from the same address, past its quarter")
+others = []
+for i in range(2, 7):  # 5 more addresses: 6 x 700 000 bytes > 4 MiB
+    others.append(start("127.0.0.%d" % i))
+    time.sleep(0.1)
+refused(others.pop(), "a body past the whole budget")
+finish(a, "the first body")
+time.sleep(0.2)
+b = start("127.0.0.1")
+time.sleep(0.2)
+finish(b, "a body after the first gave its share back")
+for n, s in enumerate(others):
+    finish(s, "holder %d" % n)
+print("ok   bodies past an address's quarter or the whole budget refused unread (503 busy); shares given back")
+PY
+curl -s -H "Authorization: Bearer $root" "$base/metrics" >"$work/metrics"
+grep -q '^fleet_api_bodies_refused_total 2$' "$work/metrics" ||
+  fail "bodies refused: $(grep bodies_refused "$work/metrics")"
 echo "api_http: all checks passed"

@@ -65,6 +65,9 @@ TEST_CASE("bad values name the key and the problem") {
     CHECK(config_key_error({"--database-url", "dbname=x", "--eta-retention-days", "-1"}) ==
           "eta-retention-days | configuration: 'eta-retention-days': must be between 0 and "
           "3650, got -1");
+    CHECK(config_key_error({"--database-url", "dbname=x", "--api-body-budget", "2"}) ==
+          "api-body-budget | configuration: 'api-body-budget': must be between 4 and 65536, "
+          "got 2");
     CHECK(
         config_key_error({"--database-url", "host=/tmp port"})
             .find("database-url | configuration: 'database-url': not a valid connection string") ==

@@ -139,4 +139,48 @@ for _ in $(seq 1 20); do
 done
 [ "$ok" = 1 ] || fail "an inactive user's token still worked 2 s after (status $status)"
 echo "ok   an inactive user's token was refused at once"
+
+# A session's end is kept by fleetd: its open live stream is closed with 4003 when the session
+# expires (before: at the next minute's recheck), and the cookie is refused from then on, though
+# its principal was cached moments before. The expiry is moved 3 s ahead in the store, which
+# notifies nothing: only the time can end the stream.
+echo 'late password one' | ctl user add late --role viewer --password-stdin
+status=$(curl -s -o "$work/body" -w '%{http_code}' -D "$work/headers" -H 'Content-Type: application/json' \
+  --data-binary '{"name":"late","password":"late password one"}' "$base/api/session")
+expect 200 "log in as late"
+cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: fleet_session=\([^;]*\);.*/\1/p' "$work/headers")
+[ -n "$cookie" ] || fail "no session cookie: $(cat "$work/headers")"
+[ "$(sql "UPDATE fleet.api_sessions SET expires_at = now() + interval '3 seconds' RETURNING 1")" = 1 ] ||
+  fail "the session is not in the store"
+python3 - "$aport" "$cookie" "$base" >"$work/socket.out" 2>&1 <<'PY' || fail "the expiring session: $(cat "$work/socket.out")"
+import sys, time, urllib.request, urllib.error
+from wsclient import Client, Closed
+port, cookie, base = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def status():
+    r = urllib.request.Request(base + "/api/vehicles", headers={"Cookie": "fleet_session=" + cookie})
+    try:
+        return urllib.request.urlopen(r, timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+started = time.monotonic()
+c = Client(port, None, timeout=8, session=cookie)
+assert b'"hello"' in c.frame()[1]
+assert status() == 200, "the session works before its end"
+try:
+    while time.monotonic() - started < 8:
+        try:
+            c.frame()
+        except TimeoutError:
+            pass
+    sys.exit("the stream of an expired session was not closed within 8 s")
+except Closed as e:
+    took = time.monotonic() - started
+    assert e.code == 4003, "closed with %s, not 4003" % e.code
+    assert 2.5 < took < 5.5, "closed %.2f s after it opened; the session ended after 3 s" % took
+    print("ok   the live stream of a session that expired was closed with 4003 %.2f s after it opened (session: 3 s)" % took)
+code = status()
+assert code == 401, "the expired session's cookie got %s" % code
+print("ok   its cookie is refused after the end (401)")
+PY
+cat "$work/socket.out"
 echo "device_move: all checks passed"

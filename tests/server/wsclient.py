@@ -16,7 +16,8 @@ class Closed(Exception):
 
 
 class Client:
-    def __init__(self, port, token, timeout=5.0, receive_buffer=None):
+    def __init__(self, port, token, timeout=5.0, receive_buffer=None, session=None):
+        """`token`: a bearer token; or `session`: a session cookie's value instead."""
         self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if receive_buffer:
             # Before connecting, so that the window the server sees is small too.
@@ -26,8 +27,9 @@ class Client:
         key = base64.b64encode(os.urandom(16)).decode()
         self.s.sendall(("GET /api/socket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                         "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                        "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n"
-                        % (key, token)).encode())
+                        "Sec-WebSocket-Version: 13\r\n%s\r\n\r\n"
+                        % (key, "Cookie: fleet_session=" + session if session
+                           else "Authorization: Bearer " + token)).encode())
         head = b""
         while b"\r\n\r\n" not in head:
             c = self.s.recv(1)
