@@ -25,4 +25,13 @@ std::size_t utf8_length(std::string_view text);
 void check_text(const std::string& field, std::string_view text, std::size_t max, bool required,
                 bool lines);
 
+/// `text` in printable ASCII, for devices that show nothing else (Teltonika Codec 12 and GT06
+/// text commands): Cyrillic as ICAO Doc 9303 (the table of Russian passports, GOST R
+/// 52535.1-2006) writes it, a letter written with several ("Ж" ZH) capitalised as its
+/// neighbours are ("Жуковка" Zhukovka, "ЖКХ" ZHKKH); Latin letters with marks as their base
+/// letters; typographic dashes, quotes, the ellipsis and "№" as their ASCII look-alikes;
+/// control characters (line breaks, tabs) as a space; any other character, and a byte that is
+/// not UTF-8, as "?".
+std::string ascii_transliteration(std::string_view text);
+
 }  // namespace fleet::geo

@@ -1,6 +1,7 @@
 #include "ingest/protocols.hpp"
 
 #include "geo/error.hpp"
+#include "geo/utf8.hpp"
 #include "ingest/gt06/encoder.hpp"
 #include "ingest/gt06/handler.hpp"
 #include "ingest/native/encoder.hpp"
@@ -26,14 +27,15 @@ const char* to_string(DownlinkResult result) {
 
 namespace {
 
-// A text command must be plain printable ASCII on the wire for both command protocols.
-bool printable_ascii(std::string_view text) {
-    for (const char c : text) {
-        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
-            return false;
-        }
+// A text command is plain printable ASCII on the wire for both command protocols: the text is
+// transliterated (Cyrillic as ICAO writes it); nothing when it comes to nothing or to more than
+// `max` bytes.
+std::optional<std::string> command_text(std::string_view text, std::size_t max) {
+    auto ascii = geo::ascii_transliteration(text);
+    if (ascii.empty() || ascii.size() > max) {
+        return std::nullopt;
     }
-    return !text.empty();
+    return ascii;
 }
 
 }  // namespace
@@ -43,24 +45,22 @@ const std::vector<ProtocolInfo>& protocols() {
         {"teltonika", 5027, Transport::tcp, "Teltonika Codec 8 / 8 Extended over TCP",
          [] { return std::make_unique<teltonika::Handler>(); },
          [](const DownlinkMessage& m, std::uint16_t) -> std::optional<Bytes> {
-             // Codec 12, command type 0x05: the text goes to the device as it is.
-             if (!printable_ascii(m.text) || m.text.size() > 512) {
+             // Codec 12, command type 0x05.
+             const auto text = command_text(m.text, teltonika_command_max);
+             if (!text) {
                  return std::nullopt;
              }
-             return teltonika::encode_command(m.text);
+             return teltonika::encode_command(*text);
          }},
         {"gt06", 5023, Transport::tcp, "GT06 / Concox over TCP",
          [] { return std::make_unique<gt06::Handler>(); },
          [](const DownlinkMessage& m, std::uint16_t serial) -> std::optional<Bytes> {
              // 0x80 online command; the server flag the terminal echoes is the message id.
-             if (!printable_ascii(m.text)) {
+             const auto text = command_text(m.text, gt06_command_max);
+             if (!text) {
                  return std::nullopt;
              }
-             try {
-                 return gt06::encode_command(gt06::server_flag_of(m.id), m.text, serial);
-             } catch (const InputError&) {
-                 return std::nullopt;  // longer than a 1-byte packet length can carry
-             }
+             return gt06::encode_command(gt06::server_flag_of(m.id), *text, serial);
          }},
         {"osmand",
          5055,

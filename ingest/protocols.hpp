@@ -34,6 +34,11 @@ struct ProtocolInfo {
         encode_downlink;
 };
 
+/// The longest text command, in bytes of its ASCII transliteration, that Teltonika Codec 12
+/// and GT06 0x80 carry (GT06: what a frame's 1-byte length leaves).
+inline constexpr std::size_t teltonika_command_max = 512;
+inline constexpr std::size_t gt06_command_max = 0xFF - 12;
+
 /// Every protocol of this build, in a stable order.
 const std::vector<ProtocolInfo>& protocols();
 

@@ -6,12 +6,19 @@
 #include "geo/error.hpp"
 #include "geo/log.hpp"
 #include "geo/metrics.hpp"
+#include "ingest/protocols.hpp"
 
 namespace fleet::server {
 
 using dispatch::DeliveryStep;
 
 namespace {
+
+// Why a text command protocol refused a notice: it transliterates to ASCII, so only its length.
+const std::string unsupported_text =
+    "the text is too long for the device's text commands once written in ASCII (Codec 12: " +
+    std::to_string(ingest::teltonika_command_max) +
+    " bytes, GT06: " + std::to_string(ingest::gt06_command_max) + ")";
 
 const char* reply_name(ingest::NoticeReceipt::Reply reply) {
     switch (reply) {
@@ -295,8 +302,7 @@ void NoticeService::send(const std::vector<dispatch::Outgoing>& messages) {
                                    .vehicle_id = o.vehicle_id,
                                    .driver_id = o.driver_id,
                                    .at = clock_(),
-                                   .failure = "the device's protocol cannot carry this text (Codec "
-                                              "12 and GT06 take printable ASCII only)"});
+                                   .failure = unsupported_text});
                     }
                     return;
                 case ingest::DownlinkResult::not_connected:

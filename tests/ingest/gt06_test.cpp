@@ -12,6 +12,8 @@
 #include "ingest/gt06/encoder.hpp"
 #include "ingest/gt06/frame.hpp"
 #include "ingest/gt06/handler.hpp"
+#include "ingest/protocols.hpp"
+#include "ingest/teltonika/encoder.hpp"
 
 // Sources of the frames below:
 //  [GT06]  Shenzhen Concox, "GPS Tracker Communication Protocol" (GT06), the examples of §5.1.3,
@@ -816,6 +818,36 @@ TEST_CASE("GT06: online command 0x80 (GT06 §6.1)") {
     CHECK(big[2] == 0xFF);
     CHECK(gt06::frame_length(big, 260) == 260u);
     CHECK_THROWS_AS(gt06::encode_command(0, longest + "A", 0), fleet::InputError);
+}
+
+TEST_CASE("text downlinks on Codec 12 and GT06: transliterated to ASCII, refused when too long") {
+    fleet::ingest::DownlinkMessage m;
+    m.id = 7;
+    m.text = "Гололёд на мосту";
+    const auto gt06 = fleet::ingest::find_protocol("gt06")->encode_downlink(m, 1);
+    REQUIRE(gt06);
+    CHECK(to_hex(*gt06) ==
+          to_hex(gt06::encode_command(gt06::server_flag_of(7), "Gololed na mostu", 1)));
+    const auto teltonika = fleet::ingest::find_protocol("teltonika")->encode_downlink(m, 1);
+    REQUIRE(teltonika);
+    CHECK(to_hex(*teltonika) == to_hex(fleet::ingest::teltonika::encode_command("Gololed na mostu")));
+    // "Щ" is four letters in ASCII: 60 of them fit GT06's 243 bytes, 128 Codec 12's 512.
+    std::string shch;
+    for (int i = 0; i < 60; ++i) {
+        shch += "Щ";
+    }
+    m.text = shch;
+    CHECK(fleet::ingest::find_protocol("gt06")->encode_downlink(m, 1));
+    m.text = shch + "Щ";
+    CHECK_FALSE(fleet::ingest::find_protocol("gt06")->encode_downlink(m, 1));
+    CHECK(fleet::ingest::find_protocol("teltonika")->encode_downlink(m, 1));
+    m.text.clear();
+    for (int i = 0; i < 129; ++i) {
+        m.text += "щ";
+    }
+    CHECK_FALSE(fleet::ingest::find_protocol("teltonika")->encode_downlink(m, 1));
+    m.text = "";
+    CHECK_FALSE(fleet::ingest::find_protocol("gt06")->encode_downlink(m, 1));
 }
 
 // [traccar] A terminal's 0x15 answer (its ICCID), server flag 0, with the language word 00 02

@@ -6,9 +6,11 @@
 // text fails it with the reason, a withdrawal reaches those who got it, and expiry ends the rest.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <mutex>
 #include <set>
 
+#include "ingest/protocols.hpp"
 #include "server/notice_service.hpp"
 #include "tests/support/notice_scene.hpp"
 
@@ -23,7 +25,9 @@ namespace {
 struct Devices : ingest::Downlink {
     std::mutex mutex;
     std::set<std::int64_t> connected;
-    std::set<std::int64_t> ascii_only;  // Codec 12 and GT06: the text must be printable ASCII
+    // The protocol of a vehicle's device, where not the native terminal's: its own encoder
+    // decides what it can carry (Codec 12 and GT06: text commands in ASCII, of a bounded length).
+    std::map<std::int64_t, std::string> protocol;
     std::vector<std::pair<std::int64_t, ingest::DownlinkMessage>> sent;
 
     void send(std::int64_t vehicle, ingest::DownlinkMessage m,
@@ -32,10 +36,10 @@ struct Devices : ingest::Downlink {
         {
             std::lock_guard lock(mutex);
             if (connected.contains(vehicle)) {
-                const bool ascii = std::all_of(m.text.begin(), m.text.end(),
-                                               [](char c) { return c >= 0x20 && c <= 0x7e; });
-                r = ascii_only.contains(vehicle) && !ascii ? DownlinkResult::unsupported
-                                                           : DownlinkResult::written;
+                const auto it = protocol.find(vehicle);
+                const auto* p = ingest::find_protocol(it == protocol.end() ? "native" : it->second);
+                r = p->encode_downlink(m, 1) ? DownlinkResult::written
+                                             : DownlinkResult::unsupported;
                 if (r == DownlinkResult::written) {
                     sent.emplace_back(vehicle, m);
                 }
@@ -215,9 +219,13 @@ TEST_SUITE("db") {
         Service s;
         auto& sc = s.scene;
         s.devices.connected = {sc.van3};
-        s.devices.ascii_only = {sc.van3};
+        s.devices.protocol = {{sc.van3, "gt06"}};
         auto d = test::closure_draft();
-        d.short_text = "Гололёд на мосту";
+        // 160 characters, 280 bytes in ASCII: more than GT06's 243.
+        d.short_text.clear();
+        for (int i = 0; i < 40; ++i) {
+            d.short_text += "Щёлк";
+        }
         d.valid_until = "2024-03-05T08:15:00+03:00";  // BUS-1 passes at about 08:09
         const auto id = s.create(d);
         s.steps();
@@ -229,7 +237,8 @@ TEST_SUITE("db") {
                                   " $1 AND vehicle_id = $2",
                                   id, sc.van3)[0]
                       .as<std::string>()
-                      .find("printable ASCII") != std::string::npos);
+                      .find("too long for the device's text commands once written in "
+                            "ASCII") != std::string::npos);
         }
         // BUS-1 never connected: at 08:15 its delivery expires; connecting later sends nothing.
         s.now = test::msk(8, 15);
@@ -241,6 +250,21 @@ TEST_SUITE("db") {
         CHECK(s.devices.take().empty());
         CHECK(s.service.figures().expired == 1);
         CHECK(s.service.figures().failed == 1);
+    }
+
+    TEST_CASE("a Cyrillic notice is sent to a GT06 tracker, which gets it in ASCII") {
+        Service s;
+        auto& sc = s.scene;
+        s.devices.connected = {sc.van3};
+        s.devices.protocol = {{sc.van3, "gt06"}};
+        auto d = test::closure_draft();
+        d.short_text = "Гололёд на мосту";
+        const auto id = s.create(d);
+        s.steps();
+        const auto sent = s.devices.take();
+        REQUIRE(sent.size() == 1);
+        CHECK(sent[0].second.text == "Гололёд на мосту");  // the protocol's encoder transliterates
+        CHECK(s.state(id, sc.van3).starts_with("sent/"));
     }
 
     TEST_CASE("a notice made elsewhere is sent within a second of its commit (NOTIFY)") {

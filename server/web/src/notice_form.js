@@ -30,7 +30,3 @@ export function shortTextProblem(text) {
   return null;
 }
 
-/** Whether Teltonika and GT06 devices can carry the text (printable ASCII only). */
-export function asciiOnly(text) {
-  return /^[\x20-\x7e]*$/.test(text);
-}

@@ -34,7 +34,7 @@ export class NoticesPanel {
     const title = h('input', { name: 'title', maxlength: 60, required: true, placeholder: 'Title (at most 60)' });
     const count = h('small', { class: 'counter' }, '0 / 160');
     const shortText = h('input', { name: 'short_text', maxlength: 160, required: true,
-      placeholder: 'What the terminal shows (at most 160; Teltonika and GT06: plain ASCII)',
+      placeholder: 'What the terminal shows (at most 160; Teltonika and GT06 get it in Latin letters)',
       oninput: () => { count.textContent = `${shortText.value.length} / 160`; } });
     const text = h('textarea', { name: 'text', rows: 2, maxlength: 8000, placeholder: 'Full text (optional)' });
     const until = h('input', { name: 'valid_until', type: 'datetime-local', required: true,

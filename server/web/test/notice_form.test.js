@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { geometryOfGeoJSON, shortTextProblem, asciiOnly } from '../src/notice_form.js';
+import { geometryOfGeoJSON, shortTextProblem } from '../src/notice_form.js';
 
 const square = { type: 'Polygon', coordinates: [[[37.6, 55.7], [37.7, 55.7], [37.7, 55.8], [37.6, 55.7]]] };
 
@@ -28,9 +28,5 @@ describe('the short text', () => {
     expect(shortTextProblem('x'.repeat(160))).toBeNull();
     expect(shortTextProblem('x'.repeat(161))).toMatch('161 characters');
     expect(shortTextProblem('ё'.repeat(160))).toBeNull();
-  });
-  it('tells whether every device can carry it', () => {
-    expect(asciiOnly('Bridge closed, detour via Elm St')).toBe(true);
-    expect(asciiOnly('Мост закрыт')).toBe(false);
   });
 });
